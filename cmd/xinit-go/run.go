@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/sys/unix"
+
+	"github.com/xinit-go/xinit-go/config"
+	"github.com/xinit-go/xinit-go/gpu"
+	"github.com/xinit-go/xinit-go/health"
+	"github.com/xinit-go/xinit-go/session"
+	"github.com/xinit-go/xinit-go/supervisor"
+)
+
+// Exit codes of the contract.
+const (
+	exitUnavailable = 69 // the requested backend cannot run here
+	exitSoftware    = 70 // a required service failed
+	exitConfig      = 78 // bad configuration: nothing was started
+)
+
+// version is set with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", ""
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "-dirty"
+				}
+			}
+		}
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		if rev != "" {
+			return "devel-" + rev + dirty
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "devel"
+}
+
+// run is the whole program; only it turns errors into exit codes.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "check":
+			return runCheck(args[1:], getenv, stdout, stderr)
+		case "xorgconf":
+			return runXorgConf(args[1:], getenv, stdout, stderr)
+		case "health":
+			return runHealth(ctx, args[1:], getenv, stdout, stderr)
+		case "version", "--version":
+			fmt.Fprintln(stdout, "xinit-go", versionString())
+			return 0
+		case "help":
+			config.Usage(stdout)
+			return 0
+		}
+	}
+	return runSession(ctx, args, getenv, stderr)
+}
+
+// loadConfig loads the configuration and reports problems the same way for every
+// subcommand. done is true when the caller should return code at once.
+func loadConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) (cfg *config.Config, code int, done bool) {
+	cfg, err := config.Load(args, getenv, config.DefaultFile)
+	if errors.Is(err, config.ErrHelp) {
+		config.Usage(stdout)
+		return nil, 0, true
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "xinit-go: invalid configuration; nothing was started:")
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			for _, p := range ce.Problems {
+				fmt.Fprintln(stderr, "  - "+strings.ReplaceAll(p.Error(), "\n", "\n    "))
+			}
+		} else {
+			fmt.Fprintln(stderr, "  - "+err.Error())
+		}
+		return nil, exitConfig, true
+	}
+	return cfg, 0, false
+}
+
+func realEnv() session.Env {
+	return session.Env{
+		GPU:     gpu.NVML{},
+		Host:    gpu.Host{Getenv: os.Getenv},
+		GLX:     gpu.GLXLoadable,
+		Environ: os.Environ(),
+	}
+}
+
+func runSession(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	cfg, code, done := loadConfig(args, getenv, stderr, stderr)
+	if done {
+		return code
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "xinit-go:", err)
+		return exitConfig
+	}
+	defer func() { _ = log.Sync() }()
+	log.Info("xinit-go starting", zap.String("version", versionString()), zap.Int("pid", os.Getpid()),
+		zap.String("backend", cfg.Backend), zap.Strings("app", cfg.App))
+
+	env := realEnv()
+	plan, err := session.Decide(cfg, env)
+	if err != nil {
+		log.Error("backend unavailable; nothing was started", zap.Error(err))
+		fmt.Fprintln(stderr, "xinit-go:", err)
+		return exitUnavailable
+	}
+	log.Info("backend chosen", zap.String("backend", plan.Backend), zap.String("why", plan.Why),
+		zap.Strings("busids", plan.BusIDs))
+
+	sess, err := session.Build(cfg, plan, env, log)
+	if err != nil {
+		log.Error("cannot prepare the session; nothing was started", zap.Error(err))
+		fmt.Fprintln(stderr, "xinit-go:", err)
+		if session.IsUnavailable(err) {
+			return exitUnavailable
+		}
+		return exitConfig
+	}
+	sup, err := supervisor.New(sess.Specs, supervisor.Options{
+		Logger:       log,
+		Forward:      cfg.Forward,
+		StopGrace:    cfg.StopGrace,
+		BeforeFinish: sess.BeforeFinish,
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "xinit-go: invalid services; nothing was started:", err)
+		return exitConfig
+	}
+	if cfg.HealthAddr != "" {
+		hs, err := health.Listen(cfg.HealthAddr, sup.Status, healthInfo(cfg, plan, sess), log)
+		if err != nil {
+			fmt.Fprintf(stderr, "xinit-go: XINIT_HEALTH_ADDR=%q: %v; choose a free port, e.g. XINIT_HEALTH_ADDR=:9811, or off\n", cfg.HealthAddr, err)
+			return exitConfig
+		}
+		hs.Start()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			hs.Shutdown(sctx)
+		}()
+	}
+	return sup.Run(ctx)
+}
+
+func healthInfo(cfg *config.Config, plan *session.Plan, sess *session.Session) health.Info {
+	info := health.Info{Version: versionString(), Backend: plan.Backend, Why: plan.Why, NvidiaGLX: plan.NvidiaGLX, VNC: sess.VNCAddr}
+	if plan.Backend != config.BackendNone {
+		info.Display = cfg.DisplayName()
+		info.Resolution = cfg.Resolution()
+	}
+	for _, d := range plan.GPUs {
+		g := health.GPU{Index: d.Index, Name: d.Name, UUID: d.UUID, BusID: d.BusID.String()}
+		if plan.Info != nil {
+			g.Driver = plan.Info.Driver
+		}
+		info.GPUs = append(info.GPUs, g)
+	}
+	return info
+}
+
+func newLogger(cfg *config.Config, w io.Writer) (*zap.Logger, error) {
+	level, err := zapcore.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	format := cfg.LogFormat
+	if format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok {
+			if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+				format = "console"
+			}
+		}
+	}
+	ec := zap.NewProductionEncoderConfig()
+	ec.EncodeTime = zapcore.ISO8601TimeEncoder
+	ec.TimeKey = "time"
+	var enc zapcore.Encoder
+	if format == "console" {
+		ec.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		enc = zapcore.NewConsoleEncoder(ec)
+	} else {
+		enc = zapcore.NewJSONEncoder(ec)
+	}
+	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), level)
+	return zap.New(core).Named("xinit-go"), nil
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/xinit-go/xinit-go/config"
+	"github.com/xinit-go/xinit-go/gpu"
+	"github.com/xinit-go/xinit-go/health"
+	"github.com/xinit-go/xinit-go/session"
+)
+
+// runCheck prints what xinit-go sees and would do: exit 0, 69 when the requested
+// backend cannot run, 78 for bad configuration.
+func runCheck(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, code, done := loadConfig(args, getenv, stdout, stderr)
+	if done {
+		return code
+	}
+	env := realEnv()
+	plan, err := session.Decide(cfg, env)
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	defer tw.Flush()
+	fmt.Fprintf(tw, "xinit-go\t%s\n", versionString())
+	if cfg.File != "" {
+		fmt.Fprintf(tw, "config file\t%s\n", cfg.File)
+	}
+	fmt.Fprintf(tw, "requested backend\t%s\n", cfg.Backend)
+	if plan.Info != nil {
+		fmt.Fprintf(tw, "NVIDIA driver\t%s (CUDA %s)\n", plan.Info.Driver, plan.Info.CUDA)
+		for _, d := range plan.Info.Devices {
+			mark := " "
+			for _, s := range plan.GPUs {
+				if s.Index == d.Index {
+					mark = "*"
+				}
+			}
+			mig := ""
+			if d.MIG {
+				mig = ", MIG mode"
+			}
+			fmt.Fprintf(tw, "GPU %d%s\t%s, %s, BusID %s (NVML %s), %d MiB%s\n", d.Index, mark, d.Name, d.UUID,
+				d.BusID.String(), d.BusID.Hex(), d.MemoryBytes>>20, mig)
+		}
+	} else if plan.GPUError != "" {
+		fmt.Fprintf(tw, "GPUs\tnone: %s\n", plan.GPUError)
+	}
+	if cfg.BusID != nil {
+		fmt.Fprintf(tw, "BUSID\t%s (overrides detection)\n", cfg.BusID.String())
+	}
+	mods := plan.XModules
+	if mods.Driver == nil && mods.GLX == nil {
+		mods = gpu.FindXModules("", gpu.ModuleDirs)
+	}
+	fmt.Fprintf(tw, "X driver nvidia_drv.so\t%s\n", moduleLine(mods.Driver))
+	fmt.Fprintf(tw, "GLX module libglxserver_nvidia\t%s\n", moduleLine(mods.GLX))
+	ok, where := env.GLX()
+	if ok {
+		fmt.Fprintf(tw, "GLX vendor %s\tloads (%s)\n", gpu.GLXVendorLib, where)
+	} else {
+		fmt.Fprintf(tw, "GLX vendor %s\tdoes not load: %s\n", gpu.GLXVendorLib, where)
+	}
+	fmt.Fprintf(tw, "NVIDIA_DRIVER_CAPABILITIES\t%q\n", getenv("NVIDIA_DRIVER_CAPABILITIES"))
+	if plan.Preflight != "" {
+		fmt.Fprintf(tw, "nvidia preflight\t%s\n", strings.ReplaceAll(plan.Preflight, "\n", "\n\t"))
+	} else if cfg.Backend != config.BackendNone {
+		fmt.Fprintf(tw, "nvidia preflight\tpassed\n")
+	}
+	if err != nil {
+		fmt.Fprintf(tw, "backend\tUNAVAILABLE: %s\n", strings.ReplaceAll(err.Error(), "\n", "\n\t"))
+		return exitUnavailable
+	}
+	fmt.Fprintf(tw, "backend\t%s\n", plan.Backend)
+	fmt.Fprintf(tw, "why\t%s\n", plan.Why)
+	if plan.Backend != config.BackendNone {
+		fmt.Fprintf(tw, "display\t%s at %s\n", cfg.DisplayName(), cfg.Resolution())
+	}
+	return 0
+}
+
+func moduleLine(m *gpu.XModule) string {
+	if m == nil {
+		return "not found"
+	}
+	if m.Version == "" {
+		return m.Path + " (version unknown)"
+	}
+	return m.Path + " (" + m.Version + ")"
+}
+
+// runXorgConf prints the xorg.conf that the nvidia (or dummy) backend would write.
+func runXorgConf(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, code, done := loadConfig(args, getenv, stdout, stderr)
+	if done {
+		return code
+	}
+	switch cfg.Backend {
+	case config.BackendXvfb, config.BackendNone:
+		fmt.Fprintf(stderr, "xinit-go xorgconf: XINIT_BACKEND=%s uses no xorg.conf; use nvidia, dummy or auto\n", cfg.Backend)
+		return exitConfig
+	}
+	want := cfg.Backend
+	if want == config.BackendAuto {
+		want = config.BackendNvidia
+		cfg.Backend = config.BackendAuto
+	}
+	plan, err := session.Decide(cfg, realEnv())
+	if err != nil && want != config.BackendNvidia {
+		fmt.Fprintln(stderr, "xinit-go xorgconf:", err)
+		return exitUnavailable
+	}
+	plan.Backend = want
+	text, err := plan.XorgConf()
+	if err != nil {
+		fmt.Fprintln(stderr, "xinit-go xorgconf:", err)
+		return exitUnavailable
+	}
+	_, _ = stdout.Write(text)
+	return 0
+}
+
+// runHealth probes a running xinit-go: exit 0 when it answers 200, 1 otherwise.
+func runHealth(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	path := "/healthz"
+	var rest []string
+	for _, a := range args {
+		if a == "--ready" || a == "-ready" {
+			path = "/readyz"
+			continue
+		}
+		rest = append(rest, a)
+	}
+	cfg, code, done := loadConfig(rest, getenv, stdout, stderr)
+	if done {
+		if code == exitConfig {
+			return 1
+		}
+		return code
+	}
+	if cfg.HealthAddr == "" {
+		fmt.Fprintln(stderr, "xinit-go health: XINIT_HEALTH_ADDR is off; nothing to ask")
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := health.Probe(ctx, cfg.HealthAddr, path); err != nil {
+		fmt.Fprintln(stderr, "xinit-go health:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "ok")
+	return 0
+}

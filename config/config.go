@@ -1,0 +1,234 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/xinit-go/xinit-go/xorgconf"
+)
+
+// DefaultFile is read when neither --config nor XINIT_CONFIG names a file and it exists.
+const DefaultFile = "/etc/xinit-go/config.toml"
+
+// Backends.
+const (
+	BackendAuto   = "auto"
+	BackendNvidia = "nvidia"
+	BackendXvfb   = "xvfb"
+	BackendDummy  = "dummy"
+	BackendNone   = "none"
+)
+
+// Config is the whole validated configuration.
+type Config struct {
+	File string `json:"config_file,omitempty"` // the TOML file read, if any
+
+	Backend    string           `json:"backend"`
+	Display    int              `json:"display"` // the N of :N
+	Width      int              `json:"width"`
+	Height     int              `json:"height"`
+	Depth      int              `json:"depth"`
+	BusID      *xorgconf.BusID  `json:"busid,omitempty"`
+	GPU        string           `json:"gpu"` // index, UUID or "all"
+	XorgConf   string           `json:"xorg_conf,omitempty"`
+	RuntimeDir string           `json:"runtime_dir"`
+	XReady     time.Duration    `json:"x_ready_timeout"`
+	XArgs      []string         `json:"x_args,omitempty"`
+	Services   []Service        `json:"services,omitempty"`
+	Forward    []syscall.Signal `json:"forward_signals"`
+
+	VNC             bool   `json:"vnc"`
+	VNCPort         int    `json:"vnc_port"`
+	VNCPassword     string `json:"-"`
+	VNCPasswordFile string `json:"vnc_password_file,omitempty"`
+	VNCListen       string `json:"vnc_listen,omitempty"`
+
+	HealthAddr string `json:"health_addr"` // "" when off
+
+	AppRestart    string        `json:"app_restart"`
+	AppTimeout    time.Duration `json:"app_timeout"`
+	StopGrace     time.Duration `json:"stop_grace"`
+	RestartBudget int           `json:"restart_budget"`
+	RestartWindow time.Duration `json:"restart_window"`
+	Screenshot    string        `json:"screenshot,omitempty"`
+
+	LogFormat string `json:"log_format"`
+	LogLevel  string `json:"log_level"`
+
+	App []string `json:"app,omitempty"`
+}
+
+// Service is an extra service declared in the TOML file ([[service]]).
+type Service struct {
+	Name     string            `toml:"name" json:"name"`
+	Command  []string          `toml:"command" json:"command"`
+	Env      map[string]string `toml:"env" json:"env,omitempty"`
+	Dir      string            `toml:"dir" json:"dir,omitempty"`
+	Restart  string            `toml:"restart" json:"restart"`
+	After    []string          `toml:"after" json:"after,omitempty"`
+	Required bool              `toml:"required" json:"required"`
+}
+
+// DisplayName is ":N".
+func (c *Config) DisplayName() string { return fmt.Sprintf(":%d", c.Display) }
+
+// Resolution is "WxHxD".
+func (c *Config) Resolution() string { return fmt.Sprintf("%dx%dx%d", c.Width, c.Height, c.Depth) }
+
+// Error is what Load returns: every problem found, one per line.
+type Error struct{ Problems []error }
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() []error { return e.Problems }
+
+// ErrHelp is returned for -h and --help; the caller prints the usage and exits 0.
+var ErrHelp = errors.New("help requested")
+
+// Load reads the configuration. args are the command-line arguments after the
+// program name (and subcommand); getenv reads the environment. defaultFile is
+// read when no file is named and it exists (DefaultFile in production).
+func Load(args []string, getenv func(string) string, defaultFile string) (*Config, error) {
+	var problems []error
+	fs, givenFlags := newFlagSet()
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, errHelp) {
+			return nil, ErrHelp
+		}
+		return nil, &Error{[]error{fmt.Errorf("command line: %v; see xinit-go --help", err)}}
+	}
+	flagVals := givenFlags()
+	c := &Config{App: fs.Args()}
+
+	file := ""
+	switch {
+	case flagVals["config"] != nil:
+		file = *flagVals["config"]
+	case getenv("XINIT_CONFIG") != "":
+		file = getenv("XINIT_CONFIG")
+	default:
+		if _, err := os.Stat(defaultFile); err == nil {
+			file = defaultFile
+		}
+	}
+	var fileVals map[string]string
+	if file != "" {
+		c.File = file
+		vals, svcs, errs := readFile(file)
+		problems = append(problems, errs...)
+		fileVals = vals
+		c.Services = svcs
+	}
+
+	for _, st := range settings {
+		if st.env == "XINIT_CONFIG" {
+			continue
+		}
+		val, src := st.def, ""
+		if v, ok := fileVals[st.key]; ok && st.key != "" {
+			val, src = v, fmt.Sprintf("%s: %s = %q", file, st.key, v)
+		}
+		if v := getenv(st.env); v != "" {
+			val, src = v, fmt.Sprintf("%s=%q", st.env, v)
+		}
+		if p := flagVals[st.flag]; p != nil && st.flag != "" {
+			val, src = *p, fmt.Sprintf("--%s %q", st.flag, *p)
+		}
+		if src == "" {
+			src = fmt.Sprintf("%s default %q", st.env, val)
+		}
+		if err := st.apply(c, strings.TrimSpace(val)); err != nil {
+			problems = append(problems, fmt.Errorf("%s: %v, e.g. %s", src, err, st.example))
+		}
+	}
+	problems = append(problems, c.crossCheck(getenv)...)
+	if len(problems) > 0 {
+		return nil, &Error{problems}
+	}
+	return c, nil
+}
+
+// crossCheck validates what involves more than one setting.
+func (c *Config) crossCheck(getenv func(string) string) []error {
+	var errs []error
+	if c.VNCPassword != "" && c.VNCPasswordFile != "" {
+		errs = append(errs, errors.New("VNC_PASSWORD and XINIT_VNC_PASSWORD_FILE are both set: choose one, e.g. unset VNC_PASSWORD and mount the secret at XINIT_VNC_PASSWORD_FILE=/run/secrets/vnc"))
+	}
+	if c.VNCPasswordFile != "" && c.VNC {
+		b, err := os.ReadFile(c.VNCPasswordFile)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("XINIT_VNC_PASSWORD_FILE=%q: %v; point it at a readable file that holds the password, e.g. a mounted Kubernetes secret", c.VNCPasswordFile, err))
+		case strings.TrimRight(string(b), "\r\n") == "":
+			errs = append(errs, fmt.Errorf("XINIT_VNC_PASSWORD_FILE=%q: the file is empty; write the password in it, or unset the variable for a localhost-only VNC", c.VNCPasswordFile))
+		default:
+			c.VNCPassword = strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r")
+		}
+	}
+	if c.VNC && c.VNCPort == c.healthPort() {
+		errs = append(errs, fmt.Errorf("XINIT_VNC_PORT=%d and XINIT_HEALTH_ADDR=%q use the same port; move one, e.g. XINIT_HEALTH_ADDR=:9810", c.VNCPort, c.HealthAddr))
+	}
+	if c.Backend == BackendNone && len(c.App) == 0 {
+		errs = append(errs, errors.New("XINIT_BACKEND=none needs an app to run: give it as arguments, e.g. xinit-go -- ./simulator --headless"))
+	}
+	if c.Backend == BackendNone && c.Screenshot != "" {
+		errs = append(errs, fmt.Errorf("XINIT_SCREENSHOT=%q needs a display, but XINIT_BACKEND=none starts none; unset one of them", c.Screenshot))
+	}
+	names := map[string]bool{"x": true, "vnc": true, "app": true}
+	for i, s := range c.Services {
+		where := fmt.Sprintf("%s: [[service]] #%d", c.File, i+1)
+		if s.Name == "" {
+			errs = append(errs, fmt.Errorf("%s: name is missing, e.g. name = \"wm\"", where))
+		} else if names[s.Name] {
+			errs = append(errs, fmt.Errorf("%s: name = %q is taken (x, vnc, app and each service name are reserved), e.g. name = \"wm\"", where, s.Name))
+		}
+		names[s.Name] = true
+		if len(s.Command) == 0 || s.Command[0] == "" {
+			errs = append(errs, fmt.Errorf("%s (%s): command is empty, e.g. command = [\"openbox\", \"--sm-disable\"]", where, s.Name))
+		}
+		if s.Restart == "" {
+			c.Services[i].Restart = "on-failure"
+		} else if _, err := parseChoice(s.Restart, "never", "on-failure", "always"); err != nil {
+			errs = append(errs, fmt.Errorf("%s (%s): restart = %q: want never, on-failure or always", where, s.Name, s.Restart))
+		}
+	}
+	for _, s := range c.Services {
+		for _, a := range s.After {
+			if !names[a] {
+				errs = append(errs, fmt.Errorf("%s: service %s: after = [%q]: no such service; want x, vnc, app or a declared service name", c.File, s.Name, a))
+			}
+			if a == "app" && c.Backend == BackendNone {
+				continue
+			}
+			if (a == "x" || a == "vnc") && c.Backend == BackendNone {
+				errs = append(errs, fmt.Errorf("%s: service %s: after = [%q], but XINIT_BACKEND=none starts no X server or VNC", c.File, s.Name, a))
+			}
+		}
+	}
+	return errs
+}
+
+func (c *Config) healthPort() int {
+	if c.HealthAddr == "" {
+		return -1
+	}
+	i := strings.LastIndexByte(c.HealthAddr, ':')
+	var p int
+	if _, err := fmt.Sscanf(c.HealthAddr[i+1:], "%d", &p); err != nil {
+		return -1
+	}
+	return p
+}

@@ -1,0 +1,327 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/xinit-go/xinit-go/xorgconf"
+)
+
+// setting is one configuration value with every name it goes by.
+type setting struct {
+	env     string // environment variable
+	key     string // TOML key; "" for none
+	flag    string // flag name; "" for none
+	def     string // default, in the form the variable takes
+	example string // a good value, shown in errors
+	help    string
+	apply   func(c *Config, v string) error
+}
+
+// Setting is the public view of one entry of the table, for docs and --help.
+type Setting struct {
+	Env, Key, Flag, Default, Help string
+}
+
+// Settings lists every setting in the order of the README's table.
+func Settings() []Setting {
+	out := make([]Setting, 0, len(settings))
+	for _, s := range settings {
+		out = append(out, Setting{s.env, s.key, s.flag, s.def, s.help})
+	}
+	return out
+}
+
+var settings = []setting{
+	{env: "XINIT_CONFIG", flag: "config", example: "XINIT_CONFIG=/etc/xinit-go/config.toml",
+		help: "TOML file to read (default /etc/xinit-go/config.toml when it exists)",
+		apply: func(*Config, string) error { return nil }},
+	{env: "XINIT_BACKEND", key: "backend", flag: "backend", def: "auto", example: "XINIT_BACKEND=xvfb",
+		help: "display backend: auto, nvidia, xvfb, dummy or none",
+		apply: func(c *Config, v string) (err error) {
+			c.Backend, err = parseChoice(v, BackendAuto, BackendNvidia, BackendXvfb, BackendDummy, BackendNone)
+			return err
+		}},
+	{env: "XINIT_DISPLAY", key: "display", flag: "display", def: ":0", example: "XINIT_DISPLAY=:1",
+		help: "X display to create",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimPrefix(v, ":"))
+			if !strings.HasPrefix(v, ":") || err != nil || n < 0 || n > 32767 {
+				return errors.New("want :N with N from 0 to 32767")
+			}
+			c.Display = n
+			return nil
+		}},
+	{env: "SCREEN_RESOLUTION", key: "resolution", flag: "resolution", def: "1920x1080x24", example: "SCREEN_RESOLUTION=1280x1024x24",
+		help: "screen size WIDTHxHEIGHT[xDEPTH]; depth 16, 24 or 30",
+		apply: func(c *Config, v string) (err error) {
+			c.Width, c.Height, c.Depth, err = ParseResolution(v)
+			return err
+		}},
+	{env: "BUSID", key: "busid", flag: "busid", example: "BUSID=PCI:0:4:0",
+		help: "PCI BusID of the GPU for Xorg (PCI:bus:dev:func, PCI:bus@domain:dev:func or nvidia-smi's 00000000:1A:00.0); detected through NVML when empty",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			b, err := xorgconf.ParseBusID(v)
+			if err != nil {
+				return err
+			}
+			c.BusID = &b
+			return nil
+		}},
+	{env: "XINIT_GPU", key: "gpu", flag: "gpu", def: "0", example: "XINIT_GPU=1",
+		help: "GPU to use: NVML index, UUID (GPU-...), or all (nvidia backend: one X screen per GPU)",
+		apply: func(c *Config, v string) error {
+			switch {
+			case v == "all", strings.HasPrefix(v, "GPU-"), strings.HasPrefix(v, "MIG-"):
+			default:
+				if n, err := strconv.Atoi(v); err != nil || n < 0 {
+					return errors.New("want an index (0, 1, ...), a UUID (GPU-...) or all")
+				}
+			}
+			c.GPU = v
+			return nil
+		}},
+	{env: "XINIT_XORG_CONF", key: "xorg_conf", flag: "xorg-conf", example: "XINIT_XORG_CONF=/etc/X11/xorg.conf",
+		help: "use this xorg.conf as it is instead of generating one (nvidia and dummy backends)",
+		apply: func(c *Config, v string) error {
+			if v != "" && !filepath.IsAbs(v) {
+				return errors.New("want an absolute path")
+			}
+			c.XorgConf = v
+			return nil
+		}},
+	{env: "XINIT_RUNTIME_DIR", key: "runtime_dir", flag: "runtime-dir", def: "/run/xinit-go", example: "XINIT_RUNTIME_DIR=/run/xinit-go",
+		help: "private directory (mode 0700) for the generated xorg.conf, the X log and the VNC password file",
+		apply: func(c *Config, v string) error {
+			if !filepath.IsAbs(v) {
+				return errors.New("want an absolute path")
+			}
+			c.RuntimeDir = filepath.Clean(v)
+			return nil
+		}},
+	{env: "XINIT_X_READY_TIMEOUT", key: "x_ready_timeout", flag: "x-ready-timeout", def: "30s", example: "XINIT_X_READY_TIMEOUT=45s",
+		help: "how long the X server may take to report ready",
+		apply: func(c *Config, v string) (err error) { c.XReady, err = parseDuration(v, false); return err }},
+	{env: "XINIT_X_ARGS", key: "x_args", flag: "x-args", example: "XINIT_X_ARGS=\"+extension RANDR -verbose 3\"",
+		help: "extra arguments for the X server, split on spaces",
+		apply: func(c *Config, v string) error { c.XArgs = strings.Fields(v); return nil }},
+	{env: "XINIT_VNC", key: "vnc", flag: "vnc", def: "on", example: "XINIT_VNC=off",
+		help: "run x11vnc: on or off",
+		apply: func(c *Config, v string) (err error) { c.VNC, err = parseBool(v); return err }},
+	{env: "XINIT_VNC_PORT", key: "vnc_port", flag: "vnc-port", def: "5900", example: "XINIT_VNC_PORT=5901",
+		help: "VNC port",
+		apply: func(c *Config, v string) (err error) { c.VNCPort, err = parsePort(v); return err }},
+	{env: "VNC_PASSWORD", key: "vnc_password", example: "VNC_PASSWORD=s3cret12",
+		help: "VNC password (no flag: argv is visible to every process); only its first 8 characters count. Empty: VNC on localhost only",
+		apply: func(c *Config, v string) error { c.VNCPassword = v; return nil }},
+	{env: "XINIT_VNC_PASSWORD_FILE", key: "vnc_password_file", flag: "vnc-password-file", example: "XINIT_VNC_PASSWORD_FILE=/run/secrets/vnc/password",
+		help: "file whose first line is the VNC password (a mounted Kubernetes secret)",
+		apply: func(c *Config, v string) error { c.VNCPasswordFile = v; return nil }},
+	{env: "XINIT_VNC_LISTEN", key: "vnc_listen", flag: "vnc-listen", example: "XINIT_VNC_LISTEN=localhost",
+		help: "VNC listen address; default: every interface with a password, localhost without one",
+		apply: func(c *Config, v string) error {
+			if v != "" && v != "localhost" && net.ParseIP(v) == nil {
+				return errors.New("want an IP address or localhost")
+			}
+			c.VNCListen = v
+			return nil
+		}},
+	{env: "XINIT_HEALTH_ADDR", key: "health_addr", flag: "health-addr", def: ":9810", example: "XINIT_HEALTH_ADDR=:9810",
+		help: "listen address of /healthz, /readyz, /status and /metrics; off disables",
+		apply: func(c *Config, v string) error {
+			if v == "off" {
+				c.HealthAddr = ""
+				return nil
+			}
+			host, port, err := net.SplitHostPort(v)
+			if err != nil {
+				return errors.New("want HOST:PORT, :PORT or off")
+			}
+			if host != "" && host != "localhost" && net.ParseIP(host) == nil {
+				return fmt.Errorf("host %q is not an IP address or localhost", host)
+			}
+			if _, err := parsePort(port); err != nil {
+				return err
+			}
+			c.HealthAddr = v
+			return nil
+		}},
+	{env: "XINIT_APP_RESTART", key: "app_restart", flag: "app-restart", def: "never", example: "XINIT_APP_RESTART=on-failure",
+		help: "restart the app: never (the container exits with it), on-failure or always",
+		apply: func(c *Config, v string) (err error) {
+			c.AppRestart, err = parseChoice(v, "never", "on-failure", "always")
+			return err
+		}},
+	{env: "XINIT_APP_TIMEOUT", key: "app_timeout", flag: "app-timeout", def: "0", example: "XINIT_APP_TIMEOUT=30m",
+		help: "stop the app after this long and exit 124; 0 means no limit",
+		apply: func(c *Config, v string) (err error) { c.AppTimeout, err = parseDuration(v, true); return err }},
+	{env: "XINIT_STOP_GRACE", key: "stop_grace", flag: "stop-grace", def: "5s", example: "XINIT_STOP_GRACE=8s",
+		help: "time between a service's stop signal and SIGKILL; the whole stop takes at most this plus 2s",
+		apply: func(c *Config, v string) (err error) { c.StopGrace, err = parseDuration(v, false); return err }},
+	{env: "XINIT_RESTART_BUDGET", key: "restart_budget", flag: "restart-budget", def: "5/1m", example: "XINIT_RESTART_BUDGET=10/5m",
+		help: "restarts allowed per service within a window, N/DURATION; past it the service has failed",
+		apply: func(c *Config, v string) error {
+			n, w, ok := strings.Cut(v, "/")
+			budget, err := strconv.Atoi(n)
+			if !ok || err != nil || budget < 0 || budget > 1_000_000 {
+				return errors.New("want RESTARTS/WINDOW with RESTARTS from 0 to 1000000")
+			}
+			window, err := parseDuration(w, false)
+			if err != nil {
+				return err
+			}
+			c.RestartBudget, c.RestartWindow = budget, window
+			return nil
+		}},
+	{env: "XINIT_FORWARD_SIGNALS", key: "forward_signals", flag: "forward-signals", def: "HUP,USR1,USR2,WINCH,QUIT", example: "XINIT_FORWARD_SIGNALS=HUP,USR1",
+		help: "signals passed on to the app's process group (TERM and INT always stop the session)",
+		apply: func(c *Config, v string) error {
+			c.Forward = nil
+			for _, name := range strings.Split(v, ",") {
+				name = strings.ToUpper(strings.TrimSpace(name))
+				if name == "" {
+					continue
+				}
+				if !strings.HasPrefix(name, "SIG") {
+					name = "SIG" + name
+				}
+				sig := unix.SignalNum(name)
+				switch {
+				case sig == 0:
+					return fmt.Errorf("%s is not a signal", name)
+				case sig == syscall.SIGKILL || sig == syscall.SIGSTOP || sig == syscall.SIGCHLD:
+					return fmt.Errorf("%s cannot be forwarded", name)
+				case sig == syscall.SIGTERM || sig == syscall.SIGINT:
+					return fmt.Errorf("%s always stops the session and is not forwarded", name)
+				}
+				c.Forward = append(c.Forward, sig)
+			}
+			if c.Forward == nil {
+				c.Forward = []syscall.Signal{}
+			}
+			return nil
+		}},
+	{env: "XINIT_SCREENSHOT", key: "screenshot", flag: "screenshot", example: "XINIT_SCREENSHOT=/artifacts/last.png",
+		help: "PNG written with the screen just before the app's end is acted on",
+		apply: func(c *Config, v string) error {
+			if v != "" && !strings.HasSuffix(strings.ToLower(v), ".png") {
+				return errors.New("want a path ending in .png")
+			}
+			c.Screenshot = v
+			return nil
+		}},
+	{env: "XINIT_LOG_FORMAT", key: "log_format", flag: "log-format", def: "auto", example: "XINIT_LOG_FORMAT=json",
+		help: "log format: json, console, or auto (console on a terminal, else json)",
+		apply: func(c *Config, v string) (err error) {
+			c.LogFormat, err = parseChoice(v, "auto", "json", "console")
+			return err
+		}},
+	{env: "XINIT_LOG_LEVEL", key: "log_level", flag: "log-level", def: "info", example: "XINIT_LOG_LEVEL=debug",
+		help: "log level: debug, info, warn or error",
+		apply: func(c *Config, v string) (err error) {
+			c.LogLevel, err = parseChoice(v, "debug", "info", "warn", "error")
+			return err
+		}},
+}
+
+// ParseResolution reads WIDTHxHEIGHT or WIDTHxHEIGHTxDEPTH.
+func ParseResolution(v string) (w, h, d int, err error) {
+	parts := strings.Split(strings.ToLower(v), "x")
+	bad := errors.New("want WIDTHxHEIGHT[xDEPTH]")
+	if len(parts) < 2 || len(parts) > 3 {
+		return 0, 0, 0, bad
+	}
+	nums := []int{0, 0, 24}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || p == "" || p[0] == '+' || p[0] == '-' {
+			return 0, 0, 0, bad
+		}
+		nums[i] = n
+	}
+	w, h, d = nums[0], nums[1], nums[2]
+	switch {
+	case w < 320 || h < 200 || w > 16384 || h > 16384:
+		return 0, 0, 0, fmt.Errorf("%dx%d is out of range: width and height from 320x200 to 16384x16384", w, h)
+	case d != 16 && d != 24 && d != 30:
+		return 0, 0, 0, fmt.Errorf("depth %d is not 16, 24 or 30", d)
+	}
+	return w, h, d, nil
+}
+
+func parseChoice(v string, choices ...string) (string, error) {
+	l := strings.ToLower(v)
+	for _, c := range choices {
+		if l == c {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("want one of %s", strings.Join(choices, ", "))
+}
+
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "on", "true", "yes", "1":
+		return true, nil
+	case "off", "false", "no", "0":
+		return false, nil
+	}
+	return false, errors.New("want on or off")
+}
+
+func parsePort(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, errors.New("want a port from 1 to 65535")
+	}
+	return n, nil
+}
+
+func parseDuration(v string, zeroOK bool) (time.Duration, error) {
+	if v == "0" && zeroOK {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		return 0, errors.New("want a Go duration such as 500ms, 30s or 1h30m")
+	case d < 0 || (d == 0 && !zeroOK):
+		return 0, errors.New("want a positive duration")
+	case d > 100*24*time.Hour:
+		return 0, errors.New("want at most 100 days")
+	}
+	return d, nil
+}
+
+var errHelp = flag.ErrHelp
+
+// newFlagSet returns a flag set with one string flag per setting, and a function
+// that, after Parse, returns a pointer for each flag given on the command line.
+func newFlagSet() (*flag.FlagSet, func() map[string]*string) {
+	fs := flag.NewFlagSet("xinit-go", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	vals := map[string]*string{}
+	for _, s := range settings {
+		if s.flag != "" {
+			vals[s.flag] = fs.String(s.flag, s.def, s.help)
+		}
+	}
+	return fs, func() map[string]*string {
+		given := map[string]*string{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = vals[f.Name] })
+		return given
+	}
+}

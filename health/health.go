@@ -1,0 +1,193 @@
+package health
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/xinit-go/xinit-go/supervisor"
+)
+
+// GPU is what /status shows of a GPU.
+type GPU struct {
+	Index  int    `json:"index"`
+	Name   string `json:"name"`
+	UUID   string `json:"uuid,omitempty"`
+	BusID  string `json:"busid"`
+	Driver string `json:"driver,omitempty"`
+}
+
+// Info is the static part of /status.
+type Info struct {
+	Version    string `json:"version"`
+	Backend    string `json:"backend"`
+	Why        string `json:"why"`
+	Display    string `json:"display,omitempty"`
+	Resolution string `json:"resolution,omitempty"`
+	NvidiaGLX  bool   `json:"nvidia_glx"`
+	VNC        string `json:"vnc,omitempty"` // listen address, "" when off
+	GPUs       []GPU  `json:"gpus,omitempty"`
+}
+
+// Server is the health and metrics HTTP server.
+type Server struct {
+	log    *zap.Logger
+	status func() supervisor.Status
+	info   Info
+	ln     net.Listener
+	srv    *http.Server
+	wg     sync.WaitGroup
+}
+
+// Listen binds addr at once, so a bad address fails before anything starts.
+func Listen(addr string, status func() supervisor.Status, info Info, log *zap.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{log: log.Named("health"), status: status, info: info, ln: ln}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &collector{s: s})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /status", s.statusJSON)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Start serves in a goroutine that Shutdown waits for.
+func (s *Server) Start() {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("health server", zap.Error(err))
+		}
+	}()
+	s.log.Info("health endpoint listening", zap.String("addr", s.Addr()))
+}
+
+// Shutdown stops the server and waits for it.
+func (s *Server) Shutdown(ctx context.Context) {
+	_ = s.srv.Shutdown(ctx)
+	s.wg.Wait()
+}
+
+// Healthy says whether the set is alive, with a one-line reason when it is not.
+func Healthy(st supervisor.Status) (bool, string) {
+	if st.Stopping {
+		return false, "stopping: " + st.Reason
+	}
+	for _, sv := range st.Services {
+		if sv.State == supervisor.Failed && sv.Role != "optional" {
+			return false, fmt.Sprintf("%s failed: %s", sv.Name, sv.LastReason)
+		}
+	}
+	return true, "ok"
+}
+
+// Ready says whether every service is ready, naming those that are not.
+func Ready(st supervisor.Status) (bool, string) {
+	if st.Stopping {
+		return false, "stopping: " + st.Reason
+	}
+	var waiting []string
+	for _, sv := range st.Services {
+		if sv.State != supervisor.Ready && sv.Role != "optional" {
+			waiting = append(waiting, fmt.Sprintf("%s is %s", sv.Name, sv.State))
+		}
+	}
+	if len(waiting) > 0 {
+		return false, "not ready: " + strings.Join(waiting, ", ")
+	}
+	return true, "ok"
+}
+
+func answer(w http.ResponseWriter, ok bool, reason string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	fmt.Fprintln(w, reason)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	ok, reason := Healthy(s.status())
+	answer(w, ok, reason)
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	ok, reason := Ready(s.status())
+	answer(w, ok, reason)
+}
+
+type statusDoc struct {
+	Info
+	Healthy  bool                       `json:"healthy"`
+	Ready    bool                       `json:"ready"`
+	Uptime   string                     `json:"uptime"`
+	Stopping bool                       `json:"stopping"`
+	Reason   string                     `json:"reason,omitempty"`
+	Orphans  int64                      `json:"orphans_reaped"`
+	Services []supervisor.ServiceStatus `json:"services"`
+}
+
+func (s *Server) statusJSON(w http.ResponseWriter, _ *http.Request) {
+	st := s.status()
+	h, _ := Healthy(st)
+	r, _ := Ready(st)
+	doc := statusDoc{Info: s.info, Healthy: h, Ready: r, Stopping: st.Stopping, Reason: st.Reason,
+		Orphans: st.Orphans, Services: st.Services}
+	if !st.Started.IsZero() {
+		doc.Uptime = time.Since(st.Started).Round(time.Millisecond).String()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(doc)
+}
+
+// Probe asks a running xinit-go at addr; path is /healthz or /readyz.
+func Probe(ctx context.Context, addr, path string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+path, nil)
+	if err != nil {
+		return err
+	}
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 512)
+	n, _ := resp.Body.Read(buf)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s: %s", path, resp.Status, strings.TrimSpace(string(buf[:n])))
+	}
+	return nil
+}

@@ -1,0 +1,172 @@
+package session
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/xinit-go/xinit-go/supervisor"
+)
+
+// LockDir and SocketDir are where X servers keep their lock files and sockets;
+// X servers hard-code them.
+const (
+	LockDir   = "/tmp"
+	SocketDir = "/tmp/.X11-unix"
+)
+
+// ring keeps the last lines a server wrote, for error messages.
+type ring struct {
+	mu    sync.Mutex
+	lines []string
+	max   int
+}
+
+func (r *ring) add(line string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lines = append(r.lines, line)
+	if len(r.lines) > r.max {
+		r.lines = r.lines[len(r.lines)-r.max:]
+	}
+}
+
+func (r *ring) errors() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, l := range r.lines {
+		if strings.Contains(l, "(EE)") || strings.Contains(strings.ToLower(l), "fatal") || strings.Contains(l, "error") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (r *ring) reset() {
+	r.mu.Lock()
+	r.lines = nil
+	r.mu.Unlock()
+}
+
+// displayFDProbe is ready when the X server writes its display number on fd 3.
+// On end of file it reports the X server's errors, read by errs.
+func displayFDProbe(display int, errs func() []string, after func(ctx context.Context) error) supervisor.Readiness {
+	return func() (*supervisor.Probe, error) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		return &supervisor.Probe{
+			Files: []*os.File{w},
+			Wait: func(ctx context.Context) error {
+				stop := context.AfterFunc(ctx, func() { r.Close() })
+				defer stop()
+				line, err := bufio.NewReader(r).ReadString('\n')
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if err != nil {
+					msg := "the X server exited before it was ready"
+					if e := errs(); len(e) > 0 {
+						msg += ": " + strings.Join(e, " | ")
+					}
+					return errors.New(msg)
+				}
+				n, err := strconv.Atoi(strings.TrimSpace(line))
+				if err != nil || n != display {
+					return fmt.Errorf("the X server reported display %q, want %d", strings.TrimSpace(line), display)
+				}
+				if after != nil {
+					return after(ctx)
+				}
+				return nil
+			},
+			Close: func() { r.Close() },
+		}, nil
+	}
+}
+
+// xorgLogErrors returns the (EE) lines of an Xorg log, without the harmless ones.
+func xorgLogErrors(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.Contains(l, "(EE)") || strings.Contains(l, "(WW) warning, (EE) error") || strings.Contains(l, "dbus") {
+			continue
+		}
+		if l = strings.TrimSpace(l); l != "(EE)" {
+			out = append(out, l)
+		}
+	}
+	if len(out) > 12 {
+		out = out[len(out)-12:]
+	}
+	return out
+}
+
+// clearStaleLock removes /tmp/.X<n>-lock and the display's socket when the lock's
+// process is dead (a restarted container, or a killed server). A live holder is a
+// permanent error that names it.
+func clearStaleLock(lockDir, sockDir string, display int) error {
+	lock := filepath.Join(lockDir, fmt.Sprintf(".X%d-lock", display))
+	sock := filepath.Join(sockDir, fmt.Sprintf("X%d", display))
+	b, err := os.ReadFile(lock)
+	if err == nil {
+		pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
+		if perr == nil && pid > 0 && pid != os.Getpid() {
+			if comm, alive := liveProcess(pid); alive && isXServer(comm) {
+				return supervisor.Permanent(fmt.Errorf("display :%d is in use: %s names live process %d (%s); stop it or choose another display, e.g. XINIT_DISPLAY=:%d",
+					display, lock, pid, comm, display+1))
+			}
+		}
+		if err := os.Remove(lock); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove stale lock %s: %w", lock, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read lock %s: %w", lock, err)
+	}
+	if err := os.Remove(sock); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove stale socket %s: %w", sock, err)
+	}
+	if err := os.MkdirAll(sockDir, 0o1777); err == nil {
+		_ = os.Chmod(sockDir, 0o1777|os.ModeSticky)
+	}
+	return nil
+}
+
+// liveProcess reports whether pid exists (and is not a zombie) and its command name.
+func liveProcess(pid int) (string, bool) {
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return "", false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", true
+	}
+	s := string(b)
+	open, closeIdx := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || closeIdx < open || closeIdx+2 >= len(s) {
+		return "", true
+	}
+	if s[closeIdx+2] == 'Z' {
+		return "", false
+	}
+	return s[open+1 : closeIdx], true
+}
+
+// isXServer tells a live X server from an unrelated process that reuses the pid
+// of a server that died (a container restarted with a fresh PID namespace).
+func isXServer(comm string) bool {
+	return comm == "" || strings.HasPrefix(comm, "X") || strings.Contains(comm, "vnc")
+}

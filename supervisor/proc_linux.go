@@ -1,0 +1,136 @@
+package supervisor
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// reaped is one exit status taken by wait4.
+type reaped struct {
+	pid    int
+	status ExitStatus
+}
+
+// reapAll takes every exit status that is ready now, without blocking.
+func reapAll(out []reaped) []reaped {
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil || pid <= 0 {
+			return out
+		}
+		if ws.Stopped() || ws.Continued() {
+			continue
+		}
+		out = append(out, reaped{pid, ExitStatus{ws}})
+	}
+}
+
+// becomeSubreaper makes orphaned descendants come to us when we are not PID 1.
+func becomeSubreaper() error {
+	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+}
+
+// killGroup signals a whole process group; a group that is gone is not an error.
+func killGroup(pgid int, sig syscall.Signal) error {
+	if pgid <= 1 {
+		return nil
+	}
+	err := syscall.Kill(-pgid, sig)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	return err
+}
+
+// procStat reads the state letter, parent pid and flags from /proc/PID/stat.
+func procStat(pid int) (state byte, ppid int, flags uint64, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	// The command name is in parentheses and may hold spaces or parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0, 0, 0, false
+	}
+	f := bytes.Fields(b[i+2:])
+	// f[0]=state f[1]=ppid ... f[6]=flags
+	if len(f) < 7 {
+		return 0, 0, 0, false
+	}
+	ppid, _ = strconv.Atoi(string(f[1]))
+	flags, _ = strconv.ParseUint(string(f[6]), 10, 64)
+	return f[0][0], ppid, flags, true
+}
+
+const pfExiting = 0x4
+
+// dying reports a process that has exited or is exiting but not yet been reaped.
+func dying(pid int) bool {
+	state, _, flags, ok := procStat(pid)
+	return !ok || state == 'Z' || state == 'X' || flags&pfExiting != 0
+}
+
+// children lists the live processes whose parent is pid.
+func children(pid int) []int {
+	// /proc/PID/task/*/children needs CONFIG_PROC_CHILDREN; /proc scan always works.
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if _, pp, _, ok := procStat(p); ok && pp == pid {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// sweep kills and reaps every descendant that is left, so nothing outlives us.
+// As PID 1 a single kill(-1) reaches everything in the namespace; as a subreaper
+// we kill our children and reap them; their own children come to us, and the loop
+// goes on until wait4 says there are none. It gives up after limit.
+func sweep(pid1 bool, limit time.Duration, onReap func(reaped)) (left int) {
+	deadline := time.Now().Add(limit)
+	self := os.Getpid()
+	for {
+		if pid1 {
+			_ = syscall.Kill(-1, syscall.SIGKILL)
+		}
+		kids := children(self)
+		for _, c := range kids {
+			_ = syscall.Kill(c, syscall.SIGKILL)
+		}
+		for _, r := range reapAll(nil) {
+			onReap(r)
+		}
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		if errors.Is(err, syscall.ECHILD) {
+			return 0
+		}
+		if pid > 0 {
+			onReap(reaped{pid, ExitStatus{ws}})
+			continue
+		}
+		if time.Now().After(deadline) {
+			return len(children(self))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
