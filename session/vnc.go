@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"crypto/des"
-	"errors"
 	"fmt"
 	"math/bits"
 	"net"
@@ -162,5 +161,3 @@ func prepareRuntimeDir(dir string) error {
 	}
 	return os.Remove(probe)
 }
-
-var errNoDisplay = errors.New("no display")

@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/xinit-go/xinit-go/supervisor"
 )
@@ -130,6 +132,12 @@ func clearStaleLock(lockDir, sockDir string, display int) error {
 					display, lock, pid, comm, display+1))
 			}
 		}
+		// The holder may live in another PID namespace, where its pid means nothing
+		// here: a server that still answers on the display's socket is alive.
+		if socketAnswers(sock, display) {
+			return supervisor.Permanent(fmt.Errorf("display :%d is in use: an X server answers on its socket (lock %s names pid %s, not visible from here); choose another display, e.g. XINIT_DISPLAY=:%d",
+				display, lock, strings.TrimSpace(string(b)), display+1))
+		}
 		if err := os.Remove(lock); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("remove stale lock %s: %w", lock, err)
 		}
@@ -143,6 +151,19 @@ func clearStaleLock(lockDir, sockDir string, display int) error {
 		_ = os.Chmod(sockDir, 0o1777|os.ModeSticky)
 	}
 	return nil
+}
+
+// socketAnswers reports whether something accepts connections on the display's
+// socket, by path or in the abstract namespace.
+func socketAnswers(path string, display int) bool {
+	for _, addr := range []string{path, fmt.Sprintf("@/tmp/.X11-unix/X%d", display)} {
+		c, err := net.DialTimeout("unix", addr, 500*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return true
+		}
+	}
+	return false
 }
 
 // liveProcess reports whether pid exists (and is not a zombie) and its command name.

@@ -129,6 +129,3 @@ func (t *tracker) next(now time.Time, ran time.Duration) (delay time.Duration, o
 	t.restarts = append(t.restarts, now)
 	return delay, true
 }
-
-// count is the number of restarts inside the current window.
-func (t *tracker) count() int { return len(t.restarts) }

@@ -1,0 +1,45 @@
+# xinit-go. `make demo` and `make test` each install what they need first
+# (scripts/deps.sh: Debian/Ubuntu packages, as root or through sudo).
+
+GO          ?= go
+BIN         := bin/xinit-go
+# go-nvml's header marks some functions deprecated; the warnings say nothing about us.
+export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS     := -s -w -X main.version=$(VERSION)
+STATICCHECK := $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
+
+.PHONY: all build deps demo test unit lint fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/xinit-go
+
+deps:
+	bash scripts/deps.sh
+
+# The whole session as PID 1 of a PID namespace: X (software rendering when there
+# is no GPU), x11vnc on localhost:5900 and glxgears as the app. Ctrl-C stops it.
+demo: deps build
+	bash scripts/demo.sh
+
+# Every test: formatting, vet, staticcheck, then all tests with the race detector.
+test: deps lint
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+unit:
+	$(GO) test -race -short ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+fuzz:
+	$(GO) test ./xorgconf -run '^$$' -fuzz FuzzParseBusID -fuzztime 30s
+	$(GO) test ./config -run '^$$' -fuzz FuzzParseResolution -fuzztime 30s
+	$(GO) test ./config -run '^$$' -fuzz FuzzLoadTOML -fuzztime 30s
+
+clean:
+	rm -rf bin

@@ -1,0 +1,254 @@
+package testutil
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// HelperEnv names the stand-in program to run instead of the tests.
+const HelperEnv = "XINIT_TEST_HELPER"
+
+// HelperArgv is the argv that runs stand-in program name with args.
+func HelperArgv(name string, args ...string) []string {
+	exe, err := os.Executable()
+	if err != nil {
+		panic(err)
+	}
+	return append([]string{exe, "-test.run=^$", "--", name}, args...)
+}
+
+// HelperEnviron is the environment entry that turns the test binary into a helper.
+func HelperEnviron() string { return HelperEnv + "=1" }
+
+// RunHelperIfAsked runs a stand-in program and exits when the environment asks for
+// one; call it first in TestMain.
+func RunHelperIfAsked() {
+	if os.Getenv(HelperEnv) == "" {
+		return
+	}
+	args := os.Args
+	for i, a := range args {
+		if a == "--" {
+			args = args[i+1:]
+			break
+		}
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "helper: no name")
+		os.Exit(2)
+	}
+	os.Exit(helper(args[0], args[1:]))
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+// helper programs. Each documents its arguments.
+func helper(name string, args []string) int {
+	switch name {
+	case "exit": // CODE: exit with CODE
+		return atoi(args[0])
+	case "sleep": // block until killed (SIGTERM's default action kills it)
+		select {}
+	case "trap": // CODE FILE: write FILE when ready; on SIGTERM exit CODE; log other signals to FILE.sig
+		code, file := atoi(args[0]), args[1]
+		ch := make(chan os.Signal, 8)
+		signal.Notify(ch, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGQUIT, syscall.SIGINT)
+		_ = os.WriteFile(file, []byte(strconv.Itoa(os.Getpid())), 0o644)
+		for s := range ch {
+			if s == syscall.SIGTERM {
+				return code
+			}
+			f, err := os.OpenFile(file+".sig", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+			if err == nil {
+				fmt.Fprintln(f, s.(syscall.Signal).String())
+				f.Close()
+			}
+		}
+		return 0
+	case "ignore": // FILE: ignore SIGTERM and SIGINT, write FILE, then block
+		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
+		_ = os.WriteFile(args[0], []byte(strconv.Itoa(os.Getpid())), 0o644)
+		select {}
+	case "leaf": // MILLIS: sleep, then exit 0
+		time.Sleep(time.Duration(atoi(args[0])) * time.Millisecond)
+		return 0
+	case "spawn": // N MILLIS: start N leaves and exit at once, orphaning them
+		n := atoi(args[0])
+		for i := 0; i < n; i++ {
+			if _, err := startSelf([]string{"leaf", args[1]}, false); err != nil {
+				fmt.Fprintln(os.Stderr, "spawn:", err)
+				return 1
+			}
+		}
+		return 0
+	case "orphans": // N: make N orphans that exit together, then check that none is left a zombie
+		return orphans(atoi(args[0]))
+	case "daemon": // TOKEN FILE: start a grandchild (marked TOKEN-grandchild) in its own session that ignores SIGTERM, write its pid to FILE, block
+		pid, err := startSelf([]string{"ignore-forever", args[0] + "-grandchild"}, true)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "daemon:", err)
+			return 1
+		}
+		_ = os.WriteFile(args[1], []byte(strconv.Itoa(pid)), 0o644)
+		select {}
+	case "ignore-forever": // TOKEN: ignore SIGTERM and block; TOKEN marks it in ps
+		signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+		select {}
+	case "env": // FILE: write the environment and argv to FILE, then exit 0
+		_ = os.WriteFile(args[0], []byte(strings.Join(os.Environ(), "\n")), 0o644)
+		return 0
+	case "append": // FILE TEXT: append TEXT and a newline to FILE, then block until killed
+		f, err := os.OpenFile(args[0], os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return 1
+		}
+		fmt.Fprintln(f, args[1])
+		f.Close()
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGTERM)
+		<-ch
+		f, _ = os.OpenFile(args[0], os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		fmt.Fprintln(f, "stop "+args[1])
+		f.Close()
+		return 0
+	case "selfkill": // SIGNUM: kill itself with the signal
+		_ = syscall.Kill(os.Getpid(), syscall.Signal(atoi(args[0])))
+		time.Sleep(time.Second)
+		return 1
+	case "glx": // DIR CODE: run glxinfo -B into DIR/glxinfo, glxgears in the background, mark DIR/started; exit CODE once DIR/done exists
+		return glx(args[0], atoi(args[1]))
+	case "fail-after": // MILLIS CODE: sleep, then exit CODE
+		time.Sleep(time.Duration(atoi(args[0])) * time.Millisecond)
+		return atoi(args[1])
+	}
+	fmt.Fprintln(os.Stderr, "helper: unknown", name)
+	return 2
+}
+
+// startSelf starts the test binary as another helper without waiting for it.
+func startSelf(args []string, setsid bool) (int, error) {
+	argv := HelperArgv(args[0], args[1:]...)
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0, err
+	}
+	defer devnull.Close()
+	p, err := os.StartProcess(argv[0], argv, &os.ProcAttr{
+		Env:   os.Environ(),
+		Files: []*os.File{devnull, os.Stderr, os.Stderr},
+		Sys:   &syscall.SysProcAttr{Setsid: setsid},
+	})
+	if err != nil {
+		return 0, err
+	}
+	pid := p.Pid
+	_ = p.Release()
+	return pid, nil
+}
+
+// orphans starts a spawner that makes n leaves and exits, so the leaves become
+// orphans of PID 1 (or of the nearest subreaper); they all exit after 300 ms.
+// It then waits until none is alive, and fails if any is left a zombie a second
+// after the last one exited.
+func orphans(n int) int {
+	pid, err := startSelf([]string{"spawn", strconv.Itoa(n), "300"}, false)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "orphans:", err)
+		return 1
+	}
+	// Reap our own child, the spawner, ourselves: it is ours, not an orphan.
+	var ws syscall.WaitStatus
+	if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil || ws.ExitStatus() != 0 {
+		fmt.Fprintln(os.Stderr, "orphans: spawner failed", err, ws.ExitStatus())
+		return 1
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	lastAlive := time.Now()
+	for time.Now().Before(deadline) {
+		alive, zombies := leafCount()
+		if alive > 0 {
+			lastAlive = time.Now()
+		} else if zombies == 0 {
+			fmt.Printf("orphans: %d reaped, none left\n", n)
+			return 0
+		} else if time.Since(lastAlive) > time.Second {
+			fmt.Fprintf(os.Stderr, "orphans: %d zombies left a second after the last exit\n", zombies)
+			return 1
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Fprintln(os.Stderr, "orphans: leaves did not finish")
+	return 1
+}
+
+// leafCount counts the leaf helpers alive and the zombies whose parent is our
+// parent (PID 1 or the subreaper that adopted the orphans).
+func leafCount() (alive, zombies int) {
+	ents, _ := os.ReadDir("/proc")
+	self := filepath.Base(os.Args[0])
+	parent := strconv.Itoa(os.Getppid())
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || i+2 >= len(s) {
+			continue
+		}
+		if f := strings.Fields(s[i+2:]); len(f) > 1 && f[0] == "Z" {
+			if f[1] == parent {
+				zombies++
+			}
+			continue
+		}
+		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if strings.Contains(string(cmd), "\x00leaf\x00") && strings.Contains(s, "("+self[:min(len(self), 15)]) {
+			alive++
+		}
+	}
+	return alive, zombies
+}
+
+func glx(dir string, code int) int {
+	out, err := exec.Command("glxinfo", "-B").CombinedOutput()
+	_ = os.WriteFile(filepath.Join(dir, "glxinfo"), out, 0o644)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "glxinfo:", err)
+	}
+	gears := exec.Command("glxgears")
+	gears.Stdout, gears.Stderr = os.Stdout, os.Stderr
+	if err := gears.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "glxgears:", err)
+		return 1
+	}
+	_ = os.WriteFile(filepath.Join(dir, "started"), []byte(strconv.Itoa(os.Getpid())), 0o644)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
+			_ = gears.Process.Kill()
+			_ = gears.Wait()
+			return code
+		}
+		if gears.ProcessState != nil {
+			return 1
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
