@@ -255,7 +255,7 @@ func TestXServerKilledComesBack(t *testing.T) {
 	testutil.Eventually(t, 30*time.Second, "a new X server and a second start of the app", func() bool {
 		b, _ := os.ReadFile(starts)
 		pid := s.xPID()
-		return pid != 0 && pid != first && strings.Count(string(b), "app\n") == 2
+		return pid != 0 && pid != first && countLine(string(b), "app") == 2
 	})
 	s.waitReady()
 	s.p.Signal(syscall.SIGTERM)

@@ -240,3 +240,14 @@ func quoteList(items []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// countLine counts the lines that are exactly line.
+func countLine(text, line string) int {
+	n := 0
+	for _, l := range strings.Split(text, "\n") {
+		if l == line {
+			n++
+		}
+	}
+	return n
+}

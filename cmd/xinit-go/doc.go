@@ -1,0 +1,47 @@
+// Command xinit-go is the PID 1 of a container that runs an OpenGL/GLX program on
+// a headless server: it detects the GPU, writes xorg.conf, starts the X server,
+// x11vnc and the app, supervises them, and exits with the app's code.
+//
+// Usage:
+//
+//	xinit-go [flags] [--] APP [ARGS...]   run the X session and the app as PID 1
+//	xinit-go check [flags]                preflight: GPUs, driver, X modules, chosen backend
+//	xinit-go xorgconf [flags]             print the xorg.conf that would be written
+//	xinit-go health [--ready] [flags]     probe a running xinit-go (exit 0 healthy, 1 not)
+//	xinit-go version
+//
+// Settings (variable, TOML key, flag, default), flags > environment > TOML > default:
+//
+//	XINIT_CONFIG             -                  --config             /etc/xinit-go/config.toml when it exists
+//	XINIT_BACKEND            backend            --backend            auto (nvidia, xvfb, dummy, none)
+//	XINIT_DISPLAY            display            --display            :0
+//	SCREEN_RESOLUTION        resolution         --resolution         1920x1080x24
+//	BUSID                    busid              --busid              detected through NVML
+//	XINIT_GPU                gpu                --gpu                0 (index, UUID or all)
+//	XINIT_XORG_CONF          xorg_conf          --xorg-conf          generated into the runtime directory
+//	XINIT_RUNTIME_DIR        runtime_dir        --runtime-dir        /run/xinit-go
+//	XINIT_X_READY_TIMEOUT    x_ready_timeout    --x-ready-timeout    30s
+//	XINIT_X_ARGS             x_args             --x-args             none
+//	XINIT_VNC                vnc                --vnc                on
+//	XINIT_VNC_PORT           vnc_port           --vnc-port           5900
+//	VNC_PASSWORD             vnc_password       (no flag)            none: VNC on localhost only
+//	XINIT_VNC_PASSWORD_FILE  vnc_password_file  --vnc-password-file  none
+//	XINIT_VNC_LISTEN         vnc_listen         --vnc-listen         all interfaces with a password
+//	XINIT_HEALTH_ADDR        health_addr        --health-addr        :9810 (off disables)
+//	XINIT_APP_RESTART        app_restart        --app-restart        never (on-failure, always)
+//	XINIT_APP_TIMEOUT        app_timeout        --app-timeout        0 (no limit); past it exit 124
+//	XINIT_STOP_GRACE         stop_grace         --stop-grace         5s
+//	XINIT_RESTART_BUDGET     restart_budget     --restart-budget     5/1m
+//	XINIT_FORWARD_SIGNALS    forward_signals    --forward-signals    HUP,USR1,USR2,WINCH,QUIT
+//	XINIT_SCREENSHOT         screenshot         --screenshot         none
+//	XINIT_LOG_FORMAT         log_format         --log-format         auto (json, console)
+//	XINIT_LOG_LEVEL          log_level          --log-level          info
+//
+// Exit codes: the app's own; 128+N when signal N killed it; 124 past
+// XINIT_APP_TIMEOUT; 126/127 when the app cannot be executed or found; 78 for bad
+// configuration (nothing started); 69 when the requested backend is unavailable;
+// 70 when the X server or VNC failed for good.
+//
+// main stays one line: run turns every error into an exit code, and no package
+// calls os.Exit.
+package main

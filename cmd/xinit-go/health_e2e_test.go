@@ -1,0 +1,92 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/xinit-go/xinit-go/internal/testutil"
+)
+
+// TestHealthThroughStates follows a real xvfb session over HTTP: starting (503),
+// ready (200), X killed (healthz stays 200 while X restarts within budget, readyz
+// 503), ready again, and the probe subcommand against a live and a dead instance.
+func TestHealthThroughStates(t *testing.T) {
+	starts := filepath.Join(t.TempDir(), "starts")
+	s := startX(t, "xvfb", []string{"VNC_PASSWORD=" + password}, helperCmd("append", starts, "app"))
+
+	// Before X is ready, readyz answers 503 and healthz 200.
+	sawStarting := false
+	testutil.Eventually(t, 60*time.Second, "readyz to answer 200", func() bool {
+		code, body := s.get("/readyz")
+		if code == 503 && strings.Contains(body, "not ready") {
+			sawStarting = true
+			if hc, _ := s.get("/healthz"); hc != 200 {
+				t.Errorf("healthz %d while starting", hc)
+			}
+		}
+		return code == 200
+	})
+	if !sawStarting {
+		t.Error("never saw readyz 503 while the session started")
+	}
+	probe := func(args ...string) int {
+		return run(t.Context(), append([]string{"health"}, args...), func(k string) string {
+			if k == "XINIT_HEALTH_ADDR" {
+				return s.healthAddr
+			}
+			return ""
+		}, new(strings.Builder), new(strings.Builder))
+	}
+	if c := probe(); c != 0 {
+		t.Errorf("xinit-go health against a live instance: %d", c)
+	}
+	if c := probe("--ready"); c != 0 {
+		t.Errorf("xinit-go health --ready against a ready instance: %d", c)
+	}
+	code, body := s.get("/status")
+	if code != 200 || !strings.Contains(body, `"backend": "xvfb"`) || !strings.Contains(body, `"name": "vnc"`) || !strings.Contains(body, `"resolution": "1024x768x24"`) {
+		t.Errorf("status %d:\n%s", code, body)
+	}
+
+	// Kill X: healthz stays 200 (restart within budget), readyz goes 503, then 200 again.
+	x := s.xPID()
+	if err := syscall.Kill(x, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	sawRestarting := false
+	testutil.Eventually(t, 30*time.Second, "the session to be ready after X came back", func() bool {
+		hc, hb := s.get("/healthz")
+		if hc != 200 {
+			t.Errorf("healthz %d during the restart: %s", hc, hb)
+		}
+		rc, _ := s.get("/readyz")
+		if rc == 503 {
+			sawRestarting = true
+		}
+		b, _ := os.ReadFile(starts)
+		return sawRestarting && rc == 200 && countLine(string(b), "app") == 2
+	})
+	_, metrics := s.get("/metrics")
+	for _, want := range []string{`xinit_service_restarts_total{service="x"} 1`, `xinit_service_up{service="x"} 1`, `xinit_service_up{service="vnc"} 1`, "process_resident_memory_bytes"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	for _, path := range []string{"/status", "/healthz", "/readyz", "/metrics"} {
+		if _, b := s.get(path); strings.Contains(b, password) {
+			t.Errorf("%s shows the password", path)
+		}
+	}
+
+	s.p.Signal(syscall.SIGTERM)
+	if c := s.p.Wait(30 * time.Second); c != 0 {
+		t.Errorf("exit %d", c)
+	}
+	if c := probe(); c != 1 {
+		t.Errorf("xinit-go health against a dead instance: %d, want 1", c)
+	}
+}
