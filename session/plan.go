@@ -76,9 +76,12 @@ func Decide(cfg *config.Config, env Env) (*Plan, error) {
 	}
 	if p.Backend == config.BackendXvfb || p.Backend == config.BackendDummy {
 		p.glxRule(env)
-		if p.NvidiaGLX {
+		switch {
+		case userGLXVendor(env.Environ) != "":
+			p.Why += "; " + p.GLXWhy
+		case p.NvidiaGLX:
 			p.Why += "; the app renders on the GPU through NVIDIA's GLX (__GLX_VENDOR_LIBRARY_NAME=nvidia)"
-		} else {
+		default:
 			p.Why += "; the app renders in software (Mesa): " + p.GLXWhy
 		}
 	}
@@ -108,6 +111,10 @@ func (p *Plan) preflightNvidia(cfg *config.Config, env Env) error {
 // glxRule decides whether an app under Xvfb or the dummy driver gets NVIDIA's GLX.
 func (p *Plan) glxRule(env Env) {
 	switch {
+	case userGLXVendor(env.Environ) != "":
+		v := userGLXVendor(env.Environ)
+		p.NvidiaGLX = v == "nvidia"
+		p.GLXWhy = "__GLX_VENDOR_LIBRARY_NAME=" + v + " is set in the environment and left as it is"
 	case p.Info == nil:
 		p.GLXWhy = "no NVIDIA GPU (" + p.GPUError + ")"
 	case len(p.GPUs) > 0 && p.GPUs[0].MIG:
@@ -178,3 +185,12 @@ func firstProblem(err error) string {
 
 // IsUnavailable reports an error that means exit code 69.
 func IsUnavailable(err error) bool { return errors.Is(err, gpu.ErrUnavailable) }
+
+func userGLXVendor(environ []string) string {
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, "__GLX_VENDOR_LIBRARY_NAME="); ok {
+			return v
+		}
+	}
+	return ""
+}

@@ -615,10 +615,11 @@ func (s *Supervisor) reap(now time.Time) {
 			continue
 		}
 		delete(s.byPid, r.pid)
+		st := r.status
+		// ended may take the screenshot: what the leader left drawing is still up.
+		s.ended(sv, now, &st, nil)
 		// The group lives and dies with its leader.
 		_ = killGroup(r.pid, syscall.SIGKILL)
-		st := r.status
-		s.ended(sv, now, &st, nil)
 	}
 }
 

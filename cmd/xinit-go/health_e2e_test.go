@@ -52,6 +52,10 @@ func TestHealthThroughStates(t *testing.T) {
 		t.Errorf("status %d:\n%s", code, body)
 	}
 
+	testutil.Eventually(t, 20*time.Second, "the app's first start", func() bool {
+		b, _ := os.ReadFile(starts)
+		return countLine(string(b), "app") == 1
+	})
 	// Kill X: healthz stays 200 (restart within budget), readyz goes 503, then 200 again.
 	x := s.xPID()
 	if err := syscall.Kill(x, syscall.SIGKILL); err != nil {

@@ -245,6 +245,10 @@ func TestXServerKilledComesBack(t *testing.T) {
 	starts := filepath.Join(t.TempDir(), "starts")
 	s := startX(t, "xvfb", []string{"XINIT_VNC=off"}, helperCmd("append", starts, "app"))
 	s.waitReady()
+	testutil.Eventually(t, 20*time.Second, "the app's first start", func() bool {
+		b, _ := os.ReadFile(starts)
+		return countLine(string(b), "app") == 1
+	})
 	first := s.xPID()
 	if first == 0 {
 		t.Fatal("no X server found")

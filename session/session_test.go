@@ -1,0 +1,213 @@
+package session
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/xinit-go/xinit-go/config"
+	"github.com/xinit-go/xinit-go/gpu"
+	"github.com/xinit-go/xinit-go/internal/testutil"
+	"github.com/xinit-go/xinit-go/xorgconf"
+)
+
+type fakeGPU struct {
+	info gpu.Info
+	err  error
+}
+
+func (f fakeGPU) Query() (gpu.Info, error) { return f.info, f.err }
+
+var h200 = gpu.Info{Driver: "580.159.04", Devices: []gpu.Device{{Index: 0, Name: "NVIDIA H200", UUID: "GPU-1", BusID: xorgconf.BusID{Bus: 0x1a}}}}
+
+func cfg(t *testing.T, kv ...string) *config.Config {
+	t.Helper()
+	m := map[string]string{"XINIT_RUNTIME_DIR": t.TempDir()}
+	for _, s := range kv {
+		k, v, _ := strings.Cut(s, "=")
+		m[k] = v
+	}
+	c, err := config.Load([]string{"app"}, func(k string) string { return m[k] }, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// driverTree makes a file system root with the NVIDIA X driver of a version.
+func driverTree(t *testing.T, version string, modeset bool) string {
+	root := t.TempDir()
+	drivers := filepath.Join(root, "usr/lib/xorg/modules/drivers")
+	ext := filepath.Join(root, "usr/lib/xorg/modules/extensions")
+	for _, d := range []string{drivers, ext, filepath.Join(root, "dev")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = os.WriteFile(filepath.Join(drivers, "nvidia_drv.so"), []byte("\x00NVIDIA dlloader X Driver  "+version+"  Mon Jan 1\x00"), 0o644)
+	_ = os.WriteFile(filepath.Join(ext, "libglxserver_nvidia.so."+version), nil, 0o644)
+	_ = os.WriteFile(filepath.Join(root, "dev/nvidiactl"), nil, 0o644)
+	if modeset {
+		_ = os.WriteFile(filepath.Join(root, "dev/nvidia-modeset"), nil, 0o644)
+	}
+	return root
+}
+
+func env(src gpu.Source, root string, glx bool, environ ...string) Env {
+	return Env{
+		GPU:     src,
+		Host:    gpu.Host{Getenv: func(string) string { return "all" }, Root: root, ModuleDirs: []string{"/usr/lib/xorg/modules"}},
+		GLX:     func() (bool, string) { return glx, "/usr/lib/libGLX_nvidia.so.0" },
+		Environ: environ,
+	}
+}
+
+func TestDecide(t *testing.T) {
+	good := driverTree(t, "580.159.04", true)
+	old := driverTree(t, "535.54.03", true)
+	noGPU := fakeGPU{err: gpu.ErrNoGPU}
+	mig := h200
+	mig.Devices = []gpu.Device{h200.Devices[0]}
+	mig.Devices[0].MIG = true
+	cases := []struct {
+		name, backend string
+		e             Env
+		want          string // backend, or "69"
+		nvidiaGLX     bool
+		why           string
+	}{
+		{"no GPU: xvfb with Mesa", "auto", env(noGPU, t.TempDir(), false), "xvfb", false, "software"},
+		{"GPU, no X driver: xvfb with NVIDIA GLX", "auto", env(fakeGPU{info: h200}, t.TempDir(), true), "xvfb", true, "nvidia_drv.so not found"},
+		{"GPU and matching driver: nvidia", "auto", env(fakeGPU{info: h200}, good, true), "nvidia", false, "preflight passed"},
+		{"driver mismatch: auto falls back", "auto", env(fakeGPU{info: h200}, old, true), "xvfb", true, "535.54.03"},
+		{"driver mismatch: nvidia refused", "nvidia", env(fakeGPU{info: h200}, old, true), "69", false, ""},
+		{"MIG: nvidia refused", "nvidia", env(fakeGPU{info: mig}, good, true), "69", false, ""},
+		{"MIG: xvfb renders in software", "xvfb", env(fakeGPU{info: mig}, good, true), "xvfb", false, "MIG"},
+		{"no GPU: nvidia refused", "nvidia", env(noGPU, good, false), "69", false, ""},
+		{"user's GLX vendor kept", "dummy", env(fakeGPU{info: h200}, t.TempDir(), true, "__GLX_VENDOR_LIBRARY_NAME=mesa"), "dummy", false, "left as it is"},
+		{"none", "none", env(noGPU, t.TempDir(), false), "none", false, "no X server"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := Decide(cfg(t, "XINIT_BACKEND="+c.backend), c.e)
+			if c.want == "69" {
+				if !IsUnavailable(err) {
+					t.Fatalf("want unavailable, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Backend != c.want || p.NvidiaGLX != c.nvidiaGLX || !strings.Contains(p.Why, c.why) {
+				t.Errorf("backend %s nvidiaGLX %v why %q", p.Backend, p.NvidiaGLX, p.Why)
+			}
+		})
+	}
+}
+
+func TestMissingModesetNodeIsNamed(t *testing.T) {
+	_, err := Decide(cfg(t, "XINIT_BACKEND=nvidia"), env(fakeGPU{info: h200}, driverTree(t, "580.159.04", false), true))
+	if err == nil || !strings.Contains(err.Error(), "/dev/nvidia-modeset") {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestBUSIDOverridesDetection(t *testing.T) {
+	p, err := Decide(cfg(t, "XINIT_BACKEND=auto", "BUSID=PCI:0:4:0"), env(fakeGPU{err: gpu.ErrNoGPU}, t.TempDir(), false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Backend = config.BackendNvidia
+	text, err := p.XorgConf()
+	if err != nil || !strings.Contains(string(text), `BusID "PCI:0:4:0"`) {
+		t.Fatalf("%v\n%s", err, text)
+	}
+}
+
+func TestUnknownGPUIsUnavailable(t *testing.T) {
+	_, err := Decide(cfg(t, "XINIT_GPU=3"), env(fakeGPU{info: h200}, t.TempDir(), true))
+	if !IsUnavailable(err) || !strings.Contains(err.Error(), "XINIT_GPU=3") {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestBuildKeepsThePasswordOutOfChildren(t *testing.T) {
+	c := cfg(t, "XINIT_BACKEND=xvfb", "VNC_PASSWORD=longpassword")
+	e := env(fakeGPU{err: gpu.ErrNoGPU}, t.TempDir(), false, "VNC_PASSWORD=longpassword", "PATH=/usr/bin")
+	p, err := Decide(c, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Build(c, p, e, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Specs) != 3 {
+		t.Fatalf("%d specs", len(s.Specs))
+	}
+	for _, sp := range s.Specs {
+		all := strings.Join(sp.Argv, " ") + strings.Join(sp.Env, " ")
+		if strings.Contains(all, "longpassword") || strings.Contains(all, "VNC_PASSWORD") {
+			t.Errorf("%s carries the password: %s", sp.Name, all)
+		}
+	}
+	st, err := os.Stat(filepath.Join(c.RuntimeDir, "vncpasswd"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("%v %v", st, err)
+	}
+}
+
+func TestBuildFailsOnUnwritableRuntimeDir(t *testing.T) {
+	c := cfg(t, "XINIT_BACKEND=xvfb", "XINIT_RUNTIME_DIR=/proc/xinit-go-cannot-be-here")
+	e := env(fakeGPU{err: gpu.ErrNoGPU}, t.TempDir(), false)
+	p, _ := Decide(c, e)
+	_, err := Build(c, p, e, zaptest.NewLogger(t))
+	if !errors.Is(err, ErrSetup) || !strings.Contains(err.Error(), "XINIT_RUNTIME_DIR") {
+		t.Fatalf("%v", err)
+	}
+}
+
+// TestRFBAuthMatchesX11vnc compares our password file with x11vnc -storepasswd's.
+func TestRFBAuthMatchesX11vnc(t *testing.T) {
+	testutil.Need(t, "x11vnc")
+	for _, pw := range []string{"passpass", "s3cr", "longer-than-eight"} {
+		ours := filepath.Join(t.TempDir(), "ours")
+		theirs := filepath.Join(t.TempDir(), "theirs")
+		if err := WriteRFBAuth(ours, pw); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("x11vnc", "-storepasswd", pw, theirs).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		a, _ := os.ReadFile(ours)
+		b, _ := os.ReadFile(theirs)
+		if string(a) != string(b) {
+			t.Errorf("%q: ours %x, x11vnc's %x", pw, a, b)
+		}
+	}
+}
+
+func TestClearStaleLock(t *testing.T) {
+	dir := t.TempDir()
+	lock := filepath.Join(dir, ".X77-lock")
+	sockDir := filepath.Join(dir, "sock")
+	_ = os.MkdirAll(sockDir, 0o755)
+	sock := filepath.Join(sockDir, "X77")
+	_ = os.WriteFile(sock, nil, 0o644)
+	_ = os.WriteFile(lock, []byte("   4194001\n"), 0o444)
+	if err := clearStaleLock(dir, sockDir, 77); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(lock); err == nil {
+		t.Error("stale lock kept")
+	}
+	if _, err := os.Stat(sock); err == nil {
+		t.Error("stale socket kept")
+	}
+}
