@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func rfbBanner(ctx context.Context, port int) error {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "RFB " {
+		return fmt.Errorf("no banner")
+	}
+	return nil
+}
+
+// usable waits until the app has written its marker and VNC answers, and returns
+// the time since start.
+func usable(start time.Time, marker string, port int, timeout time.Duration) (time.Duration, bool) {
+	appAt, vncAt := time.Time{}, time.Time{}
+	deadline := start.Add(timeout)
+	for time.Now().Before(deadline) {
+		if appAt.IsZero() {
+			if _, err := os.Stat(marker); err == nil {
+				appAt = time.Now()
+			}
+		}
+		if vncAt.IsZero() && rfbUp(port) {
+			vncAt = time.Now()
+		}
+		if !appAt.IsZero() && !vncAt.IsZero() {
+			return max(appAt, vncAt).Sub(start), true
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return 0, false
+}
+
+func max(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 5999
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+type sessionContender struct {
+	name string
+	// start launches the contender for display d, VNC port p and app marker m.
+	start func(d, p int, m, dir string) (*exec.Cmd, error)
+}
+
+func (b *bench) nextDisplay() int {
+	b.display++
+	for {
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", b.display)); err != nil {
+			return b.display
+		}
+		b.display++
+	}
+}
+
+func (b *bench) session() {
+	b.printf("## Time to a usable session\n\nFrom exec to the app running and VNC answering with an RFB banner (ms), 1280x1024x24. The limit is the X server's own time to report its display on -displayfd plus x11vnc's time to answer, measured in the same run.\n\n")
+	xinit := func(backend string) func(d, p int, m, dir string) (*exec.Cmd, error) {
+		return func(d, p int, m, dir string) (*exec.Cmd, error) {
+			return pid1(append([]string{b.xinit, "--"}, b.helperArgv("mark", m)...), []string{
+				"XINIT_BACKEND=" + backend, "XINIT_DISPLAY=:" + strconv.Itoa(d), "XINIT_VNC_PORT=" + strconv.Itoa(p),
+				"XINIT_HEALTH_ADDR=off", "XINIT_LOG_LEVEL=error", "XINIT_RUNTIME_DIR=" + filepath.Join(dir, "run"),
+				"SCREEN_RESOLUTION=1280x1024x24"}, io.Discard)
+		}
+	}
+	script := func(wait string) func(d, p int, m, dir string) (*exec.Cmd, error) {
+		return func(d, p int, m, dir string) (*exec.Cmd, error) {
+			w := strings.ReplaceAll(wait, "N", strconv.Itoa(d))
+			sh := fmt.Sprintf("Xvfb :%d -screen 0 1280x1024x24 -nolisten tcp >/dev/null 2>&1 &\n%s\nx11vnc -display :%d -rfbport %d -forever -shared -localhost -nopw -quiet >/dev/null 2>&1 &\nDISPLAY=:%d exec %s",
+				d, w, d, p, d, strings.Join(b.helperArgv("mark", m), " "))
+			return pid1([]string{"tini", "-s", "--", "sh", "-c", sh}, nil, io.Discard)
+		}
+	}
+	supervisord := func(d, p int, m, dir string) (*exec.Cmd, error) {
+		conf := filepath.Join(dir, "supervisord.conf")
+		text := fmt.Sprintf(`[supervisord]
+nodaemon=true
+logfile=%[1]s/supervisord.log
+pidfile=%[1]s/supervisord.pid
+[program:x]
+command=Xvfb :%[2]d -screen 0 1280x1024x24 -nolisten tcp
+priority=1
+[program:vnc]
+command=x11vnc -display :%[2]d -rfbport %[3]d -forever -shared -localhost -nopw -quiet
+priority=2
+startretries=100
+[program:app]
+command=%[4]s
+environment=DISPLAY=":%[2]d"
+priority=3
+`, dir, d, p, strings.Join(b.helperArgv("mark", m), " "))
+		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+			return nil, err
+		}
+		return pid1([]string{"supervisord", "-c", conf}, nil, io.Discard)
+	}
+	contenders := []sessionContender{
+		{"xinit-go (xvfb)", xinit("xvfb")},
+		{"xinit-go (dummy)", xinit("dummy")},
+		{"shell: Xvfb & sleep 5", script("sleep 5")},
+		{"shell: poll the X socket every 100 ms", script("while [ ! -S /tmp/.X11-unix/XN ]; do sleep 0.1; done")},
+	}
+	if _, err := exec.LookPath("supervisord"); err == nil {
+		contenders = append(contenders, sessionContender{"supervisord", supervisord})
+	}
+	if _, err := exec.LookPath("Xorg"); err != nil {
+		contenders = append(contenders[:1], contenders[2:]...)
+	}
+
+	limit := b.limit()
+	b.printf("| contender | time to usable | / limit | RSS of the init with the session up (MB) |\n|---|---|---|---|\n")
+	b.printf("| limit: Xvfb to -displayfd + x11vnc to banner | %.0f | 1.00 | — |\n", limit)
+	for _, c := range contenders {
+		var xs, rss []float64
+		for r := 0; r < b.runs; r++ {
+			dir, _ := os.MkdirTemp("", "bench-")
+			d, p := b.nextDisplay(), freePort()
+			m := filepath.Join(dir, "app")
+			start := time.Now()
+			cmd, err := c.start(d, p, m, dir)
+			if err != nil {
+				continue
+			}
+			if took, ok := usable(start, m, p, 30*time.Second); ok {
+				xs = append(xs, float64(took.Microseconds())/1000)
+				if init := childOf(cmd.Process.Pid); init != 0 {
+					kb, _, _ := procStats(init)
+					rss = append(rss, float64(kb)/1024)
+				}
+			}
+			if init := childOf(cmd.Process.Pid); init != 0 {
+				_ = syscall.Kill(init, syscall.SIGTERM)
+			}
+			done := make(chan struct{})
+			go func() { _ = cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-done
+			}
+			os.RemoveAll(dir)
+		}
+		b.printf("| %s | %.0f | %s | %.1f |\n", c.name, median(xs), ratio(median(xs), limit), median(rss))
+	}
+	b.printf("\n")
+	b.restartAndChain()
+}
+
+// limit measures Xvfb's own time to -displayfd and x11vnc's time to its banner.
+func (b *bench) limit() float64 {
+	var xs []float64
+	for r := 0; r < b.runs; r++ {
+		d, p := b.nextDisplay(), freePort()
+		rd, wr, err := os.Pipe()
+		if err != nil {
+			continue
+		}
+		start := time.Now()
+		x := exec.Command("Xvfb", ":"+strconv.Itoa(d), "-screen", "0", "1280x1024x24", "-nolisten", "tcp", "-displayfd", "3")
+		x.ExtraFiles = []*os.File{wr}
+		if err := x.Start(); err != nil {
+			continue
+		}
+		wr.Close()
+		buf := make([]byte, 16)
+		_, _ = rd.Read(buf)
+		xTook := time.Since(start)
+		rd.Close()
+		vstart := time.Now()
+		v := exec.Command("x11vnc", "-display", ":"+strconv.Itoa(d), "-rfbport", strconv.Itoa(p), "-forever", "-shared", "-localhost", "-nopw", "-quiet")
+		if err := v.Start(); err == nil {
+			for i := 0; i < 5000 && !rfbUp(p); i++ {
+				time.Sleep(2 * time.Millisecond)
+			}
+			vTook := time.Since(vstart)
+			xs = append(xs, float64((xTook+vTook).Microseconds())/1000)
+			_ = v.Process.Kill()
+			_ = v.Wait()
+		}
+		_ = x.Process.Kill()
+		_ = x.Wait()
+	}
+	return median(xs)
+}
+
+// restartAndChain: the app killed until it runs again (less the backoff), and SIGTERM
+// to exit with X, VNC and the app up.
+func (b *bench) restartAndChain() {
+	var restart, chain []float64
+	for r := 0; r < b.runs; r++ {
+		dir, _ := os.MkdirTemp("", "bench-")
+		d, p := b.nextDisplay(), freePort()
+		m := filepath.Join(dir, "app")
+		cmd, err := pid1(append([]string{b.xinit, "--"}, b.helperArgv("mark", m)...), []string{
+			"XINIT_BACKEND=xvfb", "XINIT_DISPLAY=:" + strconv.Itoa(d), "XINIT_VNC_PORT=" + strconv.Itoa(p),
+			"XINIT_HEALTH_ADDR=off", "XINIT_LOG_LEVEL=error", "XINIT_RUNTIME_DIR=" + filepath.Join(dir, "run"),
+			"XINIT_APP_RESTART=always"}, io.Discard)
+		if err != nil {
+			continue
+		}
+		if _, ok := usable(time.Now(), m, p, 30*time.Second); ok {
+			// The pid the app wrote is its pid inside the namespace; find its pid here.
+			pid := hostPID("mark", m)
+			os.Remove(m)
+			start := time.Now()
+			if pid > 0 {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+			if pid > 0 && waitFile(m, 10*time.Second) {
+				// 250 ms is the first restart's backoff.
+				restart = append(restart, float64((time.Since(start)-250*time.Millisecond).Microseconds())/1000)
+			}
+			time.Sleep(300 * time.Millisecond)
+			init := childOf(cmd.Process.Pid)
+			start = time.Now()
+			_ = syscall.Kill(init, syscall.SIGTERM)
+			_ = cmd.Wait()
+			chain = append(chain, float64(time.Since(start).Microseconds())/1000)
+		} else {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+		}
+		os.RemoveAll(dir)
+	}
+	b.printf("## Restart and stop\n\n| figure | xinit-go (ms) |\n|---|---|\n")
+	b.printf("| app killed until it runs again, less the 250 ms backoff | %.1f |\n", median(restart))
+	b.printf("| SIGTERM to exit with Xvfb, x11vnc and the app up (reverse order) | %.1f |\n\n", median(chain))
+}
+
+// hostPID finds, in this PID namespace, the process whose command line ends with
+// the helper's name and argument.
+func hostPID(name, arg string) int {
+	ents, _ := os.ReadDir("/proc")
+	want := "\x00helper\x00" + name + "\x00" + arg + "\x00"
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if strings.HasSuffix("\x00"+string(b), want) {
+			return pid
+		}
+	}
+	return 0
+}
