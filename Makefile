@@ -24,9 +24,18 @@ deps:
 demo: deps build
 	bash scripts/demo.sh
 
-# Every test: formatting, vet, staticcheck, then all tests with the race detector.
-test: deps lint
+# Every test: formatting, vet, staticcheck, all tests with the race detector, and a
+# short benchmark run that only keeps the benchmark from rotting.
+test: deps lint build
 	$(GO) test -race -count=1 -timeout 30m ./...
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
+	$(GO) run ./cmd/xinit-bench -short -xinit $(BIN) >/dev/null
+	bash scripts/rootfs-test.sh $(BIN)
+	bash scripts/image-test.sh
+
+# The full side-by-side benchmark (several minutes), written to docs/benchmarks.md.
+bench: deps build
+	$(GO) run ./cmd/xinit-bench -xinit $(BIN) -runs 3 -out docs/benchmarks.md
 
 unit:
 	$(GO) test -race -short ./...

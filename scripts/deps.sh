@@ -7,7 +7,7 @@ pkgs=(
   xvfb xserver-xorg-core xserver-xorg-video-dummy x11vnc
   mesa-utils libgl1-mesa-dri x11-utils xauth vncsnapshot
   util-linux procps psmisc curl
-  tini dumb-init catatonit supervisor s6
+  tini dumb-init catatonit supervisor s6 debootstrap
 )
 missing=()
 for p in "${pkgs[@]}"; do

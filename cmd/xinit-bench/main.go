@@ -318,18 +318,31 @@ func procStats(pid int) (rssKB int, ticks int64, switches int64) {
 			ticks = u + st
 		}
 	}
-	return
+	return rssKB, ticks, switches
+}
+
+// anonKB is the process's anonymous memory: what it allocated, without the pages
+// of its executable and libraries that it maps from the page cache.
+func anonKB(pid int) int {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	for _, l := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "Anonymous:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
 }
 
 // memoryAndIdle: the init's resident memory with a sleeping app, and its CPU ticks
 // and wake-ups over the idle window.
 func (b *bench) memoryAndIdle() {
 	b.printf("## Memory and idle cost\n\nResident memory of the init with an idle app, and its CPU ticks and context switches over %s of idle.\n\n", b.idle)
-	b.printf("| contender | RSS (MB) | / tini | CPU ticks in %s | context switches in %s |\n|---|---|---|---|---|\n", b.idle, b.idle)
+	b.printf("| contender | RSS (MB) | / tini | anonymous (MB) | CPU ticks in %s | context switches in %s |\n|---|---|---|---|---|---|\n", b.idle, b.idle)
 	var tiniRSS float64
 	type row struct {
 		name            string
-		rss             float64
+		rss, anon       float64
 		ticks, switches int64
 	}
 	var rows []row
@@ -341,17 +354,18 @@ func (b *bench) memoryAndIdle() {
 		init := childOf(cmd.Process.Pid)
 		time.Sleep(time.Second)
 		rss, t0, s0 := procStats(init)
+		anon := anonKB(init)
 		time.Sleep(b.idle)
 		_, t1, s1 := procStats(init)
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
-		rows = append(rows, row{c.name, float64(rss) / 1024, t1 - t0, s1 - s0})
+		rows = append(rows, row{c.name, float64(rss) / 1024, float64(anon) / 1024, t1 - t0, s1 - s0})
 		if c.name == "tini" {
 			tiniRSS = float64(rss) / 1024
 		}
 	}
 	for _, r := range rows {
-		b.printf("| %s | %.1f | %s | %d | %d |\n", r.name, r.rss, ratio(r.rss, tiniRSS), r.ticks, r.switches)
+		b.printf("| %s | %.1f | %s | %.1f | %d | %d |\n", r.name, r.rss, ratio(r.rss, tiniRSS), r.anon, r.ticks, r.switches)
 	}
 	b.printf("\n")
 }

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Proves the runtime image's contents without a Docker engine: makes a Debian 12
+# root file system with debootstrap, runs deploy/image/packages.sh in it (the same
+# script the Dockerfile runs), copies xinit-go in, and runs the whole xvfb session
+# there as PID 1 (chroot inside a PID namespace): the app's exit code must come out,
+# glxinfo and xdpyinfo must work in the app, and VNC must answer.
+#
+# Usage: scripts/rootfs-test.sh XINIT_GO_BINARY [ROOTFS_DIR]   (root; needs debootstrap)
+set -euo pipefail
+bin=$(realpath "${1:?usage: rootfs-test.sh XINIT_GO_BINARY [ROOTFS_DIR]}")
+here=$(cd "$(dirname "$0")/.." && pwd)
+dir=${2:-/var/tmp/xinit-go-rootfs}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+command -v debootstrap >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+
+if [ ! -x "$dir/usr/bin/x11vnc" ]; then
+  rm -rf "$dir"
+  echo "debootstrap bookworm into $dir"
+  debootstrap --variant=minbase bookworm "$dir" "$mirror" >/dev/null
+  cp /etc/resolv.conf "$dir/etc/resolv.conf"
+  cp "$here/deploy/image/packages.sh" "$dir/packages.sh"
+  echo "running deploy/image/packages.sh in it"
+  chroot "$dir" sh /packages.sh
+fi
+install -m 0755 "$bin" "$dir/usr/local/bin/xinit-go"
+mkdir -p "$dir/out" && rm -f "$dir/out/"*
+port=$((5900 + RANDOM % 500))
+display=$((600 + RANDOM % 300))
+app='glxinfo -B >/out/glxinfo 2>&1; xdpyinfo >/out/xdpyinfo 2>&1; i=0; while [ ! -e /out/vnc-ok ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; exit 3'
+set +e
+env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin XINIT_BACKEND=auto XINIT_DISPLAY=:$display \
+  XINIT_VNC_PORT=$port XINIT_HEALTH_ADDR=off VNC_PASSWORD=rootfs12 SCREEN_RESOLUTION=1280x800 \
+  unshare --pid --fork --mount --kill-child sh -c "mount -t proc proc '$dir/proc' && exec chroot '$dir' /usr/local/bin/xinit-go -- sh -c '$app'" >"$dir/out/log" 2>&1 &
+pid=$!
+ok=1
+for _ in $(seq 300); do
+  if exec 3<>/dev/tcp/127.0.0.1/$port 2>/dev/null && head -c 4 <&3 | grep -q RFB; then
+    exec 3>&-; touch "$dir/out/vnc-ok"; ok=0; break
+  fi
+  sleep 0.1
+done
+wait $pid; rc=$?
+set -e
+fails=0
+[ $ok = 0 ] || { echo "FAIL: VNC never answered on port $port"; fails=1; }
+[ $rc = 3 ] || { echo "FAIL: exit $rc, want the app's 3"; fails=1; }
+grep -q 'OpenGL renderer string' "$dir/out/glxinfo" || { echo "FAIL: glxinfo in the image:"; cat "$dir/out/glxinfo"; fails=1; }
+grep -q 'dimensions: *1280x800' "$dir/out/xdpyinfo" || { echo "FAIL: xdpyinfo in the image:"; cat "$dir/out/xdpyinfo"; fails=1; }
+if [ $fails != 0 ]; then
+  echo "--- xinit-go's log:"; cat "$dir/out/log"; exit 1
+fi
+echo "rootfs test: the session ran in a Debian 12 root file system made from deploy/image/packages.sh: $(grep 'OpenGL renderer' "$dir/out/glxinfo")"
