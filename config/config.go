@@ -49,12 +49,13 @@ type Config struct {
 
 	HealthAddr string `json:"health_addr"` // "" when off
 
-	AppRestart    string        `json:"app_restart"`
-	AppTimeout    time.Duration `json:"app_timeout"`
-	StopGrace     time.Duration `json:"stop_grace"`
-	RestartBudget int           `json:"restart_budget"`
-	RestartWindow time.Duration `json:"restart_window"`
-	Screenshot    string        `json:"screenshot,omitempty"`
+	AppRestart     string        `json:"app_restart"`
+	AppTimeout     time.Duration `json:"app_timeout"`
+	StopGrace      time.Duration `json:"stop_grace"`
+	RestartBudget  int           `json:"restart_budget"`
+	RestartWindow  time.Duration `json:"restart_window"`
+	RestartBackoff time.Duration `json:"restart_backoff"`
+	Screenshot     string        `json:"screenshot,omitempty"`
 
 	LogFormat string `json:"log_format"`
 	LogLevel  string `json:"log_level"`

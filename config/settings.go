@@ -186,6 +186,15 @@ var settings = []setting{
 			c.RestartBudget, c.RestartWindow = budget, window
 			return nil
 		}},
+	{env: "XINIT_RESTART_BACKOFF", key: "restart_backoff", flag: "restart-backoff", def: "10s", example: "XINIT_RESTART_BACKOFF=2s",
+		help: "longest wait before a restart; the wait starts at 250ms and doubles with each restart in a row",
+		apply: func(c *Config, v string) (err error) {
+			c.RestartBackoff, err = parseDuration(v, false)
+			if err == nil && c.RestartBackoff < 250*time.Millisecond {
+				err = errors.New("want at least 250ms")
+			}
+			return err
+		}},
 	{env: "XINIT_FORWARD_SIGNALS", key: "forward_signals", flag: "forward-signals", def: "HUP,USR1,USR2,WINCH,QUIT", example: "XINIT_FORWARD_SIGNALS=HUP,USR1",
 		help: "signals passed on to the app's process group (TERM and INT always stop the session)",
 		apply: func(c *Config, v string) error {

@@ -112,7 +112,7 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 }
 
 func budgetOf(cfg *config.Config) supervisor.Restart {
-	r := supervisor.Restart{Budget: cfg.RestartBudget, Window: cfg.RestartWindow}
+	r := supervisor.Restart{Budget: cfg.RestartBudget, Window: cfg.RestartWindow, BackoffMax: cfg.RestartBackoff}
 	if cfg.RestartBudget == 0 {
 		r.Budget = supervisor.NoRestarts
 	}

@@ -61,11 +61,18 @@ func rfbProbe(addr string) supervisor.Readiness {
 	return func() (*supervisor.Probe, error) {
 		return &supervisor.Probe{Wait: func(ctx context.Context) error {
 			var last error
+			start := time.Now()
 			for {
 				if err := RFBBanner(ctx, addr); err == nil {
 					return nil
 				} else {
 					last = err
+				}
+				// x11vnc usually answers within a few hundred milliseconds: poll
+				// closely at first, then gently.
+				wait := 5 * time.Millisecond
+				if time.Since(start) > 2*time.Second {
+					wait = 50 * time.Millisecond
 				}
 				select {
 				case <-ctx.Done():
@@ -73,7 +80,7 @@ func rfbProbe(addr string) supervisor.Readiness {
 						return ctx.Err()
 					}
 					return fmt.Errorf("VNC port %s: %v", addr, last)
-				case <-time.After(25 * time.Millisecond):
+				case <-time.After(wait):
 				}
 			}
 		}}, nil

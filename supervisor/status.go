@@ -27,7 +27,11 @@ type ServiceStatus struct {
 }
 
 // Status returns the latest snapshot.
-func (s *Supervisor) Status() Status { return *s.status.Load() }
+func (s *Supervisor) Status() Status {
+	st := *s.status.Load()
+	st.Orphans = s.orphans.Load()
+	return st
+}
 
 func (s *Supervisor) publish() {
 	st := &Status{
@@ -35,7 +39,6 @@ func (s *Supervisor) publish() {
 		Stopping: s.stopping,
 		Reason:   s.reason,
 		ExitCode: s.code,
-		Orphans:  s.orphans,
 		Services: make([]ServiceStatus, 0, len(s.svcs)),
 	}
 	for _, sv := range s.svcs {

@@ -84,7 +84,7 @@ type Supervisor struct {
 	code         int
 	codeFromMain bool // a main exit during the stop still sets the code
 	reason       string
-	orphans      int64
+	orphans      atomic.Int64
 	started      time.Time
 
 	status atomic.Pointer[Status]
@@ -222,6 +222,11 @@ func (s *Supervisor) Run(ctx context.Context) int {
 		select {
 		case sig := <-sigs:
 			s.onSignal(sig.(syscall.Signal), time.Now())
+			// Take every signal already queued before the next reconcile: a burst of
+			// exits costs one pass, not one per SIGCHLD.
+			for n := len(sigs); n > 0; n-- {
+				s.onSignal((<-sigs).(syscall.Signal), time.Now())
+			}
 		case r := <-s.readyCh:
 			s.onReady(r, time.Now())
 		case <-timer.C:
@@ -237,7 +242,7 @@ func (s *Supervisor) Run(ctx context.Context) int {
 			delete(s.byPid, r.pid)
 			sv.pid = 0
 		} else {
-			s.orphans++
+			s.orphans.Add(1)
 		}
 	})
 	if left > 0 {
@@ -246,7 +251,7 @@ func (s *Supervisor) Run(ctx context.Context) int {
 	s.wg.Wait()
 	s.publish()
 	s.log.Info("supervisor finished", zap.Int("exit_code", s.code), zap.String("reason", s.reason),
-		zap.Int64("orphans_reaped", s.orphans))
+		zap.Int64("orphans_reaped", s.orphans.Load()))
 	return s.code
 }
 
@@ -611,7 +616,7 @@ func (s *Supervisor) reap(now time.Time) {
 	for _, r := range batch {
 		sv := s.byPid[r.pid]
 		if sv == nil {
-			s.orphans++
+			s.orphans.Add(1)
 			continue
 		}
 		delete(s.byPid, r.pid)

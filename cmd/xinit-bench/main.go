@@ -278,6 +278,11 @@ func (b *bench) signals() {
 			}
 			waitFile(ready, 10*time.Second)
 			init := childOf(cmd.Process.Pid)
+			if init <= 0 {
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				_ = cmd.Wait()
+				continue
+			}
 			start := time.Now()
 			_ = syscall.Kill(init, syscall.SIGTERM)
 			_ = cmd.Wait()
@@ -352,6 +357,11 @@ func (b *bench) memoryAndIdle() {
 			continue
 		}
 		init := childOf(cmd.Process.Pid)
+		if init <= 0 {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+			continue
+		}
 		time.Sleep(time.Second)
 		rss, t0, s0 := procStats(init)
 		anon := anonKB(init)

@@ -242,11 +242,15 @@ func (b *bench) restartAndChain() {
 				restart = append(restart, float64((time.Since(start)-250*time.Millisecond).Microseconds())/1000)
 			}
 			time.Sleep(300 * time.Millisecond)
-			init := childOf(cmd.Process.Pid)
-			start = time.Now()
-			_ = syscall.Kill(init, syscall.SIGTERM)
-			_ = cmd.Wait()
-			chain = append(chain, float64(time.Since(start).Microseconds())/1000)
+			if init := childOf(cmd.Process.Pid); init > 0 {
+				start = time.Now()
+				_ = syscall.Kill(init, syscall.SIGTERM)
+				_ = cmd.Wait()
+				chain = append(chain, float64(time.Since(start).Microseconds())/1000)
+			} else {
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				_ = cmd.Wait()
+			}
 		} else {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			_ = cmd.Wait()
@@ -258,18 +262,19 @@ func (b *bench) restartAndChain() {
 	b.printf("| SIGTERM to exit with Xvfb, x11vnc and the app up (reverse order) | %.1f |\n\n", median(chain))
 }
 
-// hostPID finds, in this PID namespace, the process whose command line ends with
-// the helper's name and argument.
+// hostPID finds, in this PID namespace, the helper process itself: its command line
+// is exactly the helper's (the inits above it carry the same words after theirs).
 func hostPID(name, arg string) int {
 	ents, _ := os.ReadDir("/proc")
-	want := "\x00helper\x00" + name + "\x00" + arg + "\x00"
+	self, _ := os.Executable()
+	want := self + "\x00helper\x00" + name + "\x00" + arg + "\x00"
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
 		b, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if strings.HasSuffix("\x00"+string(b), want) {
+		if string(b) == want {
 			return pid
 		}
 	}

@@ -32,6 +32,7 @@
 //	XINIT_APP_TIMEOUT        app_timeout        --app-timeout        0 (no limit); past it exit 124
 //	XINIT_STOP_GRACE         stop_grace         --stop-grace         5s
 //	XINIT_RESTART_BUDGET     restart_budget     --restart-budget     5/1m
+//	XINIT_RESTART_BACKOFF    restart_backoff    --restart-backoff    10s (the wait starts at 250ms and doubles)
 //	XINIT_FORWARD_SIGNALS    forward_signals    --forward-signals    HUP,USR1,USR2,WINCH,QUIT
 //	XINIT_SCREENSHOT         screenshot         --screenshot         none
 //	XINIT_LOG_FORMAT         log_format         --log-format         auto (json, console)
