@@ -16,7 +16,7 @@ docker run -d --name "$name" -e VNC_PASSWORD=imagetest -e XINIT_BACKEND=xvfb -p 
 trap 'docker rm -f "$name" >/dev/null 2>&1' EXIT
 ok=1
 for _ in $(seq 100); do
-  if exec 3<>/dev/tcp/127.0.0.1/$port 2>/dev/null && head -c 4 <&3 | grep -q RFB; then ok=0; break; fi
+  if { exec 3<>/dev/tcp/127.0.0.1/$port; } 2>/dev/null && head -c 4 <&3 | grep -q RFB; then ok=0; break; fi
   sleep 0.1
 done
 rc=$(docker wait "$name")

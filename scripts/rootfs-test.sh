@@ -13,14 +13,17 @@ dir=${2:-/var/tmp/xinit-go-rootfs}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 command -v debootstrap >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
 
-if [ ! -x "$dir/usr/bin/x11vnc" ]; then
+# The root file system is reused only when it was made from this very package script.
+sum=$(sha256sum "$here/deploy/image/packages.sh" | cut -d' ' -f1)
+if [ "$(cat "$dir/.packages.sha256" 2>/dev/null)" != "$sum" ]; then
   rm -rf "$dir"
   echo "debootstrap bookworm into $dir"
   debootstrap --variant=minbase bookworm "$dir" "$mirror" >/dev/null
   cp /etc/resolv.conf "$dir/etc/resolv.conf"
   cp "$here/deploy/image/packages.sh" "$dir/packages.sh"
   echo "running deploy/image/packages.sh in it"
-  chroot "$dir" sh /packages.sh
+  chroot "$dir" sh /packages.sh >"$dir/packages.log" 2>&1 || { cat "$dir/packages.log"; exit 1; }
+  echo "$sum" >"$dir/.packages.sha256"
 fi
 install -m 0755 "$bin" "$dir/usr/local/bin/xinit-go"
 mkdir -p "$dir/out" && rm -f "$dir/out/"*
@@ -34,7 +37,7 @@ env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin XINIT_B
 pid=$!
 ok=1
 for _ in $(seq 300); do
-  if exec 3<>/dev/tcp/127.0.0.1/$port 2>/dev/null && head -c 4 <&3 | grep -q RFB; then
+  if { exec 3<>/dev/tcp/127.0.0.1/$port; } 2>/dev/null && head -c 4 <&3 | grep -q RFB; then
     exec 3>&-; touch "$dir/out/vnc-ok"; ok=0; break
   fi
   sleep 0.1

@@ -88,13 +88,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	b.memoryAndIdle()
 	b.session()
 	if *out != "" {
-		if err := os.WriteFile(*out, []byte(b.md.String()), 0o644); err != nil {
+		// Keep the hand-written findings below the notes marker.
+		text := b.md.String()
+		if old, err := os.ReadFile(*out); err == nil {
+			if i := strings.Index(string(old), notesMarker); i >= 0 {
+				text += "\n" + string(old[i:])
+			}
+		}
+		if err := os.WriteFile(*out, []byte(text), 0o644); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
 	}
 	return 0
 }
+
+// notesMarker starts the part of the report that a run keeps as it is.
+const notesMarker = "<!-- notes: kept across runs -->"
 
 func (b *bench) printf(format string, a ...any) {
 	fmt.Fprintf(b.out, format, a...)
@@ -132,7 +142,7 @@ func (b *bench) header() {
 	}
 	b.printf("# Benchmarks\n\nDate: %s. Machine: %d cores (%s), Linux %s.\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpu, kernel())
 	b.printf("Versions: xinit-go %s; tini %s; dumb-init %s; catatonit %s; supervisor %s; Xvfb %s; x11vnc %s.\n",
-		version(b.xinit, "version"), pkgVersion("tini"), pkgVersion("dumb-init"), pkgVersion("catatonit"), pkgVersion("supervisor"),
+		strings.TrimPrefix(version(b.xinit, "version"), "xinit-go "), pkgVersion("tini"), pkgVersion("dumb-init"), pkgVersion("catatonit"), pkgVersion("supervisor"),
 		pkgVersion("xvfb"), pkgVersion("x11vnc"))
 	b.printf("Each figure is the median of %d runs; each contender runs as PID 1 of its own PID namespace.\n\n", b.runs)
 	b.printf("Reproduce: `make build && go run ./cmd/xinit-bench -xinit bin/xinit-go -out docs/benchmarks.md` (as root).\n\n")
