@@ -49,6 +49,7 @@ type Config struct {
 
 	HealthAddr string `json:"health_addr"` // "" when off
 
+	AppUser        string        `json:"app_user,omitempty"`
 	AppRestart     string        `json:"app_restart"`
 	AppTimeout     time.Duration `json:"app_timeout"`
 	StopGrace      time.Duration `json:"stop_grace"`

@@ -223,6 +223,25 @@ var settings = []setting{
 			}
 			return nil
 		}},
+	{env: "XINIT_APP_USER", key: "app_user", flag: "app-user", example: "XINIT_APP_USER=1000:1000",
+		help: "run the app and x11vnc as this user (name or UID[:GID]); the X server keeps its own",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				c.AppUser = ""
+				return nil
+			}
+			name, gid, hasGID := strings.Cut(v, ":")
+			if name == "" || strings.ContainsAny(name, " /") {
+				return errors.New("want a user name or UID[:GID]")
+			}
+			if hasGID {
+				if _, err := strconv.ParseUint(gid, 10, 32); err != nil {
+					return errors.New("want a numeric GID after the colon")
+				}
+			}
+			c.AppUser = v
+			return nil
+		}},
 	{env: "XINIT_SCREENSHOT", key: "screenshot", flag: "screenshot", example: "XINIT_SCREENSHOT=/artifacts/last.png",
 		help: "PNG written with the screen just before the app's end is acted on",
 		apply: func(c *Config, v string) error {

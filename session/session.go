@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -33,6 +34,19 @@ type Session struct {
 	VNCAddr string
 	// XorgConfPath is the xorg.conf in use, "" under Xvfb.
 	XorgConfPath string
+	// XAuthority is the X authority file clients use, "" without X. The caller
+	// sets XAUTHORITY to it in its own environment for the X protocol checks.
+	XAuthority string
+
+	user      *AppUser
+	clientDir string
+}
+
+func (s *Session) credential() *syscall.Credential {
+	if s.user == nil {
+		return nil
+	}
+	return s.user.Cred
 }
 
 // ErrSetup marks a failure to prepare the session's files (exit 78: nothing started).
@@ -48,10 +62,29 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 	var specs []supervisor.Spec
 	display := cfg.DisplayName()
 	withX := plan.Backend != config.BackendNone
+	if cfg.AppUser != "" {
+		u, err := lookupUser(cfg.AppUser)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+		}
+		s.user = u
+	}
 	if withX {
 		if err := prepareRuntimeDir(cfg.RuntimeDir); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
 		}
+		s.clientDir = filepath.Join(cfg.RuntimeDir, "client")
+		s.XAuthority = filepath.Join(s.clientDir, "Xauthority")
+		if err := clientDir(s.clientDir, s.user); err != nil {
+			return nil, fmt.Errorf("%w: XINIT_RUNTIME_DIR=%q: %v", ErrSetup, cfg.RuntimeDir, err)
+		}
+		if err := writeXauthority(s.XAuthority, cfg.Display); err != nil {
+			return nil, fmt.Errorf("%w: write the X authority file: %v; check that XINIT_RUNTIME_DIR=%q is writable and not full", ErrSetup, err, cfg.RuntimeDir)
+		}
+		if err := chownTo(s.XAuthority, s.user); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+		}
+		base = setEnv(base, "XAUTHORITY", s.XAuthority)
 		xs, err := s.xSpec(cfg, plan, base, restart, log)
 		if err != nil {
 			return nil, err
@@ -77,14 +110,20 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 		policy, _ := supervisor.ParsePolicy(cfg.AppRestart)
 		r := restart
 		r.Policy = policy
+		if u := s.user; u != nil {
+			appEnv = setEnv(appEnv, "HOME", u.Home)
+			appEnv = setEnv(appEnv, "USER", u.Name)
+			appEnv = setEnv(appEnv, "LOGNAME", u.Name)
+		}
 		app := supervisor.Spec{
-			Name:    AppName,
-			Argv:    cfg.App,
-			Env:     appEnv,
-			Role:    supervisor.Main,
-			Stdin:   true,
-			Restart: r,
-			Timeout: cfg.AppTimeout,
+			Name:       AppName,
+			Argv:       cfg.App,
+			Env:        appEnv,
+			Credential: s.credential(),
+			Role:       supervisor.Main,
+			Stdin:      true,
+			Restart:    r,
+			Timeout:    cfg.AppTimeout,
 		}
 		if withX {
 			app.After = []string{XName}
@@ -156,7 +195,7 @@ func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart su
 			return out.errors()
 		}
 	}
-	argv = append(argv, "-displayfd", "3", "-nolisten", "tcp", "-noreset", "-s", "0", "-dpms")
+	argv = append(argv, "-displayfd", "3", "-auth", s.XAuthority, "-nolisten", "tcp", "-noreset", "-s", "0", "-dpms")
 	argv = append(argv, cfg.XArgs...)
 	r := restart
 	r.Policy = supervisor.Always
@@ -190,9 +229,12 @@ func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.R
 	vlog := log.Named("vnc")
 	auth := ""
 	if cfg.VNCPassword != "" {
-		auth = filepath.Join(cfg.RuntimeDir, "vncpasswd")
+		auth = filepath.Join(s.clientDir, "vncpasswd")
 		if err := WriteRFBAuth(auth, cfg.VNCPassword); err != nil {
 			return supervisor.Spec{}, fmt.Errorf("%w: write the VNC password file: %v; check that XINIT_RUNTIME_DIR=%q is writable", ErrSetup, err, cfg.RuntimeDir)
+		}
+		if err := chownTo(auth, s.user); err != nil {
+			return supervisor.Spec{}, fmt.Errorf("%w: %v", ErrSetup, err)
 		}
 		if len(cfg.VNCPassword) > 8 {
 			vlog.Warn("the VNC password is longer than 8 characters; VNC uses only the first 8", zap.Int("length", len(cfg.VNCPassword)))
@@ -210,6 +252,7 @@ func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.R
 	r.Policy = supervisor.Always
 	return supervisor.Spec{
 		Name:         VNCName,
+		Credential:   s.credential(),
 		Argv:         vncArgs(cfg.Display, cfg.VNCPort, listen, auth),
 		Env:          setEnv(env, "DISPLAY", cfg.DisplayName()),
 		After:        []string{XName},

@@ -157,7 +157,7 @@ func TestBuildKeepsThePasswordOutOfChildren(t *testing.T) {
 			t.Errorf("%s carries the password: %s", sp.Name, all)
 		}
 	}
-	st, err := os.Stat(filepath.Join(c.RuntimeDir, "vncpasswd"))
+	st, err := os.Stat(filepath.Join(c.RuntimeDir, "client", "vncpasswd"))
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("%v %v", st, err)
 	}

@@ -34,6 +34,7 @@
 //	XINIT_RESTART_BUDGET     restart_budget     --restart-budget     5/1m
 //	XINIT_RESTART_BACKOFF    restart_backoff    --restart-backoff    10s (the wait starts at 250ms and doubles)
 //	XINIT_FORWARD_SIGNALS    forward_signals    --forward-signals    HUP,USR1,USR2,WINCH,QUIT
+//	XINIT_APP_USER           app_user           --app-user           none: the app runs as xinit-go's user
 //	XINIT_SCREENSHOT         screenshot         --screenshot         none
 //	XINIT_LOG_FORMAT         log_format         --log-format         auto (json, console)
 //	XINIT_LOG_LEVEL          log_level          --log-level          info

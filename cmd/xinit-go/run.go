@@ -146,6 +146,13 @@ func runSession(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		return exitConfig
 	}
+	if sess.XAuthority != "" {
+		// The X protocol checks and the screenshot connect from this process.
+		if err := os.Setenv("XAUTHORITY", sess.XAuthority); err != nil {
+			fmt.Fprintln(stderr, "xinit-go:", err)
+			return exitConfig
+		}
+	}
 	sup, err := supervisor.New(sess.Specs, supervisor.Options{
 		Logger:       log,
 		Forward:      cfg.Forward,

@@ -189,11 +189,13 @@ func TestSessionEndToEnd(t *testing.T) {
 				}
 			}
 			run := filepath.Join(s.dir, "run")
-			if st, err := os.Stat(filepath.Join(run, "vncpasswd")); err != nil || st.Mode().Perm() != 0o600 {
+			if st, err := os.Stat(filepath.Join(run, "client", "vncpasswd")); err != nil || st.Mode().Perm() != 0o600 {
 				t.Errorf("password file: %v, %v", st, err)
 			}
-			if st, err := os.Stat(run); err != nil || st.Mode().Perm() != 0o700 {
-				t.Errorf("runtime dir: %v, %v", st, err)
+			for _, d := range []string{run, filepath.Join(run, "client")} {
+				if st, err := os.Stat(d); err != nil || st.Mode().Perm() != 0o700 {
+					t.Errorf("%s: %v, %v", d, st, err)
+				}
 			}
 			for _, path := range []string{"/status", "/healthz", "/readyz", "/metrics"} {
 				if _, body := s.get(path); strings.Contains(body, password) {
@@ -351,4 +353,76 @@ func TestStaleLockIsCleared(t *testing.T) {
 	if got := p.Wait(30 * time.Second); got != 0 {
 		t.Errorf("exit %d, want 0", got)
 	}
+}
+
+// TestAppUser runs the app and x11vnc as an unprivileged user while Xvfb stays
+// root: the app draws through the X authority file, and VNC still serves.
+func TestAppUser(t *testing.T) {
+	testutil.Need(t, "id")
+	// The user must reach the runtime directory: the test's own temporary
+	// directories are private to root.
+	rt, err := os.MkdirTemp("", "xinit-app-user-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(rt) })
+	if err := os.Chmod(rt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := startX(t, "xvfb", []string{"XINIT_APP_USER=nobody", "VNC_PASSWORD=" + password, "XINIT_RUNTIME_DIR=" + filepath.Join(rt, "run")},
+		[]string{"--", "sh", "-c", "id -u; glxinfo -B | grep 'OpenGL renderer'; exec glxgears"})
+	s.waitReady()
+	testutil.Eventually(t, 20*time.Second, "the app's output", func() bool {
+		return strings.Contains(s.p.Stdout.String(), "OpenGL renderer")
+	})
+	if !strings.HasPrefix(s.p.Stdout.String(), "65534\n") {
+		t.Errorf("the app does not run as nobody: %q", s.p.Stdout.String())
+	}
+	for _, pid := range descendants(s.p.PID())[1:] {
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		uid := ""
+		for _, l := range strings.Split(string(status), "\n") {
+			if f := strings.Fields(l); len(f) > 1 && f[0] == "Uid:" {
+				uid = f[1]
+			}
+		}
+		switch strings.TrimSpace(string(comm)) {
+		case "x11vnc", "glxgears":
+			if uid != "65534" {
+				t.Errorf("%s runs as uid %s", comm, uid)
+			}
+		case "Xvfb":
+			if uid != "0" {
+				t.Errorf("Xvfb runs as uid %s", uid)
+			}
+		}
+	}
+	testutil.Eventually(t, 30*time.Second, "a VNC picture with the gears", func() bool {
+		img, _, err := snapshot(t, s.vncPort, password)
+		return err == nil && colourful(img) > 200
+	})
+	s.p.Signal(syscall.SIGTERM)
+	if c := s.p.Wait(30 * time.Second); c != 143 && c != 0 {
+		t.Errorf("exit %d", c)
+	}
+}
+
+// TestXNeedsTheCookie: a client without the X authority file is refused.
+func TestXNeedsTheCookie(t *testing.T) {
+	testutil.Need(t, "xdpyinfo")
+	s := startX(t, "xvfb", []string{"XINIT_VNC=off"}, helperCmd("sleep"))
+	s.waitReady()
+	cmd := exec.Command("xdpyinfo", "-display", ":"+strconv.Itoa(s.display))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "XAUTHORITY=/nonexistent", "HOME=/nonexistent"}
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Errorf("a client without the cookie connected:\n%s", out)
+	}
+	cmd = exec.Command("xdpyinfo", "-display", ":"+strconv.Itoa(s.display))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "XAUTHORITY=" + filepath.Join(s.dir, "run", "client", "Xauthority")}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("a client with the cookie was refused: %v\n%s", err, out)
+	}
+	s.p.Signal(syscall.SIGTERM)
+	s.p.Wait(30 * time.Second)
 }

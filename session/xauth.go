@@ -1,0 +1,109 @@
+package session
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// writeXauthority writes an Xauthority file with one MIT-MAGIC-COOKIE-1 for the
+// display, for any host (FamilyWild): the X server reads it with -auth, clients
+// with XAUTHORITY. Without it any process that can reach the display's socket,
+// another container of the pod through the abstract socket among them, could draw
+// on the screen and read it.
+func writeXauthority(path string, display int) error {
+	cookie := make([]byte, 16)
+	if _, err := rand.Read(cookie); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	field := func(v []byte) {
+		_ = binary.Write(&b, binary.BigEndian, uint16(len(v)))
+		b.Write(v)
+	}
+	_ = binary.Write(&b, binary.BigEndian, uint16(0xffff)) // FamilyWild
+	field(nil)
+	field([]byte(strconv.Itoa(display)))
+	field([]byte("MIT-MAGIC-COOKIE-1"))
+	field(cookie)
+	return writeFileAtomic(path, b.Bytes(), 0o600)
+}
+
+// AppUser is the unprivileged user the app and x11vnc run as.
+type AppUser struct {
+	Name string
+	Home string
+	Cred *syscall.Credential
+}
+
+// lookupUser resolves XINIT_APP_USER: a name, or UID[:GID].
+func lookupUser(spec string) (*AppUser, error) {
+	name, gidText, hasGID := strings.Cut(spec, ":")
+	var u *user.User
+	var err error
+	if _, nerr := strconv.Atoi(name); nerr == nil {
+		u, err = user.LookupId(name)
+		if err != nil {
+			// A bare UID with no passwd entry is allowed, as in Kubernetes.
+			u = &user.User{Uid: name, Gid: name, Username: name, HomeDir: "/"}
+			err = nil
+		}
+	} else {
+		u, err = user.Lookup(name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("XINIT_APP_USER=%q: %v; give a user of the image, or UID[:GID], e.g. XINIT_APP_USER=1000:1000", spec, err)
+	}
+	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+	if hasGID {
+		g, err := strconv.ParseUint(gidText, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("XINIT_APP_USER=%q: the group must be a number, e.g. XINIT_APP_USER=1000:1000", spec)
+		}
+		gid = g
+	}
+	cred := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	if ids, err := u.GroupIds(); err == nil {
+		for _, id := range ids {
+			if g, err := strconv.ParseUint(id, 10, 32); err == nil && uint32(g) != cred.Gid {
+				cred.Groups = append(cred.Groups, uint32(g))
+			}
+		}
+	}
+	return &AppUser{Name: u.Username, Home: u.HomeDir, Cred: cred}, nil
+}
+
+// clientDir makes the directory for what clients read (the Xauthority and VNC
+// password files): 0700, owned by the app's user when there is one.
+func clientDir(dir string, u *AppUser) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return err
+	}
+	if u != nil {
+		// The user must pass through the runtime directory (0711: no listing) to
+		// reach its own 0700 directory.
+		if err := os.Chmod(filepath.Dir(dir), 0o711); err != nil {
+			return err
+		}
+		return os.Chown(dir, int(u.Cred.Uid), int(u.Cred.Gid))
+	}
+	return nil
+}
+
+func chownTo(path string, u *AppUser) error {
+	if u == nil {
+		return nil
+	}
+	return os.Chown(path, int(u.Cred.Uid), int(u.Cred.Gid))
+}
