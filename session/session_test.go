@@ -211,3 +211,37 @@ func TestClearStaleLock(t *testing.T) {
 		t.Error("stale socket kept")
 	}
 }
+
+func TestXorgConfFollowsXINIT_GPU(t *testing.T) {
+	two := gpu.Info{Driver: "580.159.04", Devices: []gpu.Device{
+		{Index: 0, Name: "NVIDIA H200", UUID: "GPU-a", BusID: xorgconf.BusID{Bus: 0x1a}},
+		{Index: 1, Name: "NVIDIA H200", UUID: "GPU-b", BusID: xorgconf.BusID{Bus: 0x1b}},
+	}}
+	good := driverTree(t, "580.159.04", true)
+	cases := map[string][]string{
+		"all":   {`BusID "PCI:26:0:0"`, `BusID "PCI:27:0:0"`},
+		"1":     {`BusID "PCI:27:0:0"`},
+		"GPU-a": {`BusID "PCI:26:0:0"`},
+	}
+	for which, want := range cases {
+		p, err := Decide(cfg(t, "XINIT_BACKEND=nvidia", "XINIT_GPU="+which), env(fakeGPU{info: two}, good, true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := p.XorgConf()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(text), `Section "Device"`); n != len(want) {
+			t.Errorf("XINIT_GPU=%s: %d Device sections, want %d", which, n, len(want))
+		}
+		for _, w := range want {
+			if !strings.Contains(string(text), w) {
+				t.Errorf("XINIT_GPU=%s: no %s", which, w)
+			}
+		}
+		if !strings.Contains(string(text), `"ProbeAllGpus" "false"`) {
+			t.Errorf("XINIT_GPU=%s: ProbeAllGpus", which)
+		}
+	}
+}
