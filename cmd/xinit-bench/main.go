@@ -26,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/xinit-go/xinit-go/session"
 )
 
 func main() {
@@ -404,5 +406,5 @@ func waitFile(path string, timeout time.Duration) bool {
 func rfbUp(port int) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	return rfbBanner(ctx, port) == nil
+	return session.RFBBanner(ctx, "127.0.0.1:"+strconv.Itoa(port)) == nil
 }

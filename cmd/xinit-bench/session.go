@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -13,21 +12,6 @@ import (
 	"syscall"
 	"time"
 )
-
-func rfbBanner(ctx context.Context, port int) error {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", "127.0.0.1:"+strconv.Itoa(port))
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_ = c.SetReadDeadline(time.Now().Add(time.Second))
-	buf := make([]byte, 4)
-	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "RFB " {
-		return fmt.Errorf("no banner")
-	}
-	return nil
-}
 
 // usable waits until the app has written its marker and VNC answers, and returns
 // the time since start.

@@ -28,11 +28,13 @@ func procCounts(t *testing.T, pid int) (rssKB, fds int) {
 
 // zombiesUnder counts zombie processes below pid.
 func zombiesUnder(pid int) int {
-	n := 0
+	below := map[int]bool{}
 	for _, p := range descendants(pid)[1:] {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
-		s := string(b)
-		if i := strings.LastIndexByte(s, ')'); i > 0 && i+2 < len(s) && s[i+2] == 'Z' {
+		below[p] = true
+	}
+	n := 0
+	for _, p := range testutil.Procs() {
+		if below[p.PID] && p.State == 'Z' {
 			n++
 		}
 	}

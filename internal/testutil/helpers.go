@@ -197,30 +197,17 @@ func orphans(n int) int {
 // leafCount counts the leaf helpers alive and the zombies whose parent is our
 // parent (PID 1 or the subreaper that adopted the orphans).
 func leafCount() (alive, zombies int) {
-	ents, _ := os.ReadDir("/proc")
 	self := filepath.Base(os.Args[0])
-	parent := strconv.Itoa(os.Getppid())
-	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || i+2 >= len(s) {
-			continue
-		}
-		if f := strings.Fields(s[i+2:]); len(f) > 1 && f[0] == "Z" {
-			if f[1] == parent {
+	self = self[:min(len(self), 15)]
+	for _, p := range Procs() {
+		if p.State == 'Z' {
+			if p.PPID == os.Getppid() {
 				zombies++
 			}
 			continue
 		}
-		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if strings.Contains(string(cmd), "\x00leaf\x00") && strings.Contains(s, "("+self[:min(len(self), 15)]) {
+		cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(p.PID) + "/cmdline")
+		if p.Comm == self && strings.Contains(string(cmd), "\x00leaf\x00") {
 			alive++
 		}
 	}

@@ -228,12 +228,20 @@ func (p *Proc) Exited() bool {
 	}
 }
 
-// ChildrenOf lists the processes whose parent is pid.
-func ChildrenOf(pid int) []int {
-	var out []int
+// ProcInfo is what /proc/PID/stat says of a process.
+type ProcInfo struct {
+	PID   int
+	Comm  string
+	State byte
+	PPID  int
+}
+
+// Procs lists every process this PID namespace can see.
+func Procs() []ProcInfo {
+	var out []ProcInfo
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
-		c, err := strconv.Atoi(e.Name())
+		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
@@ -242,13 +250,26 @@ func ChildrenOf(pid int) []int {
 			continue
 		}
 		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open || end+2 >= len(s) {
 			continue
 		}
-		f := strings.Fields(s[i+2:])
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			out = append(out, c)
+		f := strings.Fields(s[end+2:])
+		if len(f) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		out = append(out, ProcInfo{PID: pid, Comm: s[open+1 : end], State: f[0][0], PPID: ppid})
+	}
+	return out
+}
+
+// ChildrenOf lists the processes whose parent is pid.
+func ChildrenOf(pid int) []int {
+	var out []int
+	for _, p := range Procs() {
+		if p.PPID == pid {
+			out = append(out, p.PID)
 		}
 	}
 	return out
