@@ -28,6 +28,11 @@
 // subreaper (PR_SET_CHILD_SUBREAPER) so that orphans still come to it, and before
 // Run returns it kills and reaps every remaining descendant: nothing outlives it.
 //
+// When stdin is a terminal whose foreground process group is ours (docker run
+// -it), the main service is made the terminal's foreground group, as tini does, so
+// an interactive app can read it and Ctrl-C reaches it; the supervisor takes the
+// terminal back when it ends.
+//
 // Exit codes follow the contract: the main service's own code, 128+N when a signal
 // N killed it, 124 when it outlived its timeout, 70 when a required service failed
 // for good (never ready, or its restart budget spent).

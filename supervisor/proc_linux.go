@@ -134,3 +134,31 @@ func sweep(pid1 bool, limit time.Duration, onReap func(reaped)) (left int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// sysProcAttr runs each service in a process group of its own. The main service,
+// when it reads our terminal, gets the terminal's foreground (as tini does): else an
+// interactive app (docker run -it) is stopped by SIGTTIN at its first read, and
+// Ctrl-C reaches it as it would without an init.
+func (s *Supervisor) sysProcAttr(sp Spec) *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{Setpgid: true, Credential: sp.Credential}
+	if s.tty && sp.Role == Main && sp.Stdin {
+		a.Foreground = true
+		a.Ctty = 0
+	}
+	return a
+}
+
+// foregroundTTY reports whether stdin is a terminal whose foreground process group
+// is ours.
+func foregroundTTY() bool {
+	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err != nil {
+		return false
+	}
+	pgrp, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	return err == nil && pgrp == syscall.Getpgrp()
+}
+
+// takeTerminal makes our process group the terminal's foreground again.
+func takeTerminal() {
+	_ = unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, syscall.Getpgrp())
+}

@@ -79,6 +79,7 @@ type Supervisor struct {
 	ctx     context.Context
 
 	pid1         bool
+	tty          bool // our stdin is a terminal whose foreground group is ours
 	stopping     bool
 	stopDeadline time.Time
 	code         int
@@ -190,6 +191,12 @@ func (s *Supervisor) Run(ctx context.Context) int {
 	defer signal.Stop(sigs)
 
 	s.pid1 = os.Getpid() == 1
+	s.tty = foregroundTTY()
+	if s.tty {
+		// We hand the terminal to the app and take it back: neither may stop us.
+		signal.Ignore(syscall.SIGTTOU, syscall.SIGTTIN)
+		defer signal.Reset(syscall.SIGTTOU, syscall.SIGTTIN)
+	}
 	if !s.pid1 {
 		if err := becomeSubreaper(); err != nil {
 			s.log.Warn("cannot become a child subreaper; orphans of services may not be reaped", zap.Error(err))
@@ -476,7 +483,7 @@ func (s *Supervisor) spawn(sv *service, probe *Probe) (int, error) {
 		Dir:   sp.Dir,
 		Env:   sp.Env,
 		Files: fds,
-		Sys:   &syscall.SysProcAttr{Setpgid: true, Credential: sp.Credential},
+		Sys:   s.sysProcAttr(sp),
 	})
 	runtime.KeepAlive(files)
 	if probe != nil {
@@ -621,6 +628,9 @@ func (s *Supervisor) reap(now time.Time) {
 		}
 		delete(s.byPid, r.pid)
 		st := r.status
+		if sv.spec.Role == Main && s.tty {
+			takeTerminal()
+		}
 		// ended may take the screenshot: what the leader left drawing is still up.
 		s.ended(sv, now, &st, nil)
 		// The group lives and dies with its leader.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -250,4 +251,36 @@ func countLine(text, line string) int {
 		}
 	}
 	return n
+}
+
+// TestInteractiveAppGetsTheTerminal: with a terminal on stdin (docker run -it), the
+// app is made the terminal's foreground process group, so it can read it instead
+// of being stopped by SIGTTIN, and xinit-go takes the terminal back after it.
+func TestInteractiveAppGetsTheTerminal(t *testing.T) {
+	testutil.Need(t, "script")
+	bin := testutil.Binary(t)
+	cmd := exec.Command("script", "-qefc", bin+` -- sh -c 'read x; echo got:$x; exit 4'`, "/dev/null")
+	cmd.Env = append(testutil.BaseEnv(), plain...)
+	cmd.Stdin = strings.NewReader("hello\n")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("the app could not read the terminal (stopped by SIGTTIN?):\n%s", out.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 4 {
+		t.Errorf("exit %d, want the app's 4:\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "got:hello") {
+		t.Errorf("the app did not read the terminal:\n%s", out.String())
+	}
 }
