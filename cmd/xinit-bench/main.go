@@ -143,9 +143,9 @@ func (b *bench) header() {
 		}
 	}
 	b.printf("# Benchmarks\n\nDate: %s. Machine: %d cores (%s), Linux %s.\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpu, kernel())
-	b.printf("Versions: xinit-go %s; tini %s; dumb-init %s; catatonit %s; supervisor %s; Xvfb %s; x11vnc %s.\n",
+	b.printf("Versions: xinit-go %s; tini %s; dumb-init %s; catatonit %s; supervisor %s; s6 %s; Xvfb %s; x11vnc %s.\n",
 		strings.TrimPrefix(version(b.xinit, "version"), "xinit-go "), pkgVersion("tini"), pkgVersion("dumb-init"), pkgVersion("catatonit"), pkgVersion("supervisor"),
-		pkgVersion("xvfb"), pkgVersion("x11vnc"))
+		pkgVersion("s6"), pkgVersion("xvfb"), pkgVersion("x11vnc"))
 	b.printf("Each figure is the median of %d runs; each contender runs as PID 1 of its own PID namespace.\n\n", b.runs)
 	b.printf("Reproduce: `make build && go run ./cmd/xinit-bench -xinit bin/xinit-go -out docs/benchmarks.md` (as root).\n\n")
 }

@@ -108,6 +108,23 @@ priority=3
 		}
 		return pid1([]string{"supervisord", "-c", conf}, nil, io.Discard)
 	}
+	s6 := func(d, p int, m, dir string) (*exec.Cmd, error) {
+		scan := filepath.Join(dir, "s6")
+		runs := map[string]string{
+			"x":   fmt.Sprintf("exec Xvfb :%d -screen 0 1280x1024x24 -nolisten tcp", d),
+			"vnc": fmt.Sprintf("exec x11vnc -display :%d -rfbport %d -forever -shared -localhost -nopw -quiet", d, p),
+			"app": fmt.Sprintf("DISPLAY=:%d exec %s", d, strings.Join(b.helperArgv("mark", m), " ")),
+		}
+		for name, run := range runs {
+			if err := os.MkdirAll(filepath.Join(scan, name), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(filepath.Join(scan, name, "run"), []byte("#!/bin/sh\n"+run+"\n"), 0o755); err != nil {
+				return nil, err
+			}
+		}
+		return pid1([]string{"s6-svscan", scan}, nil, io.Discard)
+	}
 	contenders := []sessionContender{
 		{"xinit-go (xvfb)", xinit("xvfb")},
 		{"xinit-go (dummy)", xinit("dummy")},
@@ -116,6 +133,9 @@ priority=3
 	}
 	if _, err := exec.LookPath("supervisord"); err == nil {
 		contenders = append(contenders, sessionContender{"supervisord", supervisord})
+	}
+	if _, err := exec.LookPath("s6-svscan"); err == nil {
+		contenders = append(contenders, sessionContender{"s6 (s6-svscan, a run script each)", s6})
 	}
 	if _, err := exec.LookPath("Xorg"); err != nil {
 		contenders = append(contenders[:1], contenders[2:]...)
