@@ -80,7 +80,9 @@ func TestXKilledTwentyTimes(t *testing.T) {
 	if fds > fds0 {
 		t.Errorf("open files grew from %d to %d", fds0, fds)
 	}
-	if rss > rss0+4096 {
+	// Go's heap grows to its GC target (4 MB at least) before it is collected: a
+	// leak per restart would pass that within 20 restarts.
+	if rss > rss0+8192 {
 		t.Errorf("resident memory grew from %d kB to %d kB", rss0, rss)
 	}
 	s.p.Signal(syscall.SIGTERM)
