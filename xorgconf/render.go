@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 )
 
@@ -134,8 +135,25 @@ func VideoRAM(width, height, depth int) int {
 	return max(kib, 16384)
 }
 
+// DummyMaxClockMHz is the highest pixel clock the dummy driver accepts; it drops
+// a mode above it as "bad mode clock", and the screen falls back to a default size.
+const DummyMaxClockMHz = 300.0
+
+// DummyMode is the dummy driver's mode for a size: CVT at 60 Hz, or at the highest
+// refresh whose pixel clock the driver accepts (a 3840x2160 screen gets 24 Hz,
+// 16384x16384 less than 1 Hz). A virtual screen's refresh paces nothing: the driver has no vertical
+// blank to wait for.
+func DummyMode(width, height int) Modeline {
+	m := CVT(width, height, 60)
+	for refresh := 60.0; m.ClockMHz > DummyMaxClockMHz-10 && refresh > 0.1; {
+		refresh = math.Floor(refresh*(DummyMaxClockMHz-10)/m.ClockMHz*100) / 100
+		m = CVT(width, height, refresh)
+	}
+	return m
+}
+
 func renderDummy(b *strings.Builder, o Options) {
-	m := CVT(o.Width, o.Height, 60)
+	m := DummyMode(o.Width, o.Height)
 	fmt.Fprintf(b, "%s Backend dummy, %dx%d, depth %d.\n\n", Header, o.Width, o.Height, o.Depth)
 	serverFlags(b)
 	fmt.Fprintf(b, `Section "Device"

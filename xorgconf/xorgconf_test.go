@@ -156,3 +156,15 @@ func TestVideoRAMFitsTheFrameBuffer(t *testing.T) {
 		}
 	}
 }
+
+func TestDummyModeFitsTheDriverClock(t *testing.T) {
+	for _, size := range [][2]int{{1280, 1024}, {1920, 1080}, {3840, 2160}, {7680, 4320}, {16384, 16384}, {320, 200}} {
+		m := DummyMode(size[0], size[1])
+		if m.ClockMHz > DummyMaxClockMHz || m.ClockMHz <= 0 || m.HDisplay != size[0] || m.VDisplay != size[1] {
+			t.Errorf("%v: %s", size, m)
+		}
+	}
+	if m := DummyMode(1920, 1080); m.Name != "1920x1080_60.00" {
+		t.Errorf("sizes that fit keep 60 Hz: %s", m)
+	}
+}

@@ -236,22 +236,47 @@ func (b *bench) reaping() {
 		b.printf("---|")
 	}
 	b.printf("---|\n")
+	peaks := map[int]float64{}
 	for _, n := range b.orphans {
 		meds := map[string]float64{}
 		for _, c := range cs {
-			var xs []float64
+			var xs, hwm []float64
 			for r := 0; r < b.runs; r++ {
 				var out strings.Builder
 				cmd, err := pid1(c.argv(b.helperArgv("orphans", strconv.Itoa(n))), c.env, &out)
 				if err != nil {
 					continue
 				}
+				// Sample the init's peak resident memory while it reaps.
+				var peak int
+				stop := make(chan struct{})
+				sampled := make(chan struct{})
+				go func() {
+					defer close(sampled)
+					init := childOf(cmd.Process.Pid)
+					for {
+						if kb := vmHWM(init); kb > peak {
+							peak = kb
+						}
+						select {
+						case <-stop:
+							return
+						case <-time.After(20 * time.Millisecond):
+						}
+					}
+				}()
 				_ = cmd.Wait()
+				close(stop)
+				<-sampled
 				if ms, err := strconv.ParseFloat(strings.TrimSpace(lastLine(out.String())), 64); err == nil {
 					xs = append(xs, ms)
 				}
+				hwm = append(hwm, float64(peak)/1024)
 			}
 			meds[c.name] = median(xs)
+			if c.name == "xinit-go" {
+				peaks[n] = median(hwm)
+			}
 		}
 		b.printf("| %d |", n)
 		for _, c := range cs {
@@ -259,7 +284,23 @@ func (b *bench) reaping() {
 		}
 		b.printf(" %s |\n", ratio(meds["xinit-go"], meds["tini"]))
 	}
-	b.printf("\n")
+	b.printf("\nxinit-go's peak resident memory while reaping (VmHWM):")
+	for _, n := range b.orphans {
+		b.printf(" %d orphans: %.1f MB;", n, peaks[n])
+	}
+	b.printf("\n\n")
+}
+
+// vmHWM is a process's peak resident memory in kB.
+func vmHWM(pid int) int {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, l := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
 }
 
 func ratio(a, base float64) string {

@@ -70,12 +70,7 @@ func (b *bench) nextDisplay() int {
 func (b *bench) session() {
 	b.printf("## Time to a usable session\n\nFrom exec to the app running and VNC answering with an RFB banner (ms), 1280x1024x24. The limit is the X server's own time to report its display on -displayfd plus x11vnc's time to answer, measured in the same run.\n\n")
 	xinit := func(backend string) func(d, p int, m, dir string) (*exec.Cmd, error) {
-		return func(d, p int, m, dir string) (*exec.Cmd, error) {
-			return pid1(append([]string{b.xinit, "--"}, b.helperArgv("mark", m)...), []string{
-				"XINIT_BACKEND=" + backend, "XINIT_DISPLAY=:" + strconv.Itoa(d), "XINIT_VNC_PORT=" + strconv.Itoa(p),
-				"XINIT_HEALTH_ADDR=off", "XINIT_LOG_LEVEL=error", "XINIT_RUNTIME_DIR=" + filepath.Join(dir, "run"),
-				"SCREEN_RESOLUTION=1280x1024x24"}, io.Discard)
-		}
+		return b.xinitAt(backend, "1280x1024x24")
 	}
 	script := func(wait string) func(d, p int, m, dir string) (*exec.Cmd, error) {
 		return func(d, p int, m, dir string) (*exec.Cmd, error) {
@@ -178,7 +173,79 @@ priority=3
 		b.printf("| %s | %.0f | %s | %.1f |\n", c.name, median(xs), ratio(median(xs), limit), median(rss))
 	}
 	b.printf("\n")
+	b.resolutions()
 	b.restartAndChain()
+}
+
+func (b *bench) xinitAt(backend, res string) func(d, p int, m, dir string) (*exec.Cmd, error) {
+	return func(d, p int, m, dir string) (*exec.Cmd, error) {
+		return pid1(append([]string{b.xinit, "--"}, b.helperArgv("mark", m)...), []string{
+			"XINIT_BACKEND=" + backend, "XINIT_DISPLAY=:" + strconv.Itoa(d), "XINIT_VNC_PORT=" + strconv.Itoa(p),
+			"XINIT_HEALTH_ADDR=off", "XINIT_LOG_LEVEL=error", "XINIT_RUNTIME_DIR=" + filepath.Join(dir, "run"),
+			"SCREEN_RESOLUTION=" + res}, io.Discard)
+	}
+}
+
+// timeToUsable runs one contender runs times and returns the median in ms.
+func (b *bench) timeToUsable(start func(d, p int, m, dir string) (*exec.Cmd, error)) float64 {
+	var xs []float64
+	for r := 0; r < b.runs; r++ {
+		dir, _ := os.MkdirTemp("", "bench-")
+		d, p := b.nextDisplay(), freePort()
+		m := filepath.Join(dir, "app")
+		t0 := time.Now()
+		cmd, err := start(d, p, m, dir)
+		if err != nil {
+			os.RemoveAll(dir)
+			continue
+		}
+		if took, ok := usable(t0, m, p, 60*time.Second); ok {
+			xs = append(xs, float64(took.Microseconds())/1000)
+		}
+		stopInit(cmd)
+		os.RemoveAll(dir)
+	}
+	return median(xs)
+}
+
+// stopInit sends SIGTERM to the init in the namespace and waits, then kills.
+func stopInit(cmd *exec.Cmd) {
+	if init := childOf(cmd.Process.Pid); init != 0 {
+		_ = syscall.Kill(init, syscall.SIGTERM)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// resolutions: how the time to a usable session grows with the screen size.
+func (b *bench) resolutions() {
+	b.printf("### By resolution\n\nxinit-go with Xvfb, time to a usable session (ms):\n\n| resolution | xvfb |")
+	withDummy := true
+	if _, err := exec.LookPath("Xorg"); err != nil {
+		withDummy = false
+	}
+	if withDummy {
+		b.printf(" dummy |")
+	}
+	b.printf("\n|---|---|")
+	if withDummy {
+		b.printf("---|")
+	}
+	b.printf("\n")
+	for _, res := range []string{"1280x1024x24", "1920x1080x24", "3840x2160x24", "7680x4320x24"} {
+		b.printf("| %s | %.0f |", res, b.timeToUsable(b.xinitAt("xvfb", res)))
+		if withDummy {
+			b.printf(" %.0f |", b.timeToUsable(b.xinitAt("dummy", res)))
+		}
+		b.printf("\n")
+	}
+	b.printf("\n")
 }
 
 // limit measures Xvfb's own time to -displayfd and x11vnc's time to its banner.

@@ -270,17 +270,21 @@ func TestXServerKilledComesBack(t *testing.T) {
 	}
 }
 
+// TestDummyOddResolution reads the screen size back with xdpyinfo: an odd width,
+// and a 4K screen whose 60 Hz mode would pass the dummy driver's 300 MHz clock.
 func TestDummyOddResolution(t *testing.T) {
 	testutil.Need(t, "xdpyinfo")
-	s := startX(t, "dummy", []string{"XINIT_VNC=off", "SCREEN_RESOLUTION=1366x768"}, []string{"--", "xdpyinfo"})
-	if got := s.p.Wait(60 * time.Second); got != 0 {
-		t.Fatalf("exit %d", got)
-	}
-	if !strings.Contains(s.p.Stdout.String(), "1366x768 pixels") {
-		t.Errorf("xdpyinfo does not report 1366x768:\n%s", s.p.Stdout.String())
-	}
-	if !strings.Contains(s.p.Stderr.String(), `"backend":"dummy"`) {
-		t.Error("the log does not name the backend")
+	for _, res := range []string{"1366x768", "3840x2160"} {
+		s := startX(t, "dummy", []string{"XINIT_VNC=off", "SCREEN_RESOLUTION=" + res}, []string{"--", "xdpyinfo"})
+		if got := s.p.Wait(60 * time.Second); got != 0 {
+			t.Fatalf("%s: exit %d", res, got)
+		}
+		if !strings.Contains(s.p.Stdout.String(), res+" pixels") {
+			t.Errorf("xdpyinfo does not report %s:\n%s", res, s.p.Stdout.String())
+		}
+		if !strings.Contains(s.p.Stderr.String(), `"backend":"dummy"`) {
+			t.Error("the log does not name the backend")
+		}
 	}
 }
 
