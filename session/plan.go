@@ -170,6 +170,8 @@ func (p *Plan) XorgConf() ([]byte, error) {
 	return b.Bytes(), err
 }
 
+// firstProblem is the first preflight problem without its advice, for the log's
+// "why" of an automatic fallback (the advice names the backend chosen anyway).
 func firstProblem(err error) string {
 	s := err.Error()
 	s = strings.TrimPrefix(s, gpu.ErrUnavailable.Error()+": ")
@@ -178,7 +180,10 @@ func firstProblem(err error) string {
 		if j := strings.Index(rest, "\n"); j >= 0 {
 			rest = rest[:j]
 		}
-		return strings.TrimSuffix(s[:i], ":") + ": " + rest
+		s = strings.TrimSuffix(s[:i], ":") + ": " + rest
+	}
+	if i := strings.Index(s, "; "); i >= 0 {
+		s = s[:i]
 	}
 	return s
 }
