@@ -123,7 +123,8 @@ func runSession(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintln(stderr, "xinit-go:", err)
 		return exitConfig
 	}
-	defer func() { _ = log.Sync() }()
+	// No log.Sync at exit: the core writes unbuffered, and Sync would fsync stderr,
+	// which costs a millisecond on every exit when stderr is a file.
 	log.Info("xinit-go starting", zap.String("version", versionString()), zap.Int("pid", os.Getpid()),
 		zap.String("backend", cfg.Backend), zap.Strings("app", cfg.App))
 
