@@ -70,6 +70,11 @@ type Spec struct {
 	// An error counts as a failed start; wrap it with Permanent to fail for good.
 	PreStart func(ctx context.Context) error
 
+	// Exited, when set, runs in the supervisor's goroutine after each of the
+	// service's processes has been reaped, with its pid: for cleaning up what the
+	// process could not (keep it short).
+	Exited func(pid int)
+
 	// Output, when set, receives each line the service writes to stdout and stderr;
 	// otherwise the service shares the supervisor's stdout and stderr.
 	Output func(line string)

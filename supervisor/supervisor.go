@@ -627,6 +627,9 @@ func (s *Supervisor) reap(now time.Time) {
 			continue
 		}
 		delete(s.byPid, r.pid)
+		if sv.spec.Exited != nil {
+			sv.spec.Exited(r.pid)
+		}
 		st := r.status
 		if sv.spec.Role == Main && s.tty {
 			takeTerminal()

@@ -118,6 +118,17 @@ func TestVNCKilledRestartsAlone(t *testing.T) {
 	if countLine(string(b), "app") != 1 || strings.Contains(string(b), "stop") {
 		t.Errorf("the app was touched: %q", b)
 	}
+	// The shared memory the killed x11vnc made for MIT-SHM does not outlive it
+	// (else a session whose x11vnc restarts often runs out of segments).
+	testutil.Eventually(t, 10*time.Second, "the killed x11vnc's shared memory to be removed", func() bool {
+		data, _ := os.ReadFile("/proc/sysvipc/shm")
+		for _, line := range strings.Split(string(data), "\n")[1:] {
+			if f := strings.Fields(line); len(f) > 4 && f[4] == strconv.Itoa(vnc) {
+				return false
+			}
+		}
+		return true
+	})
 	s.p.Signal(syscall.SIGTERM)
 	s.p.Wait(30 * time.Second)
 }
