@@ -199,7 +199,7 @@ func (b *bench) timeToUsable(start func(d, p int, m, dir string) (*exec.Cmd, err
 			os.RemoveAll(dir)
 			continue
 		}
-		if took, ok := usable(t0, m, p, 60*time.Second); ok {
+		if took, ok := usable(t0, m, p, 20*time.Second); ok {
 			xs = append(xs, float64(took.Microseconds())/1000)
 		}
 		stopInit(cmd)
