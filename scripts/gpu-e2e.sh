@@ -57,7 +57,8 @@ done
 # glxgears for 12 s, takes a VNC snapshot, and exits 5 with the gears still up.
 session() {
   local backend=$1 vendor=$2 tag=$3 dir=$out
-  # The VNC client reads the same rfbauth file that xinit-go wrote for x11vnc.
+  # The VNC client reads the same rfbauth file that xinit-go wrote for x11vnc:
+  # vncsnapshot's -passwd takes that file's path, never a password.
   local app="glxinfo -B >$dir/glxinfo-$tag.txt 2>&1; glxgears >$dir/fps-$tag.txt 2>&1 & sleep 12; vncsnapshot -passwd /tmp/xinit-$tag/client/vncpasswd -allowblank 127.0.0.1::5900 $dir/vnc-$tag.jpg >$dir/vnc-$tag.log 2>&1; exit 5"
   local env=(XINIT_BACKEND=$backend VNC_PASSWORD=gpu-e2e1 XINIT_SCREENSHOT=$dir/screen-$tag.png SCREEN_RESOLUTION=1280x1024
     XINIT_RUNTIME_DIR=/tmp/xinit-$tag)
