@@ -56,7 +56,7 @@ func Listen(addr string, status func() supervisor.Status, info Info, log *zap.Lo
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log.Named("health"), status: status, info: info, ln: ln}
+	s := &Server{log: log.Named("health"), status: status, info: info, ln: newLimitListener(ln, maxConns)}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &collector{s: s})
 	mux := http.NewServeMux()
@@ -64,7 +64,8 @@ func Listen(addr string, status func() supervisor.Status, info Info, log *zap.Lo
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /status", s.statusJSON)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes}
 	return s, nil
 }
 
@@ -81,12 +82,6 @@ func (s *Server) Start() {
 		}
 	}()
 	s.log.Info("health endpoint listening", zap.String("addr", s.Addr()))
-}
-
-// Shutdown stops the server and waits for it.
-func (s *Server) Shutdown(ctx context.Context) {
-	_ = s.srv.Shutdown(ctx)
-	s.wg.Wait()
 }
 
 // Healthy says whether the set is alive, with a one-line reason when it is not.

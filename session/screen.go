@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"io"
 	"log"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,9 +19,10 @@ import (
 
 var quietXGB sync.Once
 
-// dialX connects to a local display over its Unix socket. xgb's own logger is
-// silenced: it writes to stderr, and the caller reports errors itself.
-func dialX(ctx context.Context, display int) (*xgb.Conn, error) {
+// dialX connects to a local display over its Unix socket, with the display's
+// cookie. xgb's own logger is silenced: it writes to stderr, and the caller
+// reports errors itself.
+func dialX(ctx context.Context, display Display) (*xgb.Conn, error) {
 	quietXGB.Do(func() { xgb.Logger = log.New(io.Discard, "", 0) })
 	type result struct {
 		c   *xgb.Conn
@@ -28,13 +30,22 @@ func dialX(ctx context.Context, display int) (*xgb.Conn, error) {
 	}
 	ch := make(chan result, 1)
 	go func() {
-		c, err := xgb.NewConnDisplay(fmt.Sprintf(":%d", display))
+		var d net.Dialer
+		nc, err := d.DialContext(ctx, "unix", filepath.Join(SocketDir, fmt.Sprintf("X%d", display.Num)))
+		if err != nil {
+			ch <- result{nil, err}
+			return
+		}
+		c, err := xgb.NewConnNet(&cookieConn{Conn: nc, cookie: display.Cookie})
+		if err != nil {
+			nc.Close()
+		}
 		ch <- result{c, err}
 	}()
 	select {
 	case r := <-ch:
 		if r.err != nil {
-			return nil, fmt.Errorf("connect to display :%d: %w", display, r.err)
+			return nil, fmt.Errorf("connect to display %s: %w", display, r.err)
 		}
 		return r.c, nil
 	case <-ctx.Done():
@@ -48,7 +59,7 @@ func dialX(ctx context.Context, display int) (*xgb.Conn, error) {
 }
 
 // ScreenSize reads the size and depth of screen 0 of a display.
-func ScreenSize(ctx context.Context, display int) (w, h, depth int, err error) {
+func ScreenSize(ctx context.Context, display Display) (w, h, depth int, err error) {
 	c, err := dialX(ctx, display)
 	if err != nil {
 		return 0, 0, 0, err
@@ -59,19 +70,19 @@ func ScreenSize(ctx context.Context, display int) (w, h, depth int, err error) {
 }
 
 // checkScreen verifies that screen 0 has the requested size.
-func checkScreen(ctx context.Context, display, width, height int) error {
+func checkScreen(ctx context.Context, display Display, width, height int) error {
 	w, h, _, err := ScreenSize(ctx, display)
 	if err != nil {
 		return err
 	}
 	if w != width || h != height {
-		return fmt.Errorf("display :%d came up at %dx%d, not the requested %dx%d; the X server rejected the size (see its log), choose another SCREEN_RESOLUTION", display, w, h, width, height)
+		return fmt.Errorf("display %s came up at %dx%d, not the requested %dx%d; the X server rejected the size (see its log), choose another SCREEN_RESOLUTION", display, w, h, width, height)
 	}
 	return nil
 }
 
 // Capture reads screen 0 of a display into an image.
-func Capture(ctx context.Context, display int) (*image.RGBA, error) {
+func Capture(ctx context.Context, display Display) (*image.RGBA, error) {
 	c, err := dialX(ctx, display)
 	if err != nil {
 		return nil, err
@@ -125,7 +136,7 @@ func Capture(ctx context.Context, display int) (*image.RGBA, error) {
 }
 
 // WritePNG captures a display into a PNG file, atomically.
-func WritePNG(ctx context.Context, display int, path string) error {
+func WritePNG(ctx context.Context, display Display, path string) error {
 	img, err := Capture(ctx, display)
 	if err != nil {
 		return err

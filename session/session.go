@@ -34,10 +34,10 @@ type Session struct {
 	VNCAddr string
 	// XorgConfPath is the xorg.conf in use, "" under Xvfb.
 	XorgConfPath string
-	// XAuthority is the X authority file clients use, "" without X. The caller
-	// sets XAUTHORITY to it in its own environment for the X protocol checks.
+	// XAuthority is the X authority file clients use, "" without X.
 	XAuthority string
 
+	display   Display // how xinit-go itself connects: readiness, screenshot
 	user      *AppUser
 	clientDir string
 }
@@ -78,12 +78,14 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 		if err := clientDir(s.clientDir, s.user); err != nil {
 			return nil, fmt.Errorf("%w: XINIT_RUNTIME_DIR=%q: %v", ErrSetup, cfg.RuntimeDir, err)
 		}
-		if err := writeXauthority(s.XAuthority, cfg.Display); err != nil {
+		cookie, err := writeXauthority(s.XAuthority, cfg.Display)
+		if err != nil {
 			return nil, fmt.Errorf("%w: write the X authority file: %v; check that XINIT_RUNTIME_DIR=%q is writable and not full", ErrSetup, err, cfg.RuntimeDir)
 		}
 		if err := chownTo(s.XAuthority, s.user); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
 		}
+		s.display = Display{Num: cfg.Display, Cookie: cookie}
 		base = setEnv(base, "XAUTHORITY", s.XAuthority)
 		xs, err := s.xSpec(cfg, plan, base, restart, log)
 		if err != nil {
@@ -140,7 +142,7 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 		slog := log.Named("screenshot")
 		s.BeforeFinish = func(ctx context.Context, reason string) {
 			start := time.Now()
-			if err := WritePNG(ctx, cfg.Display, path); err != nil {
+			if err := WritePNG(ctx, s.display, path); err != nil {
 				slog.Warn("screenshot failed", zap.String("path", path), zap.Error(err))
 				return
 			}
@@ -200,6 +202,7 @@ func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart su
 	r := restart
 	r.Policy = supervisor.Always
 	display := cfg.Display
+	xd := s.display
 	return supervisor.Spec{
 		Name:         XName,
 		Argv:         argv,
@@ -212,7 +215,7 @@ func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart su
 			return clearStaleLock(LockDir, SocketDir, display)
 		},
 		Ready: displayFDProbe(display, errsOf, func(ctx context.Context) error {
-			err := checkScreen(ctx, display, cfg.Width, cfg.Height)
+			err := checkScreen(ctx, xd, cfg.Width, cfg.Height)
 			if err != nil && ctx.Err() == nil {
 				return supervisor.Permanent(err)
 			}

@@ -18,10 +18,10 @@ import (
 // with XAUTHORITY. Without it any process that can reach the display's socket,
 // another container of the pod through the abstract socket among them, could draw
 // on the screen and read it.
-func writeXauthority(path string, display int) error {
-	cookie := make([]byte, 16)
+func writeXauthority(path string, display int) (cookie []byte, err error) {
+	cookie = make([]byte, 16)
 	if _, err := rand.Read(cookie); err != nil {
-		return err
+		return nil, err
 	}
 	var b bytes.Buffer
 	field := func(v []byte) {
@@ -33,7 +33,7 @@ func writeXauthority(path string, display int) error {
 	field([]byte(strconv.Itoa(display)))
 	field([]byte("MIT-MAGIC-COOKIE-1"))
 	field(cookie)
-	return writeFileAtomic(path, b.Bytes(), 0o600)
+	return cookie, writeFileAtomic(path, b.Bytes(), 0o600)
 }
 
 // AppUser is the unprivileged user the app and x11vnc run as.

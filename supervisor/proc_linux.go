@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -104,9 +106,9 @@ func children(pid int) []int {
 // sweep kills and reaps every descendant that is left, so nothing outlives us.
 // As PID 1 a single kill(-1) reaches everything in the namespace; as a subreaper
 // we kill our children and reap them; their own children come to us, and the loop
-// goes on until wait4 says there are none. It gives up after limit.
-func sweep(pid1 bool, limit time.Duration, onReap func(reaped)) (left int) {
-	deadline := time.Now().Add(limit)
+// goes on until wait4 says there are none. It gives up at deadline and returns how
+// many children are still there (stuck in the kernel).
+func sweep(pid1 bool, deadline time.Time, onReap func(reaped)) (left int) {
 	self := os.Getpid()
 	for {
 		if pid1 {
@@ -138,10 +140,11 @@ func sweep(pid1 bool, limit time.Duration, onReap func(reaped)) (left int) {
 // sysProcAttr runs each service in a process group of its own. The main service,
 // when it reads our terminal, gets the terminal's foreground (as tini does): else an
 // interactive app (docker run -it) is stopped by SIGTTIN at its first read, and
-// Ctrl-C reaches it as it would without an init.
-func (s *Supervisor) sysProcAttr(sp Spec) *syscall.SysProcAttr {
+// Ctrl-C reaches it as it would without an init. The child makes itself the
+// foreground with its signals blocked, so it needs no SIGTTOU disposition of ours.
+func (o *osProcs) sysProcAttr(sp *Spec) *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{Setpgid: true, Credential: sp.Credential}
-	if s.tty && sp.Role == Main && sp.Stdin {
+	if o.tty && sp.Role == Main && sp.Stdin {
 		a.Foreground = true
 		a.Ctty = 0
 	}
@@ -158,7 +161,24 @@ func foregroundTTY() bool {
 	return err == nil && pgrp == syscall.Getpgrp()
 }
 
-// takeTerminal makes our process group the terminal's foreground again.
+// takeTerminal makes our process group the terminal's foreground again. A
+// background group that sets the foreground gets SIGTTOU unless the signal is
+// blocked or ignored; ignoring it would be inherited by every child across exec
+// (SIG_IGN survives exec), so it is blocked on this thread for the one call.
 func takeTerminal() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var set, old unix.Sigset_t
+	sigaddset(&set, unix.SIGTTOU)
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, &old); err != nil {
+		return
+	}
 	_ = unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, syscall.Getpgrp())
+	_ = unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+}
+
+func sigaddset(set *unix.Sigset_t, sig syscall.Signal) {
+	n := uint(sig) - 1
+	w := uint(unsafe.Sizeof(set.Val[0])) * 8
+	set.Val[n/w] |= 1 << (n % w)
 }

@@ -129,3 +129,11 @@ func (t *tracker) next(now time.Time, ran time.Duration) (delay time.Duration, o
 	t.restarts = append(t.restarts, now)
 	return delay, true
 }
+
+// spent says why the tracker refused a restart, for the service's last reason.
+func (t *tracker) spent() string {
+	if t.r.Budget < 0 {
+		return "restarts are off"
+	}
+	return fmt.Sprintf("restart budget spent (%d restarts within %s)", t.r.Budget, t.r.Window)
+}

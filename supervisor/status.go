@@ -36,9 +36,9 @@ func (s *Supervisor) Status() Status {
 func (s *Supervisor) publish() {
 	st := &Status{
 		Started:  s.started,
-		Stopping: s.stopping,
-		Reason:   s.reason,
-		ExitCode: s.code,
+		Stopping: s.stop.on,
+		Reason:   s.stop.reason,
+		ExitCode: s.stop.code,
 		Services: make([]ServiceStatus, 0, len(s.svcs)),
 	}
 	for _, sv := range s.svcs {

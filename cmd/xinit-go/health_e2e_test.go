@@ -34,12 +34,8 @@ func TestHealthThroughStates(t *testing.T) {
 		t.Error("never saw readyz 503 while the session started")
 	}
 	probe := func(args ...string) int {
-		return run(t.Context(), append([]string{"health"}, args...), func(k string) string {
-			if k == "XINIT_HEALTH_ADDR" {
-				return s.healthAddr
-			}
-			return ""
-		}, new(strings.Builder), new(strings.Builder))
+		return run(t.Context(), append([]string{"health"}, args...), system{environ: []string{"XINIT_HEALTH_ADDR=" + s.healthAddr}},
+			new(strings.Builder), new(strings.Builder))
 	}
 	if c := probe(); c != 0 {
 		t.Errorf("xinit-go health against a live instance: %d", c)

@@ -15,17 +15,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/xinit-go/xinit-go/config"
-	"github.com/xinit-go/xinit-go/gpu"
 	"github.com/xinit-go/xinit-go/health"
 	"github.com/xinit-go/xinit-go/session"
 	"github.com/xinit-go/xinit-go/supervisor"
-)
-
-// Exit codes of the contract.
-const (
-	exitUnavailable = 69 // the requested backend cannot run here
-	exitSoftware    = 70 // a required service failed
-	exitConfig      = 78 // bad configuration: nothing was started
 )
 
 // version is set with -ldflags "-X main.version=v1.2.3".
@@ -61,15 +53,15 @@ func versionString() string {
 }
 
 // run is the whole program; only it turns errors into exit codes.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, sys system, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
 		case "check":
-			return runCheck(args[1:], getenv, stdout, stderr)
+			return runCheck(args[1:], sys, stdout, stderr)
 		case "xorgconf":
-			return runXorgConf(args[1:], getenv, stdout, stderr)
+			return runXorgConf(args[1:], sys, stdout, stderr)
 		case "health":
-			return runHealth(ctx, args[1:], getenv, stdout, stderr)
+			return runHealth(ctx, args[1:], sys.getenv, stdout, stderr)
 		case "version", "--version":
 			fmt.Fprintln(stdout, "xinit-go", versionString())
 			return 0
@@ -78,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return 0
 		}
 	}
-	return runSession(ctx, args, getenv, stderr)
+	return runSession(ctx, args, sys, stderr)
 }
 
 // loadConfig loads the configuration and reports problems the same way for every
@@ -104,17 +96,11 @@ func loadConfig(args []string, getenv func(string) string, stdout, stderr io.Wri
 	return cfg, 0, false
 }
 
-func realEnv() session.Env {
-	return session.Env{
-		GPU:     gpu.NVML{},
-		Host:    gpu.Host{Getenv: os.Getenv},
-		GLX:     gpu.GLXLoadable,
-		Environ: os.Environ(),
-	}
-}
-
-func runSession(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
-	cfg, code, done := loadConfig(args, getenv, stderr, stderr)
+func runSession(ctx context.Context, args []string, sys system, stderr io.Writer) int {
+	// First of all: from here to the exit, a signal is an event, never Go's
+	// default action.
+	sigs := sys.catchSignals()
+	cfg, code, done := loadConfig(args, sys.getenv, stderr, stderr)
 	if done {
 		return code
 	}
@@ -128,12 +114,12 @@ func runSession(ctx context.Context, args []string, getenv func(string) string, 
 	log.Info("xinit-go starting", zap.String("version", versionString()), zap.Int("pid", os.Getpid()),
 		zap.String("backend", cfg.Backend), zap.Strings("app", cfg.App))
 
-	env := realEnv()
+	env := sys.sessionEnv()
 	plan, err := session.Decide(cfg, env)
 	if err != nil {
 		log.Error("backend unavailable; nothing was started", zap.Error(err))
 		fmt.Fprintln(stderr, "xinit-go:", err)
-		return exitUnavailable
+		return exitCode(err)
 	}
 	log.Info("backend chosen", zap.String("backend", plan.Backend), zap.String("why", plan.Why),
 		zap.Strings("busids", plan.BusIDs))
@@ -142,23 +128,14 @@ func runSession(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		log.Error("cannot prepare the session; nothing was started", zap.Error(err))
 		fmt.Fprintln(stderr, "xinit-go:", err)
-		if session.IsUnavailable(err) {
-			return exitUnavailable
-		}
-		return exitConfig
-	}
-	if sess.XAuthority != "" {
-		// The X protocol checks and the screenshot connect from this process.
-		if err := os.Setenv("XAUTHORITY", sess.XAuthority); err != nil {
-			fmt.Fprintln(stderr, "xinit-go:", err)
-			return exitConfig
-		}
+		return exitCode(err)
 	}
 	sup, err := supervisor.New(sess.Specs, supervisor.Options{
 		Logger:       log,
 		Forward:      cfg.Forward,
 		StopGrace:    cfg.StopGrace,
 		BeforeFinish: sess.BeforeFinish,
+		Signals:      sigs,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "xinit-go: invalid services; nothing was started:", err)
@@ -171,11 +148,9 @@ func runSession(ctx context.Context, args []string, getenv func(string) string, 
 			return exitConfig
 		}
 		hs.Start()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			hs.Shutdown(sctx)
-		}()
+		// The stop's bound has been spent by the time Run returns: the health
+		// server gets a moment to answer, not a graceful drain.
+		defer hs.Close(100 * time.Millisecond)
 	}
 	return sup.Run(ctx)
 }

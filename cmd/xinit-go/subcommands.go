@@ -16,12 +16,12 @@ import (
 
 // runCheck prints what xinit-go sees and would do: exit 0, 69 when the requested
 // backend cannot run, 78 for bad configuration.
-func runCheck(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, code, done := loadConfig(args, getenv, stdout, stderr)
+func runCheck(args []string, sys system, stdout, stderr io.Writer) int {
+	cfg, code, done := loadConfig(args, sys.getenv, stdout, stderr)
 	if done {
 		return code
 	}
-	env := realEnv()
+	env := sys.sessionEnv()
 	plan, err := session.Decide(cfg, env)
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	defer tw.Flush()
@@ -64,7 +64,7 @@ func runCheck(args []string, getenv func(string) string, stdout, stderr io.Write
 	} else {
 		fmt.Fprintf(tw, "GLX vendor %s\tdoes not load: %s\n", gpu.GLXVendorLib, where)
 	}
-	fmt.Fprintf(tw, "NVIDIA_DRIVER_CAPABILITIES\t%q\n", getenv("NVIDIA_DRIVER_CAPABILITIES"))
+	fmt.Fprintf(tw, "NVIDIA_DRIVER_CAPABILITIES\t%q\n", sys.getenv("NVIDIA_DRIVER_CAPABILITIES"))
 	if plan.Preflight != "" {
 		fmt.Fprintf(tw, "nvidia preflight\t%s\n", strings.ReplaceAll(plan.Preflight, "\n", "\n\t"))
 	} else if cfg.Backend != config.BackendNone {
@@ -93,8 +93,8 @@ func moduleLine(m *gpu.XModule) string {
 }
 
 // runXorgConf prints the xorg.conf that the nvidia (or dummy) backend would write.
-func runXorgConf(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, code, done := loadConfig(args, getenv, stdout, stderr)
+func runXorgConf(args []string, sys system, stdout, stderr io.Writer) int {
+	cfg, code, done := loadConfig(args, sys.getenv, stdout, stderr)
 	if done {
 		return code
 	}
@@ -108,7 +108,7 @@ func runXorgConf(args []string, getenv func(string) string, stdout, stderr io.Wr
 		want = config.BackendNvidia
 		cfg.Backend = config.BackendAuto
 	}
-	plan, err := session.Decide(cfg, realEnv())
+	plan, err := session.Decide(cfg, sys.sessionEnv())
 	if err != nil && want != config.BackendNvidia {
 		fmt.Fprintln(stderr, "xinit-go xorgconf:", err)
 		return exitUnavailable

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/xinit-go/xinit-go/config"
+	"github.com/xinit-go/xinit-go/gpu"
+	"github.com/xinit-go/xinit-go/session"
+)
+
+// system is everything run takes from outside the process: the environment, the
+// GPU library, the GLX loader check and signal delivery. run changes no global
+// state, so tests give it a system of their own and run in parallel.
+type system struct {
+	environ []string
+	gpu     gpu.Source
+	glx     func() (bool, string)
+	// notify subscribes a channel to signals, as signal.Notify does. Nil for
+	// tests that start no session.
+	notify func(c chan<- os.Signal, sig ...os.Signal)
+}
+
+// host is the real system.
+func host() system {
+	return system{environ: os.Environ(), gpu: gpu.NVML{}, glx: gpu.GLXLoadable, notify: signal.Notify}
+}
+
+// getenv looks a variable up in the system's environment; the last one wins, as
+// in the C library.
+func (s system) getenv(key string) string {
+	v := ""
+	for _, kv := range s.environ {
+		if rest, ok := strings.CutPrefix(kv, key); ok && strings.HasPrefix(rest, "=") {
+			v = rest[1:]
+		}
+	}
+	return v
+}
+
+func (s system) sessionEnv() session.Env {
+	return session.Env{GPU: s.gpu, Host: gpu.Host{Getenv: s.getenv}, GLX: s.glx, Environ: s.environ}
+}
+
+// lifeSignals are the signals xinit-go handles for its whole life, from the first
+// instruction of a session to its exit: without a handler, SIGTERM, SIGINT and
+// SIGHUP would take Go's default action (exit 2) during set-up or shutdown, and a
+// SIGPIPE from a closed log reader would kill PID 1. Handled (not ignored)
+// signals are reset to their defaults in every child at exec.
+var lifeSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGPIPE}
+
+// catchSignals subscribes a channel to lifeSignals; the supervisor adds what it
+// needs to the same channel and reads it.
+func (s system) catchSignals() chan os.Signal {
+	if s.notify == nil {
+		return nil
+	}
+	c := make(chan os.Signal, 128)
+	s.notify(c, lifeSignals...)
+	return c
+}
+
+// Exit codes of the contract, beside the app's own and the supervisor's
+// (supervisor.ExitFailed, ExitTimeout, ExitCannotRun, ExitNotFound).
+const (
+	exitUnavailable = 69 // the requested backend cannot run here
+	exitConfig      = 78 // bad configuration: nothing was started
+)
+
+// exitCode is the one place that maps an error from before the supervisor runs
+// to the contract's code.
+func exitCode(err error) int {
+	var ce *config.Error
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, gpu.ErrUnavailable):
+		return exitUnavailable
+	case errors.As(err, &ce), errors.Is(err, session.ErrSetup):
+		return exitConfig
+	}
+	return exitConfig
+}

@@ -1,0 +1,136 @@
+package health
+
+import (
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/xinit-go/xinit-go/supervisor"
+)
+
+func svc(name, role string, st supervisor.State) supervisor.ServiceStatus {
+	return supervisor.ServiceStatus{Name: name, Role: role, State: st, LastExitCode: -1, LastReason: "exit code 1"}
+}
+
+func TestHealthyAndReady(t *testing.T) {
+	cases := []struct {
+		name           string
+		st             supervisor.Status
+		healthy, ready bool
+		why            string
+	}{
+		{"all up", supervisor.Status{Services: []supervisor.ServiceStatus{
+			svc("x", "required", supervisor.Ready), svc("app", "main", supervisor.Ready)}}, true, true, "ok"},
+		{"starting", supervisor.Status{Services: []supervisor.ServiceStatus{
+			svc("x", "required", supervisor.Starting), svc("app", "main", supervisor.Pending)}}, true, false, "x is starting"},
+		{"a restart within budget is healthy", supervisor.Status{Services: []supervisor.ServiceStatus{
+			svc("x", "required", supervisor.Backoff), svc("app", "main", supervisor.Pending)}}, true, false, "x is backoff"},
+		{"a required service failed", supervisor.Status{Services: []supervisor.ServiceStatus{
+			svc("x", "required", supervisor.Failed), svc("app", "main", supervisor.Ready)}}, false, false, "x failed: exit code 1"},
+		{"an optional service failed", supervisor.Status{Services: []supervisor.ServiceStatus{
+			svc("wm", "optional", supervisor.Failed), svc("app", "main", supervisor.Ready)}}, true, true, "ok"},
+		{"stopping", supervisor.Status{Stopping: true, Reason: "received SIGTERM"}, false, false, "stopping: received SIGTERM"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h, hwhy := Healthy(c.st)
+			r, rwhy := Ready(c.st)
+			if h != c.healthy || r != c.ready {
+				t.Fatalf("healthy %v (%s), ready %v (%s); want %v, %v", h, hwhy, r, rwhy, c.healthy, c.ready)
+			}
+			if !strings.Contains(hwhy+" "+rwhy, c.why) {
+				t.Fatalf("reasons %q, %q; want %q in one", hwhy, rwhy, c.why)
+			}
+		})
+	}
+}
+
+// TestConnectionLimit: a client that opens connections and sends nothing holds
+// at most maxConns of them; the next is closed at once, and once the idle ones
+// time out the server answers again.
+func TestConnectionLimit(t *testing.T) {
+	st := supervisor.Status{Services: []supervisor.ServiceStatus{svc("app", "main", supervisor.Ready)}}
+	s, err := Listen("127.0.0.1:0", func() supervisor.Status { return st }, Info{}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	defer s.Close(time.Second)
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for range maxConns {
+		c, err := net.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	// Accept is asynchronous: the connection past the limit is read to EOF.
+	extra, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	_ = extra.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := extra.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("a connection past the limit was served (%d bytes)", n)
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	held = nil
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + s.Addr() + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server never answered again: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestStatusHoldsNoSecretsOrEnvironment: /status shows state, never what a
+// client could use against the container (the environment, command lines, files).
+func TestStatusHoldsNoSecretsOrEnvironment(t *testing.T) {
+	st := supervisor.Status{Services: []supervisor.ServiceStatus{svc("app", "main", supervisor.Ready)}}
+	s, err := Listen("127.0.0.1:0", func() supervisor.Status { return st }, Info{Backend: "xvfb"}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	defer s.Close(time.Second)
+	resp, err := http.Get("http://" + s.Addr() + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	for _, bad := range []string{"argv", "env", "password", "Xauthority", "cookie"} {
+		if strings.Contains(strings.ToLower(b.String()), strings.ToLower(bad)) {
+			t.Errorf("/status mentions %q:\n%s", bad, b.String())
+		}
+	}
+}
