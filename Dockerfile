@@ -22,6 +22,11 @@ COPY . .
 ARG VERSION=devel
 RUN CGO_ENABLED=1 CGO_CFLAGS="-O2 -Wno-deprecated-declarations" \
     go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/xinit-go ./cmd/xinit-go
+# The present-by-copy Vulkan layer: its library in /usr/lib/xinit-go, its manifest
+# where the Vulkan loader looks for explicit layers.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+      libvulkan-dev libxcb1-dev libxcb-shm0-dev libx11-dev libx11-xcb-dev >/dev/null && \
+    make -C vklayer install DESTDIR=/out/root PREFIX=/usr
 
 FROM ${BASE} AS runtime
 COPY deploy/image/packages.sh /usr/local/lib/xinit-go/packages.sh
@@ -30,6 +35,7 @@ ARG NVIDIA_DRIVER_VERSION=""
 COPY deploy/image/nvidia-driver.sh /usr/local/lib/xinit-go/nvidia-driver.sh
 RUN if [ -n "$NVIDIA_DRIVER_VERSION" ]; then sh /usr/local/lib/xinit-go/nvidia-driver.sh "$NVIDIA_DRIVER_VERSION"; fi
 COPY --from=build /out/xinit-go /usr/local/bin/xinit-go
+COPY --from=build /out/root/ /
 ENV NVIDIA_DRIVER_CAPABILITIES=graphics,display,utility,compute \
     NVIDIA_VISIBLE_DEVICES=all \
     XINIT_RUNTIME_DIR=/run/xinit-go \

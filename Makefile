@@ -9,12 +9,16 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 STATICCHECK := $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: all build deps demo test unit lint fuzz bench clean
+.PHONY: all build vklayer deps demo test unit lint fuzz bench clean
 
 all: build
 
-build:
+build: vklayer
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/xinit-go
+
+# The present-by-copy Vulkan layer (C), its manifest and its test program, in vklayer/build.
+vklayer:
+	$(MAKE) -C vklayer
 
 deps:
 	bash scripts/deps.sh
@@ -52,3 +56,4 @@ fuzz:
 
 clean:
 	rm -rf bin
+	$(MAKE) -C vklayer clean

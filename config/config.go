@@ -57,6 +57,7 @@ type Config struct {
 	RestartWindow  time.Duration `json:"restart_window"`
 	RestartBackoff time.Duration `json:"restart_backoff"`
 	Screenshot     string        `json:"screenshot,omitempty"`
+	Vulkan         string        `json:"vulkan"` // auto, layer or off
 
 	LogFormat string `json:"log_format"`
 	LogLevel  string `json:"log_level"`

@@ -251,6 +251,12 @@ var settings = []setting{
 			c.Screenshot = v
 			return nil
 		}},
+	{env: "XINIT_VULKAN", key: "vulkan", flag: "vulkan", def: "auto", example: "XINIT_VULKAN=layer",
+		help: "Vulkan apps under xvfb or dummy: auto (the present-by-copy layer when NVIDIA's Vulkan driver is there), layer (always) or off",
+		apply: func(c *Config, v string) (err error) {
+			c.Vulkan, err = parseChoice(v, "auto", "layer", "off")
+			return err
+		}},
 	{env: "XINIT_LOG_FORMAT", key: "log_format", flag: "log-format", def: "auto", example: "XINIT_LOG_FORMAT=json",
 		help: "log format: json, console, or auto (console on a terminal, else json)",
 		apply: func(c *Config, v string) (err error) {

@@ -36,8 +36,11 @@ type Info struct {
 	Display    string `json:"display,omitempty"`
 	Resolution string `json:"resolution,omitempty"`
 	NvidiaGLX  bool   `json:"nvidia_glx"`
-	VNC        string `json:"vnc,omitempty"` // listen address, "" when off
-	GPUs       []GPU  `json:"gpus,omitempty"`
+	// VulkanLayer: the app presents Vulkan through VK_LAYER_XINIT_present; Vulkan says why.
+	VulkanLayer bool   `json:"vulkan_layer"`
+	Vulkan      string `json:"vulkan,omitempty"`
+	VNC         string `json:"vnc,omitempty"` // listen address, "" when off
+	GPUs        []GPU  `json:"gpus,omitempty"`
 }
 
 // Server is the health and metrics HTTP server.

@@ -8,6 +8,8 @@ pkgs=(
   mesa-utils libgl1-mesa-dri x11-utils xauth vncsnapshot
   util-linux procps psmisc curl
   tini dumb-init catatonit supervisor s6 debootstrap
+  make gcc libc6-dev libvulkan-dev libxcb1-dev libxcb-shm0-dev libx11-dev libx11-xcb-dev
+  mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -16,6 +16,7 @@ type Env struct {
 	GPU     gpu.Source
 	Host    gpu.Host
 	GLX     func() (bool, string) // can libGLX_nvidia.so.0 load, and from where
+	Vulkan  func(environ []string) gpu.Vulkan
 	Environ []string
 }
 
@@ -32,6 +33,7 @@ type Plan struct {
 	BusIDs    []string       `json:"busids,omitempty"` // xorg.conf form, for the nvidia backend
 	Preflight string         `json:"nvidia_preflight,omitempty"`
 	Display   int            `json:"display"`
+	Vulkan    VulkanPlan     `json:"vulkan"`
 	cfg       *config.Config `json:"-"`
 }
 
@@ -84,6 +86,9 @@ func Decide(cfg *config.Config, env Env) (*Plan, error) {
 		default:
 			p.Why += "; the app renders in software (Mesa): " + p.GLXWhy
 		}
+	}
+	if err := p.vulkanRule(cfg, env); err != nil {
+		return p, err
 	}
 	return p, nil
 }

@@ -107,6 +107,7 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 		if plan.NvidiaGLX && lookupEnv(env.Environ, "__GLX_VENDOR_LIBRARY_NAME") == "" {
 			appEnv = setEnv(appEnv, "__GLX_VENDOR_LIBRARY_NAME", "nvidia")
 		}
+		appEnv = plan.Vulkan.appEnv(appEnv)
 	}
 	if len(cfg.App) > 0 {
 		policy, _ := supervisor.ParsePolicy(cfg.AppRestart)

@@ -36,6 +36,7 @@
 //	XINIT_FORWARD_SIGNALS    forward_signals    --forward-signals    HUP,USR1,USR2,WINCH,QUIT
 //	XINIT_APP_USER           app_user           --app-user           none: the app runs as xinit-go's user
 //	XINIT_SCREENSHOT         screenshot         --screenshot         none
+//	XINIT_VULKAN             vulkan             --vulkan             auto (layer, off): the present-by-copy layer
 //	XINIT_LOG_FORMAT         log_format         --log-format         auto (json, console)
 //	XINIT_LOG_LEVEL          log_level          --log-level          info
 //

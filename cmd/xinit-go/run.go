@@ -123,6 +123,7 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 	}
 	log.Info("backend chosen", zap.String("backend", plan.Backend), zap.String("why", plan.Why),
 		zap.Strings("busids", plan.BusIDs))
+	log.Info("vulkan", zap.Bool("layer", plan.Vulkan.Layer), zap.String("why", plan.Vulkan.Why))
 
 	sess, err := session.Build(cfg, plan, env, log)
 	if err != nil {
@@ -156,7 +157,8 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 }
 
 func healthInfo(cfg *config.Config, plan *session.Plan, sess *session.Session) health.Info {
-	info := health.Info{Version: versionString(), Backend: plan.Backend, Why: plan.Why, NvidiaGLX: plan.NvidiaGLX, VNC: sess.VNCAddr}
+	info := health.Info{Version: versionString(), Backend: plan.Backend, Why: plan.Why, NvidiaGLX: plan.NvidiaGLX, VNC: sess.VNCAddr,
+		VulkanLayer: plan.Vulkan.Layer, Vulkan: plan.Vulkan.Why}
 	if plan.Backend != config.BackendNone {
 		info.Display = cfg.DisplayName()
 		info.Resolution = cfg.Resolution()

@@ -76,6 +76,7 @@ func runCheck(args []string, sys system, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(tw, "backend\t%s\n", plan.Backend)
 	fmt.Fprintf(tw, "why\t%s\n", plan.Why)
+	fmt.Fprintf(tw, "vulkan\t%s\n", vulkanLine(plan.Vulkan))
 	if plan.Backend != config.BackendNone {
 		fmt.Fprintf(tw, "display\t%s at %s\n", cfg.DisplayName(), cfg.Resolution())
 	}
@@ -153,4 +154,15 @@ func runHealth(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fmt.Fprintln(stdout, "ok")
 	return 0
+}
+
+func vulkanLine(v session.VulkanPlan) string {
+	icd, layer := v.Found.NvidiaICD, v.Found.Layer
+	if icd == "" {
+		icd = "none"
+	}
+	if layer == "" {
+		layer = "not installed"
+	}
+	return fmt.Sprintf("%s\n\tNVIDIA ICD: %s; layer: %s", v.Why, icd, layer)
 }

@@ -19,6 +19,7 @@ type system struct {
 	environ []string
 	gpu     gpu.Source
 	glx     func() (bool, string)
+	vulkan  func(environ []string) gpu.Vulkan
 	// notify subscribes a channel to signals, as signal.Notify does. Nil for
 	// tests that start no session.
 	notify func(c chan<- os.Signal, sig ...os.Signal)
@@ -26,7 +27,7 @@ type system struct {
 
 // host is the real system.
 func host() system {
-	return system{environ: os.Environ(), gpu: gpu.NVML{}, glx: gpu.GLXLoadable, notify: signal.Notify}
+	return system{environ: os.Environ(), gpu: gpu.NVML{}, glx: gpu.GLXLoadable, vulkan: gpu.FindVulkan, notify: signal.Notify}
 }
 
 // getenv looks a variable up in the system's environment; the last one wins, as
@@ -42,7 +43,7 @@ func (s system) getenv(key string) string {
 }
 
 func (s system) sessionEnv() session.Env {
-	return session.Env{GPU: s.gpu, Host: gpu.Host{Getenv: s.getenv}, GLX: s.glx, Environ: s.environ}
+	return session.Env{GPU: s.gpu, Host: gpu.Host{Getenv: s.getenv}, GLX: s.glx, Vulkan: s.vulkan, Environ: s.environ}
 }
 
 // lifeSignals are the signals xinit-go handles for its whole life, from the first

@@ -1,0 +1,383 @@
+/*
+ * swapchain-test: drives a swapchain on $DISPLAY the way games do and checks what lands
+ * in the window, to test VK_LAYER_XINIT_present (enable it with VK_INSTANCE_LAYERS).
+ *
+ *   swapchain-test [xcb|xlib]
+ *
+ * It clears the swapchain's images to known colours and reads the window's pixels back
+ * from the X server; checks that acquire signals its fence, that acquire with timeout 0
+ * says VK_NOT_READY when the app holds every image it may, that a resized window makes
+ * acquire or present report VK_ERROR_OUT_OF_DATE_KHR (or VK_SUBOPTIMAL_KHR) and
+ * the capabilities the new size, that a swapchain recreated with oldSwapchain and one
+ * destroyed and created anew both show their frames, in FIFO and in MAILBOX mode.
+ * Prints what failed and exits 1; prints "swapchain-test: ok" and exits 0.
+ */
+#define VK_USE_PLATFORM_XCB_KHR
+#define VK_USE_PLATFORM_XLIB_KHR
+#include <X11/Xlib-xcb.h>
+#include <vulkan/vulkan.h>
+#include <xcb/xcb.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHECK(cond, ...)                                                                       \
+	do {                                                                                   \
+		if (!(cond)) {                                                                 \
+			fprintf(stderr, "swapchain-test: line %d: ", __LINE__);                \
+			fprintf(stderr, __VA_ARGS__);                                          \
+			fputc('\n', stderr);                                                   \
+			exit(1);                                                               \
+		}                                                                              \
+	} while (0)
+#define VK(call)                                                                               \
+	do {                                                                                   \
+		VkResult r_ = (call);                                                          \
+		CHECK(r_ == VK_SUCCESS, "%s: VkResult %d", #call, r_);                         \
+	} while (0)
+
+static xcb_connection_t *conn;
+static xcb_window_t win;
+static VkInstance inst;
+static VkPhysicalDevice pd;
+static VkDevice dev;
+static VkQueue queue;
+static uint32_t family;
+static VkSurfaceKHR surface;
+static VkCommandPool pool;
+static VkCommandBuffer cmd;
+static VkSemaphore acquired, rendered;
+static VkFence fence;
+
+struct chain {
+	VkSwapchainKHR handle;
+	VkExtent2D extent;
+	uint32_t count;
+	VkImage images[16];
+};
+
+static double now(void) {
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static VkExtent2D current_extent(void) {
+	VkSurfaceCapabilitiesKHR caps;
+	VK(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(pd, surface, &caps));
+	return caps.currentExtent;
+}
+
+static struct chain make_chain(VkPresentModeKHR mode, VkSwapchainKHR old) {
+	VkSurfaceCapabilitiesKHR caps;
+	VK(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(pd, surface, &caps));
+	struct chain c = {.extent = caps.currentExtent};
+	VkSwapchainCreateInfoKHR ci = {
+	    .sType = VK_STRUCTURE_TYPE_SWAPCHAIN_CREATE_INFO_KHR,
+	    .surface = surface,
+	    .minImageCount = caps.minImageCount + 1,
+	    .imageFormat = VK_FORMAT_B8G8R8A8_UNORM,
+	    .imageColorSpace = VK_COLOR_SPACE_SRGB_NONLINEAR_KHR,
+	    .imageExtent = caps.currentExtent,
+	    .imageArrayLayers = 1,
+	    .imageUsage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+	    .imageSharingMode = VK_SHARING_MODE_EXCLUSIVE,
+	    .preTransform = VK_SURFACE_TRANSFORM_IDENTITY_BIT_KHR,
+	    .compositeAlpha = VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR,
+	    .presentMode = mode,
+	    .clipped = VK_TRUE,
+	    .oldSwapchain = old,
+	};
+	VK(vkCreateSwapchainKHR(dev, &ci, NULL, &c.handle));
+	c.count = 16;
+	VK(vkGetSwapchainImagesKHR(dev, c.handle, &c.count, c.images));
+	CHECK(c.count >= ci.minImageCount, "%u images, asked for %u", c.count, ci.minImageCount);
+	return c;
+}
+
+/* frame acquires an image, clears it to bgr and presents it; returns what acquire or
+ * present said when it was not VK_SUCCESS. */
+static VkResult frame(struct chain *c, uint32_t bgr) {
+	uint32_t idx;
+	VkResult r = vkAcquireNextImageKHR(dev, c->handle, 5000000000ull, acquired, fence, &idx);
+	if (r == VK_ERROR_OUT_OF_DATE_KHR)
+		return r;
+	CHECK(r == VK_SUCCESS || r == VK_SUBOPTIMAL_KHR, "acquire: VkResult %d", r);
+	/* the fence says the image is ours: the acquire must signal it */
+	VK(vkWaitForFences(dev, 1, &fence, VK_TRUE, 5000000000ull));
+	VK(vkResetFences(dev, 1, &fence));
+	VK(vkResetCommandBuffer(cmd, 0));
+	VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+	VK(vkBeginCommandBuffer(cmd, &bi));
+	VkImageSubresourceRange range = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+	VkImageMemoryBarrier b = {
+	    .sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
+	    .dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+	    .oldLayout = VK_IMAGE_LAYOUT_UNDEFINED,
+	    .newLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+	    .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+	    .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+	    .image = c->images[idx],
+	    .subresourceRange = range,
+	};
+	vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0,
+			     0, NULL, 0, NULL, 1, &b);
+	VkClearColorValue color = {.float32 = {((bgr >> 16) & 255) / 255.0f,
+					       ((bgr >> 8) & 255) / 255.0f, (bgr & 255) / 255.0f,
+					       1}};
+	vkCmdClearColorImage(cmd, c->images[idx], VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, &color, 1,
+			     &range);
+	b.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+	b.dstAccessMask = 0;
+	b.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL;
+	b.newLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR;
+	vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+			     VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 0, 0, NULL, 0, NULL, 1, &b);
+	VK(vkEndCommandBuffer(cmd));
+	VkPipelineStageFlags stage = VK_PIPELINE_STAGE_TRANSFER_BIT;
+	VkSubmitInfo si = {
+	    .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+	    .waitSemaphoreCount = 1,
+	    .pWaitSemaphores = &acquired,
+	    .pWaitDstStageMask = &stage,
+	    .commandBufferCount = 1,
+	    .pCommandBuffers = &cmd,
+	    .signalSemaphoreCount = 1,
+	    .pSignalSemaphores = &rendered,
+	};
+	VK(vkQueueSubmit(queue, 1, &si, fence));
+	VkResult result;
+	VkPresentInfoKHR pi = {
+	    .sType = VK_STRUCTURE_TYPE_PRESENT_INFO_KHR,
+	    .waitSemaphoreCount = 1,
+	    .pWaitSemaphores = &rendered,
+	    .swapchainCount = 1,
+	    .pSwapchains = &c->handle,
+	    .pImageIndices = &idx,
+	    .pResults = &result,
+	};
+	r = vkQueuePresentKHR(queue, &pi);
+	CHECK(r == result, "present returned %d, its pResults %d", r, result);
+	/* the one command buffer is reused: wait for the submission's fence */
+	VK(vkWaitForFences(dev, 1, &fence, VK_TRUE, 5000000000ull));
+	VK(vkResetFences(dev, 1, &fence));
+	CHECK(r == VK_SUCCESS || r == VK_SUBOPTIMAL_KHR || r == VK_ERROR_OUT_OF_DATE_KHR,
+	      "present: VkResult %d", r);
+	return r;
+}
+
+static uint32_t pixel(int x, int y) {
+	xcb_get_image_reply_t *img = xcb_get_image_reply(
+	    conn, xcb_get_image(conn, XCB_IMAGE_FORMAT_Z_PIXMAP, win, x, y, 1, 1, ~0u), NULL);
+	CHECK(img, "GetImage of the window failed");
+	uint32_t v;
+	memcpy(&v, xcb_get_image_data(img), 4);
+	free(img);
+	return v & 0xffffff;
+}
+
+/* shows presents frames of one colour until the window's far corner has it */
+static void shows(struct chain *c, uint32_t bgr) {
+	double deadline = now() + 20;
+	uint32_t got = 0;
+	while (now() < deadline) {
+		VkResult r = frame(c, bgr);
+		CHECK(r == VK_SUCCESS, "present of a %ux%u frame: VkResult %d", c->extent.width,
+		      c->extent.height, r);
+		got = pixel(c->extent.width - 1, c->extent.height - 1);
+		if (got == bgr && pixel(0, 0) == bgr)
+			return;
+	}
+	CHECK(false, "the window shows 0x%06x, want 0x%06x", got, bgr);
+}
+
+static void resize(uint32_t w, uint32_t h) {
+	uint32_t v[] = {w, h};
+	xcb_configure_window(conn, win, XCB_CONFIG_WINDOW_WIDTH | XCB_CONFIG_WINDOW_HEIGHT, v);
+	free(xcb_get_input_focus_reply(conn, xcb_get_input_focus(conn), NULL));
+}
+
+int main(int argc, char **argv) {
+	bool xlib = argc > 1 && strcmp(argv[1], "xlib") == 0;
+	const char *ext[] = {VK_KHR_SURFACE_EXTENSION_NAME,
+			     xlib ? VK_KHR_XLIB_SURFACE_EXTENSION_NAME
+				  : VK_KHR_XCB_SURFACE_EXTENSION_NAME,
+			     VK_KHR_GET_SURFACE_CAPABILITIES_2_EXTENSION_NAME};
+	Display *dpy = NULL;
+	if (xlib) {
+		dpy = XOpenDisplay(NULL);
+		CHECK(dpy, "cannot open the display $DISPLAY");
+		conn = XGetXCBConnection(dpy);
+		win = (xcb_window_t)XCreateSimpleWindow(dpy, DefaultRootWindow(dpy), 0, 0, 320, 240,
+						       0, 0, 0);
+		XMapWindow(dpy, win);
+		XSync(dpy, False);
+	} else {
+		conn = xcb_connect(NULL, NULL);
+		CHECK(!xcb_connection_has_error(conn), "cannot connect to $DISPLAY");
+		xcb_screen_t *screen = xcb_setup_roots_iterator(xcb_get_setup(conn)).data;
+		win = xcb_generate_id(conn);
+		xcb_create_window(conn, XCB_COPY_FROM_PARENT, win, screen->root, 0, 0, 320, 240, 0,
+				  XCB_WINDOW_CLASS_INPUT_OUTPUT, screen->root_visual, 0, NULL);
+		xcb_map_window(conn, win);
+		free(xcb_get_input_focus_reply(conn, xcb_get_input_focus(conn), NULL));
+	}
+
+	VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+				 .apiVersion = VK_API_VERSION_1_1};
+	VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+				    .pApplicationInfo = &app,
+				    .enabledExtensionCount = 3,
+				    .ppEnabledExtensionNames = ext};
+	VK(vkCreateInstance(&ici, NULL, &inst));
+	uint32_t n = 1;
+	VkResult r = vkEnumeratePhysicalDevices(inst, &n, &pd);
+	CHECK((r == VK_SUCCESS || r == VK_INCOMPLETE) && n == 1, "no Vulkan device");
+	if (xlib) {
+		VkXlibSurfaceCreateInfoKHR sci = {VK_STRUCTURE_TYPE_XLIB_SURFACE_CREATE_INFO_KHR,
+						  NULL, 0, dpy, win};
+		VK(vkCreateXlibSurfaceKHR(inst, &sci, NULL, &surface));
+	} else {
+		VkXcbSurfaceCreateInfoKHR sci = {VK_STRUCTURE_TYPE_XCB_SURFACE_CREATE_INFO_KHR, NULL,
+						 0, conn, win};
+		VK(vkCreateXcbSurfaceKHR(inst, &sci, NULL, &surface));
+	}
+	VkBool32 ok = VK_FALSE;
+	VK(vkGetPhysicalDeviceSurfaceSupportKHR(pd, 0, surface, &ok));
+	CHECK(ok, "queue family 0 cannot present");
+
+	VkExtent2D e = current_extent();
+	CHECK(e.width == 320 && e.height == 240, "current extent %ux%u, want 320x240", e.width,
+	      e.height);
+	VkPhysicalDeviceSurfaceInfo2KHR si2 = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SURFACE_INFO_2_KHR,
+					       NULL, surface};
+	VkSurfaceCapabilities2KHR caps2 = {.sType = VK_STRUCTURE_TYPE_SURFACE_CAPABILITIES_2_KHR};
+	VK(vkGetPhysicalDeviceSurfaceCapabilities2KHR(pd, &si2, &caps2));
+	CHECK(caps2.surfaceCapabilities.currentExtent.width == 320, "Capabilities2: width %u",
+	      caps2.surfaceCapabilities.currentExtent.width);
+	VkSurfaceFormatKHR formats[16];
+	n = 16;
+	VK(vkGetPhysicalDeviceSurfaceFormatsKHR(pd, surface, &n, formats));
+	bool unorm = false;
+	for (uint32_t k = 0; k < n; k++)
+		unorm |= formats[k].format == VK_FORMAT_B8G8R8A8_UNORM;
+	CHECK(unorm, "no VK_FORMAT_B8G8R8A8_UNORM among %u formats", n);
+	VkSurfaceFormat2KHR formats2[16];
+	for (int k = 0; k < 16; k++)
+		formats2[k] = (VkSurfaceFormat2KHR){.sType = VK_STRUCTURE_TYPE_SURFACE_FORMAT_2_KHR};
+	uint32_t n2 = 16;
+	VK(vkGetPhysicalDeviceSurfaceFormats2KHR(pd, &si2, &n2, formats2));
+	CHECK(n2 == n, "Formats2 gives %u formats, Formats %u", n2, n);
+	VkPresentModeKHR modes[8];
+	n = 8;
+	VK(vkGetPhysicalDeviceSurfacePresentModesKHR(pd, surface, &n, modes));
+	bool mailbox = false;
+	for (uint32_t k = 0; k < n; k++)
+		mailbox |= modes[k] == VK_PRESENT_MODE_MAILBOX_KHR;
+
+	float prio = 1;
+	VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+				       .queueFamilyIndex = family,
+				       .queueCount = 1,
+				       .pQueuePriorities = &prio};
+	const char *dext[] = {VK_KHR_SWAPCHAIN_EXTENSION_NAME};
+	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+				  .queueCreateInfoCount = 1,
+				  .pQueueCreateInfos = &qci,
+				  .enabledExtensionCount = 1,
+				  .ppEnabledExtensionNames = dext};
+	VK(vkCreateDevice(pd, &dci, NULL, &dev));
+	vkGetDeviceQueue(dev, family, 0, &queue);
+	VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+				       .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+				       .queueFamilyIndex = family};
+	VK(vkCreateCommandPool(dev, &pci, NULL, &pool));
+	VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+					   .commandPool = pool,
+					   .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+					   .commandBufferCount = 1};
+	VK(vkAllocateCommandBuffers(dev, &cai, &cmd));
+	VkSemaphoreCreateInfo sci = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
+	VK(vkCreateSemaphore(dev, &sci, NULL, &acquired));
+	VK(vkCreateSemaphore(dev, &sci, NULL, &rendered));
+	VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+	VK(vkCreateFence(dev, &fci, NULL, &fence));
+
+	/* frames land in the window */
+	struct chain c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+	shows(&c, 0x2040c0);
+	shows(&c, 0xc04020);
+	printf("swapchain-test: %ux%u frames shown\n", c.extent.width, c.extent.height);
+
+	/* a resized window: out of date, the new size in the capabilities, a new chain */
+	resize(400, 300);
+	double deadline = now() + 20;
+	while ((r = frame(&c, 0x808080)) == VK_SUCCESS && now() < deadline)
+		;
+	CHECK(r == VK_ERROR_OUT_OF_DATE_KHR || r == VK_SUBOPTIMAL_KHR,
+	      "after a resize, acquire/present said %d", r);
+	e = current_extent();
+	CHECK(e.width == 400 && e.height == 300, "current extent %ux%u after the resize", e.width,
+	      e.height);
+	VK(vkDeviceWaitIdle(dev));
+	struct chain next = make_chain(VK_PRESENT_MODE_FIFO_KHR, c.handle);
+	uint32_t idx;
+	r = vkAcquireNextImageKHR(dev, c.handle, 0, VK_NULL_HANDLE, fence, &idx);
+	CHECK(r == VK_ERROR_OUT_OF_DATE_KHR, "acquire on a retired swapchain said %d", r);
+	vkDestroySwapchainKHR(dev, c.handle, NULL);
+	c = next;
+	shows(&c, 0x10e010);
+	printf("swapchain-test: resized to %ux%u (VkResult %d), recreated, frames shown\n",
+	       c.extent.width, c.extent.height, r);
+
+	/* acquire with timeout 0 and every image taken: VK_NOT_READY, then VK_TIMEOUT */
+	VK(vkDeviceWaitIdle(dev));
+	uint32_t taken = 0;
+	deadline = now() + 20;
+	while (now() < deadline) {
+		r = vkAcquireNextImageKHR(dev, c.handle, 0, VK_NULL_HANDLE, fence, &idx);
+		if (r == VK_NOT_READY) {
+			if (taken == c.count)
+				break;
+			continue; /* an image is still on its way to the window */
+		}
+		CHECK(r == VK_SUCCESS, "acquire (timeout 0): VkResult %d", r);
+		VK(vkWaitForFences(dev, 1, &fence, VK_TRUE, 5000000000ull));
+		VK(vkResetFences(dev, 1, &fence));
+		taken++;
+	}
+	CHECK(taken == c.count && r == VK_NOT_READY, "acquired %u of %u images, then VkResult %d",
+	      taken, c.count, r);
+	r = vkAcquireNextImageKHR(dev, c.handle, 1000000, VK_NULL_HANDLE, fence, &idx);
+	CHECK(r == VK_TIMEOUT, "acquire (timeout 1ms) with every image taken: VkResult %d", r);
+
+	/* destroyed and created anew, in MAILBOX mode when offered */
+	vkDestroySwapchainKHR(dev, c.handle, NULL);
+	c = make_chain(mailbox ? VK_PRESENT_MODE_MAILBOX_KHR : VK_PRESENT_MODE_FIFO_KHR,
+		       VK_NULL_HANDLE);
+	shows(&c, 0xe0e020);
+	for (int k = 0; k < 30; k++)
+		frame(&c, 0x20e0e0);
+	shows(&c, 0x20e0e0);
+	printf("swapchain-test: destroyed and recreated (%s), frames shown\n",
+	       mailbox ? "mailbox" : "fifo");
+
+	VK(vkDeviceWaitIdle(dev));
+	vkDestroySwapchainKHR(dev, c.handle, NULL);
+	vkDestroyFence(dev, fence, NULL);
+	vkDestroySemaphore(dev, acquired, NULL);
+	vkDestroySemaphore(dev, rendered, NULL);
+	vkDestroyCommandPool(dev, pool, NULL);
+	vkDestroyDevice(dev, NULL);
+	vkDestroySurfaceKHR(inst, surface, NULL);
+	vkDestroyInstance(inst, NULL);
+	if (dpy)
+		XCloseDisplay(dpy);
+	else
+		xcb_disconnect(conn);
+	printf("swapchain-test: ok\n");
+	return 0;
+}

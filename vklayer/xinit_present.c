@@ -1,0 +1,1334 @@
+/*
+ * VK_LAYER_XINIT_present: a swapchain for X windows on any Vulkan driver.
+ *
+ * Some Vulkan drivers render on a GPU but cannot present to an X server they do not
+ * drive: NVIDIA's, under Xvfb or Xorg's dummy driver, answers the surface queries and
+ * then fails vkGetPhysicalDeviceSurfacePresentModesKHR and vkCreateSwapchainKHR with
+ * VK_ERROR_SURFACE_LOST_KHR. This layer answers the surface queries for Xlib and XCB
+ * windows itself and implements VK_KHR_swapchain over the driver below it:
+ *
+ *   - swapchain images are ordinary VkImages in device memory;
+ *   - vkQueuePresentKHR submits, on the presenting queue and after the app's wait
+ *     semaphores, a copy of the image into a host-visible buffer, and hands the image
+ *     to the swapchain's worker thread;
+ *   - the worker waits for that copy, moves the pixels into one MIT-SHM segment
+ *     (removed with IPC_RMID as soon as the X server has attached it, so a killed app
+ *     leaves nothing behind) and puts them on the window; without MIT-SHM it sends
+ *     plain PutImage requests;
+ *   - vkAcquireNextImageKHR hands out an image whose pixels have left it, and signals
+ *     the app's semaphore and fence with an empty submission;
+ *   - a window whose size no longer matches the swapchain makes acquire and present
+ *     return VK_ERROR_OUT_OF_DATE_KHR; capabilities report the window's current size.
+ *
+ * Every X request the layer sends is checked, so a destroyed window becomes
+ * VK_ERROR_SURFACE_LOST_KHR instead of an X error in the app's event queue.
+ *
+ * It is an explicit layer: the app gets it through VK_INSTANCE_LAYERS (xinit-go puts
+ * it first, above any layer the user asked for), and no other process in the container
+ * loads it. Environment of the app:
+ *
+ *   XINIT_VK_PRESENT_COPY=0    present without copying to the window (to measure)
+ *   XINIT_VK_PRESENT_SHM=0     plain PutImage instead of MIT-SHM
+ *   XINIT_VK_PRESENT_STATS=1   when a swapchain is destroyed, print its frame count and
+ *                              the worker's cost per frame on stderr
+ *
+ * Each swapchain's creation prints one line on stderr, so an app's log says that its
+ * frames go through this layer.
+ *
+ * Limits: the acquire signal is an empty vkQueueSubmit on the app's last presenting
+ * queue (or the first queue it fetched), which the app must not be using from another
+ * thread at that moment; only the first array layer of an image is shown; windows of
+ * depth 24 or 32 only.
+ */
+#define _GNU_SOURCE
+#define VK_USE_PLATFORM_XCB_KHR
+#define VK_USE_PLATFORM_XLIB_KHR
+#include <X11/Xlib-xcb.h>
+#include <vulkan/vk_layer.h>
+#include <vulkan/vulkan.h>
+#include <xcb/shm.h>
+#include <xcb/xcb.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <time.h>
+
+#define LAYER_NAME "VK_LAYER_XINIT_present"
+#define EXPORT __attribute__((visibility("default")))
+#define MAX_QUEUES 64
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt);
+	fputs(LAYER_NAME ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static bool env_is(const char *name, const char *value) {
+	const char *v = getenv(name);
+	return v && strcmp(v, value) == 0;
+}
+
+static void *key_of(const void *dispatchable) { return *(void *const *)dispatchable; }
+
+/* ---- dispatch maps: the only shared state, guarded by map_lock ---- */
+
+struct inst {
+	struct inst *next;
+	void *key;
+	VkInstance handle;
+	PFN_vkGetInstanceProcAddr gipa;
+	PFN_vkDestroyInstance DestroyInstance;
+	PFN_vkGetPhysicalDeviceProperties GetPhysicalDeviceProperties;
+	PFN_vkGetPhysicalDeviceMemoryProperties GetPhysicalDeviceMemoryProperties;
+	PFN_vkEnumerateDeviceExtensionProperties EnumerateDeviceExtensionProperties;
+	PFN_vkCreateXcbSurfaceKHR CreateXcbSurfaceKHR;
+	PFN_vkCreateXlibSurfaceKHR CreateXlibSurfaceKHR;
+	PFN_vkDestroySurfaceKHR DestroySurfaceKHR;
+	PFN_vkGetPhysicalDeviceSurfaceSupportKHR GetPhysicalDeviceSurfaceSupportKHR;
+	PFN_vkGetPhysicalDeviceSurfaceCapabilitiesKHR GetPhysicalDeviceSurfaceCapabilitiesKHR;
+	PFN_vkGetPhysicalDeviceSurfaceCapabilities2KHR GetPhysicalDeviceSurfaceCapabilities2KHR;
+	PFN_vkGetPhysicalDeviceSurfaceFormatsKHR GetPhysicalDeviceSurfaceFormatsKHR;
+	PFN_vkGetPhysicalDeviceSurfaceFormats2KHR GetPhysicalDeviceSurfaceFormats2KHR;
+	PFN_vkGetPhysicalDeviceSurfacePresentModesKHR GetPhysicalDeviceSurfacePresentModesKHR;
+	PFN_vkGetPhysicalDevicePresentRectanglesKHR GetPhysicalDevicePresentRectanglesKHR;
+};
+
+struct surf {
+	struct surf *next;
+	VkSurfaceKHR handle;
+	xcb_connection_t *conn;
+	xcb_window_t window;
+};
+
+struct dev {
+	struct dev *next;
+	void *key;
+	VkDevice handle;
+	VkPhysicalDevice phys;
+	struct inst *inst;
+	PFN_vkSetDeviceLoaderData set_loader_data;
+	VkPhysicalDeviceMemoryProperties mem;
+	char gpu_name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
+
+	/* queues the app fetched, to know each one's family; acquire_queue signals */
+	pthread_mutex_t queue_lock;
+	VkQueue queues[MAX_QUEUES];
+	uint32_t families[MAX_QUEUES];
+	uint32_t nqueues;
+	VkQueue acquire_queue;
+
+#define DEV_FN(name) PFN_vk##name name;
+#define DEV_FNS(X)                                                                    \
+	X(GetDeviceProcAddr) X(DestroyDevice) X(GetDeviceQueue) X(GetDeviceQueue2)        \
+	X(CreateImage) X(DestroyImage) X(GetImageMemoryRequirements) X(BindImageMemory)   \
+	X(CreateBuffer) X(DestroyBuffer) X(GetBufferMemoryRequirements)                   \
+	X(BindBufferMemory) X(AllocateMemory) X(FreeMemory) X(MapMemory) X(UnmapMemory)   \
+	X(InvalidateMappedMemoryRanges) X(CreateCommandPool) X(DestroyCommandPool)        \
+	X(AllocateCommandBuffers) X(BeginCommandBuffer) X(EndCommandBuffer)               \
+	X(CmdPipelineBarrier) X(CmdCopyImageToBuffer) X(CreateFence) X(DestroyFence)      \
+	X(WaitForFences) X(ResetFences) X(QueueSubmit)                                    \
+	X(CreateSwapchainKHR) X(DestroySwapchainKHR) X(GetSwapchainImagesKHR)             \
+	X(AcquireNextImageKHR) X(AcquireNextImage2KHR) X(QueuePresentKHR)                 \
+	X(GetDeviceGroupPresentCapabilitiesKHR) X(GetDeviceGroupSurfacePresentModesKHR)
+	DEV_FNS(DEV_FN)
+};
+
+enum { IMG_FREE, IMG_ACQUIRED, IMG_QUEUED };
+
+struct image {
+	VkImage image;
+	VkDeviceMemory memory;
+	VkBuffer buffer; /* host-visible copy of the presented pixels */
+	VkDeviceMemory buffer_memory;
+	void *pixels;
+	bool coherent;
+	VkCommandBuffer copy; /* recorded once for the swapchain's command pool */
+	VkFence fence;        /* signalled when the presented image has been copied */
+	int state;
+};
+
+struct swapchain {
+	struct swapchain *next;
+	struct dev *dev;
+	xcb_connection_t *conn;
+	xcb_window_t window;
+	xcb_gcontext_t gc;
+	uint8_t depth;
+	VkExtent2D extent;
+	VkPresentModeKHR mode;
+	uint32_t count;
+	struct image *images;
+	size_t frame_bytes;
+	bool copy; /* to the window: false only to measure */
+
+	bool shm; /* one segment: the worker shows one frame at a time */
+	xcb_shm_seg_t seg;
+	void *shm_addr;
+
+	VkCommandPool pool;
+	uint32_t pool_family;
+
+	pthread_t worker;
+	pthread_mutex_t lock; /* guards what follows */
+	pthread_cond_t work, freed;
+	uint32_t *fifo; /* presented image indices, oldest first */
+	uint32_t fifo_len;
+	bool stop, retired;
+	VkResult status; /* VK_SUCCESS, VK_ERROR_OUT_OF_DATE_KHR or VK_ERROR_SURFACE_LOST_KHR */
+	uint64_t shown, dropped;
+	double copy_ms, put_ms; /* the worker's memcpy and X put + round trip, summed */
+};
+
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct inst *insts;
+static struct surf *surfs;
+static struct dev *devs;
+static struct swapchain *swapchains;
+
+static struct inst *inst_find(void *key) {
+	pthread_mutex_lock(&map_lock);
+	struct inst *i = insts;
+	while (i && i->key != key)
+		i = i->next;
+	pthread_mutex_unlock(&map_lock);
+	return i;
+}
+
+static struct dev *dev_find(void *key) {
+	pthread_mutex_lock(&map_lock);
+	struct dev *d = devs;
+	while (d && d->key != key)
+		d = d->next;
+	pthread_mutex_unlock(&map_lock);
+	return d;
+}
+
+static bool surf_find(VkSurfaceKHR h, struct surf *out) {
+	pthread_mutex_lock(&map_lock);
+	struct surf *s = surfs;
+	while (s && s->handle != h)
+		s = s->next;
+	if (s)
+		*out = *s;
+	pthread_mutex_unlock(&map_lock);
+	return s != NULL;
+}
+
+static struct swapchain *sc_find(VkSwapchainKHR h) {
+	pthread_mutex_lock(&map_lock);
+	struct swapchain *s = swapchains;
+	while (s && (VkSwapchainKHR)(uintptr_t)s != h)
+		s = s->next;
+	pthread_mutex_unlock(&map_lock);
+	return s;
+}
+
+/* unlink removes p from the list whose head is *head (each node starts with next). */
+static void unlink_node(void *head, void *p) {
+	pthread_mutex_lock(&map_lock);
+	for (void **pp = head; *pp; pp = (void **)*pp) {
+		if (*pp == p) {
+			*pp = *(void **)p;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&map_lock);
+}
+
+static void push_node(void *head, void *p) {
+	pthread_mutex_lock(&map_lock);
+	*(void **)p = *(void **)head;
+	*(void **)head = p;
+	pthread_mutex_unlock(&map_lock);
+}
+
+/* ---- the X side ---- */
+
+/* window_size asks the X server for the window's size and depth: false when it is gone. */
+static bool window_size(xcb_connection_t *c, xcb_window_t w, VkExtent2D *ext, uint8_t *depth) {
+	xcb_get_geometry_reply_t *g = xcb_get_geometry_reply(c, xcb_get_geometry(c, w), NULL);
+	if (!g)
+		return false;
+	ext->width = g->width;
+	ext->height = g->height;
+	if (depth)
+		*depth = g->depth;
+	free(g);
+	return true;
+}
+
+static bool shm_usable(xcb_connection_t *c) {
+	if (env_is("XINIT_VK_PRESENT_SHM", "0"))
+		return false;
+	const xcb_query_extension_reply_t *ext = xcb_get_extension_data(c, &xcb_shm_id);
+	return ext && ext->present;
+}
+
+/* shm_open_segment makes one segment of size bytes that the X server has attached,
+ * and removes its id at once: it lives only as long as both mappings do. */
+static bool shm_open_segment(struct swapchain *sc, size_t size) {
+	int id = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600);
+	if (id < 0)
+		return false;
+	void *addr = shmat(id, NULL, 0);
+	if (addr == (void *)-1) {
+		shmctl(id, IPC_RMID, NULL);
+		return false;
+	}
+	xcb_shm_seg_t seg = xcb_generate_id(sc->conn);
+	xcb_generic_error_t *err =
+	    xcb_request_check(sc->conn, xcb_shm_attach_checked(sc->conn, seg, id, 1));
+	shmctl(id, IPC_RMID, NULL);
+	if (err) { /* e.g. an X server in another IPC namespace */
+		free(err);
+		shmdt(addr);
+		return false;
+	}
+	sc->seg = seg;
+	sc->shm_addr = addr;
+	return true;
+}
+
+static double ms_since(const struct timespec *t0) {
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* put_frame shows one image's pixels on the window and waits until the X server has
+ * taken them. Returns the swapchain's new status. Runs on the worker only. */
+static VkResult put_frame(struct swapchain *sc, struct image *img, bool *image_released) {
+	struct dev *d = sc->dev;
+	xcb_connection_t *c = sc->conn;
+	uint32_t w = sc->extent.width, h = sc->extent.height, stride = w * 4;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!img->coherent) {
+		VkMappedMemoryRange r = {VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, NULL, img->buffer_memory,
+					 0, VK_WHOLE_SIZE};
+		d->InvalidateMappedMemoryRanges(d->handle, 1, &r);
+	}
+	xcb_void_cookie_t cookies[64];
+	uint32_t n = 0;
+	if (sc->shm) {
+		memcpy(sc->shm_addr, img->pixels, sc->frame_bytes);
+		/* the pixels have left the image: the app may render into it again */
+		pthread_mutex_lock(&sc->lock);
+		img->state = IMG_FREE;
+		pthread_cond_broadcast(&sc->freed);
+		pthread_mutex_unlock(&sc->lock);
+		*image_released = true;
+		sc->copy_ms += ms_since(&t0);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		cookies[n++] = xcb_shm_put_image_checked(c, sc->window, sc->gc, w, h, 0, 0, w, h, 0, 0,
+							 sc->depth, XCB_IMAGE_FORMAT_Z_PIXMAP, 0,
+							 sc->seg, 0);
+	} else {
+		/* bands of rows that fit in one request, at most 64 of them */
+		uint32_t max_bytes = xcb_get_maximum_request_length(c) * 4 - 64;
+		uint32_t rows = max_bytes / stride;
+		if (rows == 0)
+			rows = 1;
+		if (rows * 64 < h)
+			rows = (h + 63) / 64;
+		for (uint32_t y = 0; y < h; y += rows) {
+			uint32_t band = h - y < rows ? h - y : rows;
+			cookies[n++] = xcb_put_image_checked(
+			    c, XCB_IMAGE_FORMAT_Z_PIXMAP, sc->window, sc->gc, w, band, 0, y, 0,
+			    sc->depth, band * stride, (const uint8_t *)img->pixels + (size_t)y * stride);
+		}
+	}
+	VkExtent2D now;
+	VkResult status = VK_SUCCESS;
+	if (!window_size(c, sc->window, &now, NULL))
+		status = VK_ERROR_SURFACE_LOST_KHR;
+	else if (now.width != w || now.height != h)
+		status = VK_ERROR_OUT_OF_DATE_KHR;
+	for (uint32_t i = 0; i < n; i++) {
+		xcb_generic_error_t *err = xcb_request_check(c, cookies[i]);
+		if (err) {
+			if (status == VK_SUCCESS)
+				status = VK_ERROR_SURFACE_LOST_KHR;
+			free(err);
+		}
+	}
+	sc->put_ms += ms_since(&t0);
+	return status;
+}
+
+static void *worker_main(void *arg) {
+	struct swapchain *sc = arg;
+	struct dev *d = sc->dev;
+	pthread_mutex_lock(&sc->lock);
+	for (;;) {
+		while (sc->fifo_len == 0 && !sc->stop)
+			pthread_cond_wait(&sc->work, &sc->lock);
+		if (sc->fifo_len == 0)
+			break;
+		uint32_t idx = sc->fifo[0];
+		sc->fifo_len--;
+		memmove(sc->fifo, sc->fifo + 1, sc->fifo_len * sizeof *sc->fifo);
+		/* FIFO shows every frame; the other modes only the newest one queued */
+		bool show = sc->copy && !sc->stop && sc->status == VK_SUCCESS &&
+			    (sc->mode == VK_PRESENT_MODE_FIFO_KHR ||
+			     sc->mode == VK_PRESENT_MODE_FIFO_RELAXED_KHR || sc->fifo_len == 0);
+		pthread_mutex_unlock(&sc->lock);
+
+		struct image *img = &sc->images[idx];
+		d->WaitForFences(d->handle, 1, &img->fence, VK_TRUE, UINT64_MAX);
+		d->ResetFences(d->handle, 1, &img->fence);
+		bool released = false;
+		VkResult status = VK_SUCCESS;
+		if (show)
+			status = put_frame(sc, img, &released);
+
+		pthread_mutex_lock(&sc->lock);
+		if (show)
+			sc->shown++;
+		else
+			sc->dropped++;
+		if (status != VK_SUCCESS && sc->status == VK_SUCCESS)
+			sc->status = status;
+		if (!released) {
+			img->state = IMG_FREE;
+			pthread_cond_broadcast(&sc->freed);
+		}
+	}
+	pthread_mutex_unlock(&sc->lock);
+	return NULL;
+}
+
+/* ---- instance level ---- */
+
+static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo *ci,
+						     const VkAllocationCallbacks *alloc,
+						     VkInstance *out) {
+	VkLayerInstanceCreateInfo *link = (VkLayerInstanceCreateInfo *)ci->pNext;
+	while (link && !(link->sType == VK_STRUCTURE_TYPE_LOADER_INSTANCE_CREATE_INFO &&
+			 link->function == VK_LAYER_LINK_INFO))
+		link = (VkLayerInstanceCreateInfo *)link->pNext;
+	if (!link)
+		return VK_ERROR_INITIALIZATION_FAILED;
+	PFN_vkGetInstanceProcAddr gipa = link->u.pLayerInfo->pfnNextGetInstanceProcAddr;
+	link->u.pLayerInfo = link->u.pLayerInfo->pNext;
+	PFN_vkCreateInstance create = (PFN_vkCreateInstance)gipa(NULL, "vkCreateInstance");
+	VkResult r = create(ci, alloc, out);
+	if (r != VK_SUCCESS)
+		return r;
+	struct inst *i = calloc(1, sizeof *i);
+	if (!i)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	i->key = key_of(*out);
+	i->handle = *out;
+	i->gipa = gipa;
+#define INST_FN(name) i->name = (PFN_vk##name)gipa(*out, "vk" #name);
+	INST_FN(DestroyInstance)
+	INST_FN(GetPhysicalDeviceProperties)
+	INST_FN(GetPhysicalDeviceMemoryProperties)
+	INST_FN(EnumerateDeviceExtensionProperties)
+	INST_FN(CreateXcbSurfaceKHR)
+	INST_FN(CreateXlibSurfaceKHR)
+	INST_FN(DestroySurfaceKHR)
+	INST_FN(GetPhysicalDeviceSurfaceSupportKHR)
+	INST_FN(GetPhysicalDeviceSurfaceCapabilitiesKHR)
+	INST_FN(GetPhysicalDeviceSurfaceCapabilities2KHR)
+	INST_FN(GetPhysicalDeviceSurfaceFormatsKHR)
+	INST_FN(GetPhysicalDeviceSurfaceFormats2KHR)
+	INST_FN(GetPhysicalDeviceSurfacePresentModesKHR)
+	INST_FN(GetPhysicalDevicePresentRectanglesKHR)
+	push_node(&insts, i);
+	return VK_SUCCESS;
+}
+
+static VKAPI_ATTR void VKAPI_CALL DestroyInstance(VkInstance instance,
+						  const VkAllocationCallbacks *alloc) {
+	struct inst *i = inst_find(key_of(instance));
+	if (!i)
+		return;
+	unlink_node(&insts, i);
+	i->DestroyInstance(instance, alloc);
+	free(i);
+}
+
+static VkResult add_surface(VkResult r, VkSurfaceKHR *out, xcb_connection_t *c, xcb_window_t w) {
+	if (r != VK_SUCCESS)
+		return r;
+	struct surf *s = calloc(1, sizeof *s);
+	if (!s)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	s->handle = *out;
+	s->conn = c;
+	s->window = w;
+	push_node(&surfs, s);
+	return VK_SUCCESS;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL CreateXcbSurfaceKHR(VkInstance instance,
+							  const VkXcbSurfaceCreateInfoKHR *ci,
+							  const VkAllocationCallbacks *alloc,
+							  VkSurfaceKHR *out) {
+	struct inst *i = inst_find(key_of(instance));
+	return add_surface(i->CreateXcbSurfaceKHR(instance, ci, alloc, out), out, ci->connection,
+			   ci->window);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL CreateXlibSurfaceKHR(VkInstance instance,
+							   const VkXlibSurfaceCreateInfoKHR *ci,
+							   const VkAllocationCallbacks *alloc,
+							   VkSurfaceKHR *out) {
+	struct inst *i = inst_find(key_of(instance));
+	return add_surface(i->CreateXlibSurfaceKHR(instance, ci, alloc, out), out,
+			   XGetXCBConnection(ci->dpy), (xcb_window_t)ci->window);
+}
+
+static VKAPI_ATTR void VKAPI_CALL DestroySurfaceKHR(VkInstance instance, VkSurfaceKHR surface,
+						    const VkAllocationCallbacks *alloc) {
+	struct inst *i = inst_find(key_of(instance));
+	pthread_mutex_lock(&map_lock);
+	struct surf *s = surfs;
+	while (s && s->handle != surface)
+		s = s->next;
+	pthread_mutex_unlock(&map_lock);
+	if (s) {
+		unlink_node(&surfs, s);
+		free(s);
+	}
+	i->DestroySurfaceKHR(instance, surface, alloc);
+}
+
+static VKAPI_ATTR VkBool32 VKAPI_CALL GetPhysicalDeviceXcbPresentationSupportKHR(
+    VkPhysicalDevice pd, uint32_t family, xcb_connection_t *c, xcb_visualid_t visual) {
+	(void)pd, (void)family, (void)c, (void)visual;
+	return VK_TRUE;
+}
+
+static VKAPI_ATTR VkBool32 VKAPI_CALL GetPhysicalDeviceXlibPresentationSupportKHR(
+    VkPhysicalDevice pd, uint32_t family, Display *dpy, VisualID visual) {
+	(void)pd, (void)family, (void)dpy, (void)visual;
+	return VK_TRUE;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceSupportKHR(VkPhysicalDevice pd,
+									 uint32_t family,
+									 VkSurfaceKHR surface,
+									 VkBool32 *supported) {
+	struct surf s;
+	if (!surf_find(surface, &s))
+		return inst_find(key_of(pd))->GetPhysicalDeviceSurfaceSupportKHR(pd, family, surface,
+										  supported);
+	VkExtent2D ext;
+	uint8_t depth = 0;
+	if (!window_size(s.conn, s.window, &ext, &depth))
+		return VK_ERROR_SURFACE_LOST_KHR;
+	*supported = depth == 24 || depth == 32;
+	return VK_SUCCESS;
+}
+
+static VkResult surface_caps(VkPhysicalDevice pd, const struct surf *s,
+			     VkSurfaceCapabilitiesKHR *caps) {
+	VkExtent2D ext;
+	uint8_t depth;
+	if (!window_size(s->conn, s->window, &ext, &depth))
+		return VK_ERROR_SURFACE_LOST_KHR;
+	*caps = (VkSurfaceCapabilitiesKHR){
+	    .minImageCount = 2,
+	    .maxImageCount = 8,
+	    .currentExtent = ext,
+	    .minImageExtent = ext,
+	    .maxImageExtent = ext,
+	    .maxImageArrayLayers = 1,
+	    .supportedTransforms = VK_SURFACE_TRANSFORM_IDENTITY_BIT_KHR,
+	    .currentTransform = VK_SURFACE_TRANSFORM_IDENTITY_BIT_KHR,
+	    .supportedCompositeAlpha =
+		VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR | VK_COMPOSITE_ALPHA_INHERIT_BIT_KHR,
+	    .supportedUsageFlags =
+		VK_IMAGE_USAGE_TRANSFER_SRC_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT |
+		VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT |
+		VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT,
+	};
+	(void)pd;
+	return VK_SUCCESS;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceCapabilitiesKHR(
+    VkPhysicalDevice pd, VkSurfaceKHR surface, VkSurfaceCapabilitiesKHR *caps) {
+	struct surf s;
+	if (!surf_find(surface, &s))
+		return inst_find(key_of(pd))->GetPhysicalDeviceSurfaceCapabilitiesKHR(pd, surface,
+										       caps);
+	return surface_caps(pd, &s, caps);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceCapabilities2KHR(
+    VkPhysicalDevice pd, const VkPhysicalDeviceSurfaceInfo2KHR *info,
+    VkSurfaceCapabilities2KHR *caps) {
+	struct surf s;
+	if (!surf_find(info->surface, &s))
+		return inst_find(key_of(pd))->GetPhysicalDeviceSurfaceCapabilities2KHR(pd, info,
+											caps);
+	for (VkBaseOutStructure *o = caps->pNext; o; o = o->pNext) {
+		if (o->sType == VK_STRUCTURE_TYPE_SURFACE_PROTECTED_CAPABILITIES_KHR)
+			((VkSurfaceProtectedCapabilitiesKHR *)o)->supportsProtected = VK_FALSE;
+		else if (o->sType == VK_STRUCTURE_TYPE_SHARED_PRESENT_SURFACE_CAPABILITIES_KHR)
+			((VkSharedPresentSurfaceCapabilitiesKHR *)o)->sharedPresentSupportedUsageFlags = 0;
+	}
+	return surface_caps(pd, &s, &caps->surfaceCapabilities);
+}
+
+static const VkSurfaceFormatKHR formats[] = {
+    {VK_FORMAT_B8G8R8A8_SRGB, VK_COLOR_SPACE_SRGB_NONLINEAR_KHR},
+    {VK_FORMAT_B8G8R8A8_UNORM, VK_COLOR_SPACE_SRGB_NONLINEAR_KHR},
+};
+#define NFORMATS (sizeof formats / sizeof formats[0])
+
+static VkResult fill_count(uint32_t *count, uint32_t have) {
+	if (*count < have)
+		return VK_INCOMPLETE;
+	*count = have;
+	return VK_SUCCESS;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceFormatsKHR(
+    VkPhysicalDevice pd, VkSurfaceKHR surface, uint32_t *count, VkSurfaceFormatKHR *out) {
+	struct surf s;
+	if (!surf_find(surface, &s))
+		return inst_find(key_of(pd))->GetPhysicalDeviceSurfaceFormatsKHR(pd, surface, count,
+										  out);
+	if (!out) {
+		*count = NFORMATS;
+		return VK_SUCCESS;
+	}
+	uint32_t n = *count < NFORMATS ? *count : NFORMATS;
+	memcpy(out, formats, n * sizeof *out);
+	VkResult r = fill_count(count, NFORMATS);
+	*count = n;
+	return r;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceFormats2KHR(
+    VkPhysicalDevice pd, const VkPhysicalDeviceSurfaceInfo2KHR *info, uint32_t *count,
+    VkSurfaceFormat2KHR *out) {
+	struct surf s;
+	if (!surf_find(info->surface, &s))
+		return inst_find(key_of(pd))->GetPhysicalDeviceSurfaceFormats2KHR(pd, info, count,
+										   out);
+	if (!out) {
+		*count = NFORMATS;
+		return VK_SUCCESS;
+	}
+	uint32_t n = *count < NFORMATS ? *count : NFORMATS;
+	for (uint32_t k = 0; k < n; k++)
+		out[k].surfaceFormat = formats[k];
+	VkResult r = fill_count(count, NFORMATS);
+	*count = n;
+	return r;
+}
+
+static const VkPresentModeKHR modes[] = {VK_PRESENT_MODE_FIFO_KHR, VK_PRESENT_MODE_MAILBOX_KHR,
+					 VK_PRESENT_MODE_IMMEDIATE_KHR};
+#define NMODES (sizeof modes / sizeof modes[0])
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfacePresentModesKHR(
+    VkPhysicalDevice pd, VkSurfaceKHR surface, uint32_t *count, VkPresentModeKHR *out) {
+	struct surf s;
+	if (!surf_find(surface, &s))
+		return inst_find(key_of(pd))->GetPhysicalDeviceSurfacePresentModesKHR(pd, surface,
+										       count, out);
+	if (!out) {
+		*count = NMODES;
+		return VK_SUCCESS;
+	}
+	uint32_t n = *count < NMODES ? *count : NMODES;
+	memcpy(out, modes, n * sizeof *out);
+	VkResult r = fill_count(count, NMODES);
+	*count = n;
+	return r;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDevicePresentRectanglesKHR(VkPhysicalDevice pd,
+									     VkSurfaceKHR surface,
+									     uint32_t *count,
+									     VkRect2D *rects) {
+	struct surf s;
+	if (!surf_find(surface, &s))
+		return inst_find(key_of(pd))->GetPhysicalDevicePresentRectanglesKHR(pd, surface,
+										     count, rects);
+	if (!rects) {
+		*count = 1;
+		return VK_SUCCESS;
+	}
+	if (*count < 1)
+		return VK_INCOMPLETE;
+	VkExtent2D ext;
+	if (!window_size(s.conn, s.window, &ext, NULL))
+		return VK_ERROR_SURFACE_LOST_KHR;
+	rects[0] = (VkRect2D){{0, 0}, ext};
+	*count = 1;
+	return VK_SUCCESS;
+}
+
+/* ---- device level ---- */
+
+static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
+						   const VkDeviceCreateInfo *ci,
+						   const VkAllocationCallbacks *alloc,
+						   VkDevice *out) {
+	struct inst *i = inst_find(key_of(pd));
+	VkLayerDeviceCreateInfo *link = NULL, *loader_data = NULL;
+	for (VkLayerDeviceCreateInfo *p = (VkLayerDeviceCreateInfo *)ci->pNext; p;
+	     p = (VkLayerDeviceCreateInfo *)p->pNext) {
+		if (p->sType != VK_STRUCTURE_TYPE_LOADER_DEVICE_CREATE_INFO)
+			continue;
+		if (p->function == VK_LAYER_LINK_INFO && !link)
+			link = p;
+		if (p->function == VK_LOADER_DATA_CALLBACK && !loader_data)
+			loader_data = p;
+	}
+	if (!i || !link || !loader_data)
+		return VK_ERROR_INITIALIZATION_FAILED;
+	PFN_vkGetInstanceProcAddr gipa = link->u.pLayerInfo->pfnNextGetInstanceProcAddr;
+	PFN_vkGetDeviceProcAddr gdpa = link->u.pLayerInfo->pfnNextGetDeviceProcAddr;
+	link->u.pLayerInfo = link->u.pLayerInfo->pNext;
+	PFN_vkCreateDevice create = (PFN_vkCreateDevice)gipa(i->handle, "vkCreateDevice");
+	VkResult r = create(pd, ci, alloc, out);
+	if (r != VK_SUCCESS)
+		return r;
+	struct dev *d = calloc(1, sizeof *d);
+	if (!d)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	d->key = key_of(*out);
+	d->handle = *out;
+	d->phys = pd;
+	d->inst = i;
+	d->set_loader_data = loader_data->u.pfnSetDeviceLoaderData;
+	pthread_mutex_init(&d->queue_lock, NULL);
+	i->GetPhysicalDeviceMemoryProperties(pd, &d->mem);
+	VkPhysicalDeviceProperties props;
+	i->GetPhysicalDeviceProperties(pd, &props);
+	memcpy(d->gpu_name, props.deviceName, sizeof d->gpu_name);
+#define GET_DEV_FN(name) d->name = (PFN_vk##name)gdpa(*out, "vk" #name);
+	DEV_FNS(GET_DEV_FN)
+	push_node(&devs, d);
+	return VK_SUCCESS;
+}
+
+static VKAPI_ATTR void VKAPI_CALL DestroyDevice(VkDevice device,
+						const VkAllocationCallbacks *alloc) {
+	struct dev *d = dev_find(key_of(device));
+	if (!d)
+		return;
+	unlink_node(&devs, d);
+	d->DestroyDevice(device, alloc);
+	pthread_mutex_destroy(&d->queue_lock);
+	free(d);
+}
+
+static void note_queue(struct dev *d, VkQueue q, uint32_t family) {
+	pthread_mutex_lock(&d->queue_lock);
+	uint32_t k = 0;
+	while (k < d->nqueues && d->queues[k] != q)
+		k++;
+	if (k == d->nqueues && k < MAX_QUEUES) {
+		d->queues[k] = q;
+		d->families[k] = family;
+		d->nqueues++;
+	}
+	if (!d->acquire_queue)
+		d->acquire_queue = q;
+	pthread_mutex_unlock(&d->queue_lock);
+}
+
+static VKAPI_ATTR void VKAPI_CALL GetDeviceQueue(VkDevice device, uint32_t family, uint32_t index,
+						 VkQueue *q) {
+	struct dev *d = dev_find(key_of(device));
+	d->GetDeviceQueue(device, family, index, q);
+	if (*q)
+		note_queue(d, *q, family);
+}
+
+static VKAPI_ATTR void VKAPI_CALL GetDeviceQueue2(VkDevice device, const VkDeviceQueueInfo2 *info,
+						  VkQueue *q) {
+	struct dev *d = dev_find(key_of(device));
+	d->GetDeviceQueue2(device, info, q);
+	if (*q)
+		note_queue(d, *q, info->queueFamilyIndex);
+}
+
+static uint32_t queue_family(struct dev *d, VkQueue q) {
+	uint32_t family = 0;
+	pthread_mutex_lock(&d->queue_lock);
+	for (uint32_t k = 0; k < d->nqueues; k++)
+		if (d->queues[k] == q)
+			family = d->families[k];
+	pthread_mutex_unlock(&d->queue_lock);
+	return family;
+}
+
+static bool memory_type(struct dev *d, uint32_t bits, VkMemoryPropertyFlags want, uint32_t *out) {
+	for (uint32_t k = 0; k < d->mem.memoryTypeCount; k++) {
+		if ((bits & (1u << k)) && (d->mem.memoryTypes[k].propertyFlags & want) == want) {
+			*out = k;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void destroy_swapchain(struct swapchain *sc, const VkAllocationCallbacks *alloc) {
+	struct dev *d = sc->dev;
+	if (sc->worker) {
+		pthread_mutex_lock(&sc->lock);
+		sc->stop = true;
+		pthread_cond_broadcast(&sc->work);
+		pthread_mutex_unlock(&sc->lock);
+		pthread_join(sc->worker, NULL);
+	}
+	if (env_is("XINIT_VK_PRESENT_STATS", "1") && sc->shown > 0)
+		say("swapchain %ux%u: %llu frames shown, %llu dropped; per shown frame %.3f ms "
+		    "copying to %s, %.3f ms putting to the window",
+		    sc->extent.width, sc->extent.height, (unsigned long long)sc->shown,
+		    (unsigned long long)sc->dropped, sc->copy_ms / sc->shown,
+		    sc->shm ? "shared memory" : "the request", sc->put_ms / sc->shown);
+	for (uint32_t k = 0; sc->images && k < sc->count; k++) {
+		struct image *img = &sc->images[k];
+		if (img->fence)
+			d->DestroyFence(d->handle, img->fence, alloc);
+		if (img->pixels)
+			d->UnmapMemory(d->handle, img->buffer_memory);
+		if (img->buffer)
+			d->DestroyBuffer(d->handle, img->buffer, alloc);
+		if (img->buffer_memory)
+			d->FreeMemory(d->handle, img->buffer_memory, alloc);
+		if (img->image)
+			d->DestroyImage(d->handle, img->image, alloc);
+		if (img->memory)
+			d->FreeMemory(d->handle, img->memory, alloc);
+	}
+	if (sc->pool)
+		d->DestroyCommandPool(d->handle, sc->pool, alloc); /* frees the command buffers */
+	if (sc->shm) {
+		xcb_shm_detach(sc->conn, sc->seg);
+		shmdt(sc->shm_addr);
+	}
+	if (sc->gc)
+		xcb_free_gc(sc->conn, sc->gc);
+	xcb_flush(sc->conn);
+	pthread_mutex_destroy(&sc->lock);
+	pthread_cond_destroy(&sc->work);
+	pthread_cond_destroy(&sc->freed);
+	free(sc->fifo);
+	free(sc->images);
+	free(sc);
+}
+
+static VkResult create_image(struct swapchain *sc, struct image *img,
+			     const VkSwapchainCreateInfoKHR *ci, const VkAllocationCallbacks *alloc) {
+	struct dev *d = sc->dev;
+	VkImageCreateInfo ici = {
+	    .sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
+	    .imageType = VK_IMAGE_TYPE_2D,
+	    .format = ci->imageFormat,
+	    .extent = {ci->imageExtent.width, ci->imageExtent.height, 1},
+	    .mipLevels = 1,
+	    .arrayLayers = ci->imageArrayLayers,
+	    .samples = VK_SAMPLE_COUNT_1_BIT,
+	    .tiling = VK_IMAGE_TILING_OPTIMAL,
+	    .usage = ci->imageUsage | VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+	    .sharingMode = ci->imageSharingMode,
+	    .queueFamilyIndexCount = ci->queueFamilyIndexCount,
+	    .pQueueFamilyIndices = ci->pQueueFamilyIndices,
+	    .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED,
+	};
+	VkImageFormatListCreateInfo list;
+	if (ci->flags & VK_SWAPCHAIN_CREATE_MUTABLE_FORMAT_BIT_KHR) {
+		ici.flags |= VK_IMAGE_CREATE_MUTABLE_FORMAT_BIT | VK_IMAGE_CREATE_EXTENDED_USAGE_BIT;
+		for (const VkBaseInStructure *p = ci->pNext; p; p = p->pNext)
+			if (p->sType == VK_STRUCTURE_TYPE_IMAGE_FORMAT_LIST_CREATE_INFO) {
+				list = *(const VkImageFormatListCreateInfo *)p;
+				list.pNext = NULL; /* the list alone, not the rest of the chain */
+				ici.pNext = &list;
+			}
+	}
+	VkResult r = d->CreateImage(d->handle, &ici, alloc, &img->image);
+	if (r != VK_SUCCESS)
+		return r;
+	VkMemoryRequirements req;
+	d->GetImageMemoryRequirements(d->handle, img->image, &req);
+	VkMemoryAllocateInfo ai = {VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, NULL, req.size, 0};
+	if (!memory_type(d, req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
+			 &ai.memoryTypeIndex) &&
+	    !memory_type(d, req.memoryTypeBits, 0, &ai.memoryTypeIndex))
+		return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+	if ((r = d->AllocateMemory(d->handle, &ai, alloc, &img->memory)) != VK_SUCCESS ||
+	    (r = d->BindImageMemory(d->handle, img->image, img->memory, 0)) != VK_SUCCESS)
+		return r;
+
+	VkBufferCreateInfo bci = {
+	    .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+	    .size = sc->frame_bytes,
+	    .usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+	    .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+	};
+	if ((r = d->CreateBuffer(d->handle, &bci, alloc, &img->buffer)) != VK_SUCCESS)
+		return r;
+	d->GetBufferMemoryRequirements(d->handle, img->buffer, &req);
+	ai.allocationSize = req.size;
+	/* cached memory reads fast from the CPU; coherent saves the invalidation */
+	const VkMemoryPropertyFlags hv = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
+	if (!memory_type(d, req.memoryTypeBits,
+			 hv | VK_MEMORY_PROPERTY_HOST_CACHED_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+			 &ai.memoryTypeIndex) &&
+	    !memory_type(d, req.memoryTypeBits, hv | VK_MEMORY_PROPERTY_HOST_CACHED_BIT,
+			 &ai.memoryTypeIndex) &&
+	    !memory_type(d, req.memoryTypeBits, hv, &ai.memoryTypeIndex))
+		return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+	img->coherent = d->mem.memoryTypes[ai.memoryTypeIndex].propertyFlags &
+			VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+	if ((r = d->AllocateMemory(d->handle, &ai, alloc, &img->buffer_memory)) != VK_SUCCESS ||
+	    (r = d->BindBufferMemory(d->handle, img->buffer, img->buffer_memory, 0)) != VK_SUCCESS ||
+	    (r = d->MapMemory(d->handle, img->buffer_memory, 0, VK_WHOLE_SIZE, 0, &img->pixels)) !=
+		VK_SUCCESS)
+		return r;
+	VkFenceCreateInfo fci = {VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, NULL, 0};
+	return d->CreateFence(d->handle, &fci, alloc, &img->fence);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
+							 const VkSwapchainCreateInfoKHR *ci,
+							 const VkAllocationCallbacks *alloc,
+							 VkSwapchainKHR *out) {
+	struct dev *d = dev_find(key_of(device));
+	struct surf s;
+	if (!surf_find(ci->surface, &s))
+		return d->CreateSwapchainKHR(device, ci, alloc, out);
+	struct swapchain *old = sc_find(ci->oldSwapchain);
+	if (old) {
+		pthread_mutex_lock(&old->lock);
+		old->retired = true;
+		pthread_mutex_unlock(&old->lock);
+	}
+	VkExtent2D now;
+	uint8_t depth;
+	if (!window_size(s.conn, s.window, &now, &depth))
+		return VK_ERROR_SURFACE_LOST_KHR;
+	if (depth != 24 && depth != 32)
+		return VK_ERROR_INITIALIZATION_FAILED;
+
+	struct swapchain *sc = calloc(1, sizeof *sc);
+	if (!sc)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	sc->dev = d;
+	sc->conn = s.conn;
+	sc->window = s.window;
+	sc->depth = depth;
+	sc->extent = ci->imageExtent;
+	sc->mode = ci->presentMode;
+	sc->count = ci->minImageCount < 2 ? 2 : ci->minImageCount;
+	sc->frame_bytes = (size_t)sc->extent.width * sc->extent.height * 4;
+	sc->copy = !env_is("XINIT_VK_PRESENT_COPY", "0");
+	sc->status = now.width == sc->extent.width && now.height == sc->extent.height
+			 ? VK_SUCCESS
+			 : VK_ERROR_OUT_OF_DATE_KHR;
+	pthread_mutex_init(&sc->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&sc->work, &ca);
+	pthread_cond_init(&sc->freed, &ca);
+	pthread_condattr_destroy(&ca);
+	sc->images = calloc(sc->count, sizeof *sc->images);
+	sc->fifo = calloc(sc->count, sizeof *sc->fifo);
+	if (!sc->images || !sc->fifo) {
+		destroy_swapchain(sc, alloc);
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	}
+	for (uint32_t k = 0; k < sc->count; k++) {
+		VkResult r = create_image(sc, &sc->images[k], ci, alloc);
+		if (r != VK_SUCCESS) {
+			destroy_swapchain(sc, alloc);
+			return r;
+		}
+	}
+	sc->gc = xcb_generate_id(sc->conn);
+	uint32_t no_exposures = 0;
+	xcb_generic_error_t *err = xcb_request_check(
+	    sc->conn, xcb_create_gc_checked(sc->conn, sc->gc, sc->window,
+					    XCB_GC_GRAPHICS_EXPOSURES, &no_exposures));
+	if (err) {
+		free(err);
+		sc->gc = 0;
+		destroy_swapchain(sc, alloc);
+		return VK_ERROR_SURFACE_LOST_KHR;
+	}
+	sc->shm = shm_usable(sc->conn) && shm_open_segment(sc, sc->frame_bytes);
+	if (pthread_create(&sc->worker, NULL, worker_main, sc) != 0) {
+		sc->worker = 0;
+		destroy_swapchain(sc, alloc);
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	}
+	push_node(&swapchains, sc);
+	say("swapchain %ux%u, %u images on %s, presented by copy to X window 0x%x through %s%s",
+	    sc->extent.width, sc->extent.height, sc->count, d->gpu_name, sc->window,
+	    sc->shm ? "MIT-SHM" : "PutImage", sc->copy ? "" : " (copy to the window turned off)");
+	*out = (VkSwapchainKHR)(uintptr_t)sc;
+	return VK_SUCCESS;
+}
+
+static VKAPI_ATTR void VKAPI_CALL DestroySwapchainKHR(VkDevice device, VkSwapchainKHR h,
+						      const VkAllocationCallbacks *alloc) {
+	struct dev *d = dev_find(key_of(device));
+	if (h == VK_NULL_HANDLE)
+		return;
+	struct swapchain *sc = sc_find(h);
+	if (!sc) {
+		d->DestroySwapchainKHR(device, h, alloc);
+		return;
+	}
+	unlink_node(&swapchains, sc);
+	destroy_swapchain(sc, alloc);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetSwapchainImagesKHR(VkDevice device, VkSwapchainKHR h,
+							    uint32_t *count, VkImage *out) {
+	struct swapchain *sc = sc_find(h);
+	if (!sc)
+		return dev_find(key_of(device))->GetSwapchainImagesKHR(device, h, count, out);
+	if (!out) {
+		*count = sc->count;
+		return VK_SUCCESS;
+	}
+	uint32_t n = *count < sc->count ? *count : sc->count;
+	for (uint32_t k = 0; k < n; k++)
+		out[k] = sc->images[k].image;
+	VkResult r = fill_count(count, sc->count);
+	*count = n;
+	return r;
+}
+
+/* signal makes the app's acquire semaphore and fence signalled: an empty submission. */
+static VkResult signal(struct dev *d, VkSemaphore sem, VkFence fence) {
+	if (!sem && !fence)
+		return VK_SUCCESS;
+	VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+			   .signalSemaphoreCount = sem ? 1 : 0,
+			   .pSignalSemaphores = &sem};
+	pthread_mutex_lock(&d->queue_lock);
+	VkQueue q = d->acquire_queue;
+	if (!q) { /* the app has fetched no queue yet: take the first one */
+		d->GetDeviceQueue(d->handle, 0, 0, &q);
+		d->set_loader_data(d->handle, q);
+		d->acquire_queue = q;
+	}
+	VkResult r = d->QueueSubmit(q, sem ? 1 : 0, &si, fence);
+	pthread_mutex_unlock(&d->queue_lock);
+	return r;
+}
+
+static VkResult acquire(struct dev *d, struct swapchain *sc, uint64_t timeout, VkSemaphore sem,
+			VkFence fence, uint32_t *index) {
+	struct timespec deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	uint64_t end = (uint64_t)deadline.tv_sec * 1000000000ull + (uint64_t)deadline.tv_nsec;
+	end = timeout > UINT64_MAX / 2 ? UINT64_MAX / 2 : end + timeout;
+	deadline.tv_sec = (time_t)(end / 1000000000ull);
+	deadline.tv_nsec = (long)(end % 1000000000ull);
+
+	pthread_mutex_lock(&sc->lock);
+	VkResult r = VK_SUCCESS;
+	for (;;) {
+		if (sc->retired) {
+			r = VK_ERROR_OUT_OF_DATE_KHR;
+			break;
+		}
+		if (sc->status != VK_SUCCESS) {
+			r = sc->status;
+			break;
+		}
+		uint32_t k = 0;
+		while (k < sc->count && sc->images[k].state != IMG_FREE)
+			k++;
+		if (k < sc->count) {
+			sc->images[k].state = IMG_ACQUIRED;
+			*index = k;
+			break;
+		}
+		if (timeout == 0) {
+			r = VK_NOT_READY;
+			break;
+		}
+		int e = timeout == UINT64_MAX
+			    ? pthread_cond_wait(&sc->freed, &sc->lock)
+			    : pthread_cond_timedwait(&sc->freed, &sc->lock, &deadline);
+		if (e == ETIMEDOUT) {
+			r = VK_TIMEOUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sc->lock);
+	if (r != VK_SUCCESS)
+		return r;
+	r = signal(d, sem, fence);
+	if (r != VK_SUCCESS) {
+		pthread_mutex_lock(&sc->lock);
+		sc->images[*index].state = IMG_FREE;
+		pthread_mutex_unlock(&sc->lock);
+	}
+	return r;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL AcquireNextImageKHR(VkDevice device, VkSwapchainKHR h,
+							  uint64_t timeout, VkSemaphore sem,
+							  VkFence fence, uint32_t *index) {
+	struct dev *d = dev_find(key_of(device));
+	struct swapchain *sc = sc_find(h);
+	if (!sc)
+		return d->AcquireNextImageKHR(device, h, timeout, sem, fence, index);
+	return acquire(d, sc, timeout, sem, fence, index);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL AcquireNextImage2KHR(VkDevice device,
+							   const VkAcquireNextImageInfoKHR *info,
+							   uint32_t *index) {
+	struct dev *d = dev_find(key_of(device));
+	struct swapchain *sc = sc_find(info->swapchain);
+	if (!sc)
+		return d->AcquireNextImage2KHR(device, info, index);
+	return acquire(d, sc, info->timeout, info->semaphore, info->fence, index);
+}
+
+/* record_copy records the image -> buffer copy of every image for the queue family
+ * that presents; the images stay in PRESENT_SRC_KHR layout between presents. */
+static VkResult record_copy(struct swapchain *sc, uint32_t family) {
+	struct dev *d = sc->dev;
+	if (sc->pool && sc->pool_family == family)
+		return VK_SUCCESS;
+	if (sc->pool) { /* presented from another family now: wait for the old copies */
+		for (uint32_t k = 0; k < sc->count; k++) {
+			pthread_mutex_lock(&sc->lock);
+			while (sc->images[k].state == IMG_QUEUED)
+				pthread_cond_wait(&sc->freed, &sc->lock);
+			pthread_mutex_unlock(&sc->lock);
+		}
+		d->DestroyCommandPool(d->handle, sc->pool, NULL);
+		sc->pool = VK_NULL_HANDLE;
+	}
+	VkCommandPoolCreateInfo pci = {VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO, NULL, 0, family};
+	VkResult r = d->CreateCommandPool(d->handle, &pci, NULL, &sc->pool);
+	if (r != VK_SUCCESS)
+		return r;
+	sc->pool_family = family;
+	for (uint32_t k = 0; k < sc->count; k++) {
+		struct image *img = &sc->images[k];
+		VkCommandBufferAllocateInfo ai = {VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO, NULL,
+						  sc->pool, VK_COMMAND_BUFFER_LEVEL_PRIMARY, 1};
+		if ((r = d->AllocateCommandBuffers(d->handle, &ai, &img->copy)) != VK_SUCCESS)
+			return r;
+		d->set_loader_data(d->handle, img->copy);
+		VkCommandBufferBeginInfo bi = {VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO, NULL, 0,
+					       NULL};
+		if ((r = d->BeginCommandBuffer(img->copy, &bi)) != VK_SUCCESS)
+			return r;
+		const VkImageSubresourceRange range = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+		VkImageMemoryBarrier to_src = {
+		    .sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
+		    .srcAccessMask = 0,
+		    .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT,
+		    .oldLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
+		    .newLayout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
+		    .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+		    .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+		    .image = img->image,
+		    .subresourceRange = range,
+		};
+		d->CmdPipelineBarrier(img->copy, VK_PIPELINE_STAGE_TRANSFER_BIT,
+				      VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, NULL, 0, NULL, 1,
+				      &to_src);
+		VkBufferImageCopy region = {
+		    .imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1},
+		    .imageExtent = {sc->extent.width, sc->extent.height, 1},
+		};
+		d->CmdCopyImageToBuffer(img->copy, img->image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
+					img->buffer, 1, &region);
+		VkImageMemoryBarrier back = to_src;
+		back.srcAccessMask = 0;
+		back.dstAccessMask = 0;
+		back.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
+		back.newLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR;
+		VkBufferMemoryBarrier to_host = {
+		    .sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER,
+		    .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+		    .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
+		    .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+		    .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+		    .buffer = img->buffer,
+		    .size = VK_WHOLE_SIZE,
+		};
+		d->CmdPipelineBarrier(img->copy, VK_PIPELINE_STAGE_TRANSFER_BIT,
+				      VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT,
+				      0, 0, NULL, 1, &to_host, 1, &back);
+		if ((r = d->EndCommandBuffer(img->copy)) != VK_SUCCESS)
+			return r;
+	}
+	return VK_SUCCESS;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPresentInfoKHR *pi) {
+	struct dev *d = dev_find(key_of(queue));
+	if (pi->swapchainCount == 0)
+		return VK_SUCCESS;
+	if (!sc_find(pi->pSwapchains[0]))
+		return d->QueuePresentKHR(queue, pi);
+	uint32_t family = queue_family(d, queue);
+	uint32_t n = pi->swapchainCount, ncmd = 0;
+	VkCommandBuffer cmds[n];
+	struct swapchain *scs[n];
+	VkResult worst = VK_SUCCESS;
+	for (uint32_t k = 0; k < n; k++) {
+		scs[k] = sc_find(pi->pSwapchains[k]);
+		if (!scs[k])
+			return VK_ERROR_SURFACE_LOST_KHR;
+		if (scs[k]->copy) {
+			VkResult r = record_copy(scs[k], family);
+			if (r != VK_SUCCESS)
+				return r;
+			cmds[ncmd++] = scs[k]->images[pi->pImageIndices[k]].copy;
+		}
+	}
+	VkPipelineStageFlags stages[pi->waitSemaphoreCount ? pi->waitSemaphoreCount : 1];
+	for (uint32_t k = 0; k < pi->waitSemaphoreCount; k++)
+		stages[k] = VK_PIPELINE_STAGE_TRANSFER_BIT;
+	VkSubmitInfo si = {
+	    .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+	    .waitSemaphoreCount = pi->waitSemaphoreCount,
+	    .pWaitSemaphores = pi->pWaitSemaphores,
+	    .pWaitDstStageMask = stages,
+	    .commandBufferCount = ncmd,
+	    .pCommandBuffers = cmds,
+	};
+	pthread_mutex_lock(&d->queue_lock);
+	/* a fence signal covers all earlier work on the queue: one per swapchain's image */
+	VkResult r = d->QueueSubmit(queue, 1, &si, scs[0]->images[pi->pImageIndices[0]].fence);
+	for (uint32_t k = 1; k < n && r == VK_SUCCESS; k++)
+		r = d->QueueSubmit(queue, 0, NULL, scs[k]->images[pi->pImageIndices[k]].fence);
+	d->acquire_queue = queue;
+	pthread_mutex_unlock(&d->queue_lock);
+	if (r != VK_SUCCESS)
+		return r;
+	for (uint32_t k = 0; k < n; k++) {
+		struct swapchain *sc = scs[k];
+		pthread_mutex_lock(&sc->lock);
+		sc->images[pi->pImageIndices[k]].state = IMG_QUEUED;
+		sc->fifo[sc->fifo_len++] = pi->pImageIndices[k];
+		pthread_cond_signal(&sc->work);
+		VkResult res = sc->status;
+		pthread_mutex_unlock(&sc->lock);
+		if (pi->pResults)
+			pi->pResults[k] = res;
+		if (res != VK_SUCCESS && worst == VK_SUCCESS)
+			worst = res;
+	}
+	return worst;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetDeviceGroupPresentCapabilitiesKHR(
+    VkDevice device, VkDeviceGroupPresentCapabilitiesKHR *caps) {
+	(void)device;
+	memset(caps->presentMask, 0, sizeof caps->presentMask);
+	caps->presentMask[0] = 1;
+	caps->modes = VK_DEVICE_GROUP_PRESENT_MODE_LOCAL_BIT_KHR;
+	return VK_SUCCESS;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetDeviceGroupSurfacePresentModesKHR(
+    VkDevice device, VkSurfaceKHR surface, VkDeviceGroupPresentModeFlagsKHR *modes) {
+	struct surf s;
+	if (!surf_find(surface, &s))
+		return dev_find(key_of(device))->GetDeviceGroupSurfacePresentModesKHR(device, surface,
+										      modes);
+	*modes = VK_DEVICE_GROUP_PRESENT_MODE_LOCAL_BIT_KHR;
+	return VK_SUCCESS;
+}
+
+/* ---- entry points ---- */
+
+static PFN_vkVoidFunction device_fn(const char *name) {
+#define FN(n)                                                                                  \
+	if (strcmp(name, "vk" #n) == 0)                                                        \
+		return (PFN_vkVoidFunction)n;
+	FN(DestroyDevice)
+	FN(GetDeviceQueue)
+	FN(GetDeviceQueue2)
+	FN(CreateSwapchainKHR)
+	FN(DestroySwapchainKHR)
+	FN(GetSwapchainImagesKHR)
+	FN(AcquireNextImageKHR)
+	FN(AcquireNextImage2KHR)
+	FN(QueuePresentKHR)
+	FN(GetDeviceGroupPresentCapabilitiesKHR)
+	FN(GetDeviceGroupSurfacePresentModesKHR)
+	return NULL;
+}
+
+static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL xinit_GetDeviceProcAddr(VkDevice device,
+									 const char *name) {
+	if (strcmp(name, "vkGetDeviceProcAddr") == 0)
+		return (PFN_vkVoidFunction)xinit_GetDeviceProcAddr;
+	PFN_vkVoidFunction f = device_fn(name);
+	if (f)
+		return f;
+	struct dev *d = dev_find(key_of(device));
+	return d ? d->GetDeviceProcAddr(device, name) : NULL;
+}
+
+static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL xinit_GetInstanceProcAddr(VkInstance instance,
+									   const char *name) {
+	if (strcmp(name, "vkGetInstanceProcAddr") == 0)
+		return (PFN_vkVoidFunction)xinit_GetInstanceProcAddr;
+	if (strcmp(name, "vkGetDeviceProcAddr") == 0)
+		return (PFN_vkVoidFunction)xinit_GetDeviceProcAddr;
+	FN(CreateInstance)
+	FN(DestroyInstance)
+	FN(CreateDevice)
+	FN(CreateXcbSurfaceKHR)
+	FN(CreateXlibSurfaceKHR)
+	FN(DestroySurfaceKHR)
+	FN(GetPhysicalDeviceXcbPresentationSupportKHR)
+	FN(GetPhysicalDeviceXlibPresentationSupportKHR)
+	FN(GetPhysicalDeviceSurfaceSupportKHR)
+	FN(GetPhysicalDeviceSurfaceCapabilitiesKHR)
+	FN(GetPhysicalDeviceSurfaceCapabilities2KHR)
+	FN(GetPhysicalDeviceSurfaceFormatsKHR)
+	FN(GetPhysicalDeviceSurfaceFormats2KHR)
+	FN(GetPhysicalDeviceSurfacePresentModesKHR)
+	FN(GetPhysicalDevicePresentRectanglesKHR)
+	PFN_vkVoidFunction f = device_fn(name);
+	if (f)
+		return f;
+	if (!instance)
+		return NULL;
+	struct inst *i = inst_find(key_of(instance));
+	return i ? i->gipa(instance, name) : NULL;
+}
+
+EXPORT VKAPI_ATTR VkResult VKAPI_CALL
+vkNegotiateLoaderLayerInterfaceVersion(VkNegotiateLayerInterface *v) {
+	if (v->loaderLayerInterfaceVersion < 2)
+		return VK_ERROR_INITIALIZATION_FAILED;
+	v->loaderLayerInterfaceVersion = 2;
+	v->pfnGetInstanceProcAddr = xinit_GetInstanceProcAddr;
+	v->pfnGetDeviceProcAddr = xinit_GetDeviceProcAddr;
+	v->pfnGetPhysicalDeviceProcAddr = NULL;
+	return VK_SUCCESS;
+}
