@@ -169,7 +169,7 @@ var settings = []setting{
 		help:  "stop the app after this long and exit 124; 0 means no limit",
 		apply: func(c *Config, v string) (err error) { c.AppTimeout, err = parseDuration(v, true); return err }},
 	{env: "XINIT_STOP_GRACE", key: "stop_grace", flag: "stop-grace", def: "5s", example: "XINIT_STOP_GRACE=8s",
-		help:  "time between a service's stop signal and SIGKILL; the whole stop takes at most this plus 2s",
+		help:  "time between a service's stop signal and SIGKILL; the whole stop takes at most this plus 2s (plus 2s more with a screenshot)",
 		apply: func(c *Config, v string) (err error) { c.StopGrace, err = parseDuration(v, false); return err }},
 	{env: "XINIT_RESTART_BUDGET", key: "restart_budget", flag: "restart-budget", def: "5/1m", example: "XINIT_RESTART_BUDGET=10/5m",
 		help: "restarts allowed per service within a window, N/DURATION; past it the service has failed",
