@@ -20,6 +20,32 @@
 // that blocks all reaping while any child runs, which leaves orphans as zombies for
 // the life of the app.
 //
+// The code is laid out as the loop reads:
+//
+//   - supervisor.go: Options, New, and Run, the loop: wait for a signal, a
+//     readiness result, the hook's end or the next deadline; reap; act on
+//     signals; step; arm the timer for the next deadline. Then finalize: the
+//     last sweep and the goroutines, bounded by the stop budget.
+//   - machine.go: the state machine. set is the one place a state changes;
+//     deadline is the one place a service's next deadline is computed, for the
+//     timer and for step alike; classify decides what an end of a run means
+//     (stopped, follow a dependency, restart, fail) and ended acts on it.
+//   - procs.go: the seam at the OS boundary (start, signal a group, reap, the
+//     last sweep) and its real implementation with fork/exec and output pumps;
+//     proc_linux.go: the system calls under it.
+//
+// The state machine takes the time as an argument and reaches processes only
+// through the seam, so machine_test.go drives every transition by hand against
+// a fake, in microseconds; the tests in cmd/xinit-go run the same rules against
+// the real kernel with the binary as PID 1.
+//
+// Nothing on the loop blocks on a service: BeforeFinish (the screenshot) and
+// readiness probes run on goroutines of their own and report through channels.
+// The whole stop, from its decision to Run's return, takes at most StopBound:
+// the hook's 2 s, the grace, and StopSlack for the later services, for a process
+// that SIGKILL cannot end (abandoned after a second, or at the budget's end) and
+// for the last sweep.
+//
 // As PID 1 the kernel gives us no default signal dispositions, so SIGTERM and SIGINT
 // are handled explicitly: the first starts an orderly stop, a second escalates to
 // SIGKILL. A configurable list of signals (SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH and
@@ -34,6 +60,8 @@
 // terminal back when it ends.
 //
 // Exit codes follow the contract: the main service's own code, 128+N when a signal
-// N killed it, 124 when it outlived its timeout, 70 when a required service failed
-// for good (never ready, or its restart budget spent).
+// N killed it, 124 when it outlived its timeout, 126/127 when its program could
+// not run, 70 when a required service failed for good (never ready, or its
+// restart budget spent) or when the main service spent its budget with a clean
+// exit: a set that failed never exits 0.
 package supervisor
