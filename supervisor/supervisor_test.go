@@ -139,14 +139,14 @@ func TestDependencyRestartRestartsDependents(t *testing.T) {
 		s = sup
 		done <- code
 	}()
-	waitFor(t, func() bool { return countLines(starts) == 1 && fileExists(depPid) })
+	testutil.Eventually(t, 20*time.Second, "the app's first start", func() bool { return countLines(starts) == 1 && fileExists(depPid) })
 	pid := readPid(t, depPid)
 	os.Remove(depPid)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	// The app (policy never) is stopped with its dependency and started again after it.
-	waitFor(t, func() bool { return countLines(starts) >= 3 && fileExists(depPid) })
+	testutil.Eventually(t, 20*time.Second, "the app's start after its dependency's", func() bool { return countLines(starts) >= 3 && fileExists(depPid) })
 	cancel()
 	code := <-done
 	if code != 0 {
@@ -197,7 +197,7 @@ func TestBeforeFinishRunsBeforeTheStop(t *testing.T) {
 	ready := filepath.Join(dir, "ready")
 	argv, env := helper("trap", "0", ready)
 	var sawRunning bool
-	s, err := New([]Spec{{Name: "app", Argv: argv, Env: env, Role: Main, Timeout: 300 * time.Millisecond}},
+	s, err := New([]Spec{{Name: "app", Argv: argv, Env: env, Role: Main, Timeout: 2 * time.Second}},
 		Options{Logger: zaptest.NewLogger(t), BeforeFinish: func(ctx context.Context, reason string) {
 			b, _ := os.ReadFile(ready)
 			sawRunning = len(b) > 0 && strings.Contains(reason, "timeout")
@@ -210,17 +210,6 @@ func TestBeforeFinishRunsBeforeTheStop(t *testing.T) {
 	}
 	if !sawRunning {
 		t.Error("BeforeFinish did not run while the app was still up")
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
