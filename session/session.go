@@ -250,7 +250,11 @@ func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.R
 	}
 	r := restart
 	r.Policy = supervisor.Always
-	var dead []int // x11vnc pids whose shared memory may still be around
+	uid := os.Geteuid()
+	if s.user != nil {
+		uid = int(s.user.Cred.Uid)
+	}
+	shm := newShmSweeper(uid, vlog)
 	return supervisor.Spec{
 		Name:         VNCName,
 		Credential:   s.credential(),
@@ -263,9 +267,9 @@ func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.R
 		Ready:        rfbProbe(addr),
 		// The X server may still hold x11vnc's segments for a moment after it died:
 		// what the exit leaves is retried before the next start.
-		Exited: func(pid int) { dead = append(dead, pid); dead = sweepShm(dead, vlog) },
+		Exited: func(pid int) { shm.exited(pid, time.Now()) },
 		PreStart: func(context.Context) error {
-			dead = sweepShm(dead, vlog)
+			shm.starting(time.Now())
 			return nil
 		},
 		Output: func(line string) { vlog.Info(line) },
@@ -356,19 +360,4 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// sweepShm removes the orphaned segments of dead x11vnc processes and returns the
-// pids that still have segments attached somewhere.
-func sweepShm(pids []int, log *zap.Logger) []int {
-	var left []int
-	for _, pid := range pids {
-		if n := removeOrphanShm(pid); n > 0 {
-			log.Debug("removed the shared memory x11vnc left", zap.Int("pid", pid), zap.Int("segments", n))
-		}
-		if shmOf(pid) > 0 {
-			left = append(left, pid)
-		}
-	}
-	return left
 }

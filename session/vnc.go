@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/xinit-go/xinit-go/supervisor"
 )
 
@@ -169,56 +167,4 @@ func prepareRuntimeDir(dir string) error {
 		return fmt.Errorf("XINIT_RUNTIME_DIR=%q is not writable: %w; choose a writable directory, e.g. XINIT_RUNTIME_DIR=/tmp/xinit-go", dir, err)
 	}
 	return os.Remove(probe)
-}
-
-// removeOrphanShm removes the System V shared memory segments that a dead process
-// created and nobody has attached: x11vnc makes some for MIT-SHM, and when it is
-// killed, or dies on an X I/O error, they stay until the IPC namespace ends. A
-// long-lived session whose x11vnc restarts now and then would run out of
-// segments (shmget: "No space left on device") and VNC could no longer start.
-func removeOrphanShm(pid int) int {
-	removed := 0
-	for _, seg := range shmSegments() {
-		if seg.cpid == pid && seg.nattch == 0 {
-			if _, err := unix.SysvShmCtl(seg.id, unix.IPC_RMID, nil); err == nil {
-				removed++
-			}
-		}
-	}
-	return removed
-}
-
-// shmOf counts the segments that pid created and that still exist.
-func shmOf(pid int) int {
-	n := 0
-	for _, seg := range shmSegments() {
-		if seg.cpid == pid {
-			n++
-		}
-	}
-	return n
-}
-
-type shmSegment struct{ id, cpid, nattch int }
-
-// shmSegments reads /proc/sysvipc/shm: key shmid perms size cpid lpid nattch ...
-func shmSegments() []shmSegment {
-	b, err := os.ReadFile("/proc/sysvipc/shm")
-	if err != nil {
-		return nil
-	}
-	var out []shmSegment
-	for _, line := range strings.Split(string(b), "\n")[1:] {
-		f := strings.Fields(line)
-		if len(f) < 7 {
-			continue
-		}
-		id, err1 := strconv.Atoi(f[1])
-		cpid, err2 := strconv.Atoi(f[4])
-		nattch, err3 := strconv.Atoi(f[6])
-		if err1 == nil && err2 == nil && err3 == nil {
-			out = append(out, shmSegment{id, cpid, nattch})
-		}
-	}
-	return out
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/xinit-go/xinit-go/internal/procfs"
 	"github.com/xinit-go/xinit-go/supervisor"
 )
 
@@ -171,19 +172,14 @@ func liveProcess(pid int) (string, bool) {
 	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		return "", false
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procfs.Default.Stat(pid)
 	if err != nil {
 		return "", true
 	}
-	s := string(b)
-	open, closeIdx := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || closeIdx < open || closeIdx+2 >= len(s) {
-		return "", true
-	}
-	if s[closeIdx+2] == 'Z' {
+	if st.State == 'Z' {
 		return "", false
 	}
-	return s[open+1 : closeIdx], true
+	return st.Comm, true
 }
 
 // isXServer tells a live X server from an unrelated process that reuses the pid
