@@ -40,6 +40,7 @@ type Session struct {
 
 	user      *AppUser
 	clientDir string
+	rt        *runtimeDir // open while Build runs
 }
 
 func (s *Session) credential() *syscall.Credential {
@@ -70,20 +71,26 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 		s.user = u
 	}
 	if withX {
-		if err := prepareRuntimeDir(cfg.RuntimeDir); err != nil {
+		rt, err := openRuntimeDir(cfg.RuntimeDir, s.user != nil)
+		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
 		}
-		s.clientDir = filepath.Join(cfg.RuntimeDir, "client")
+		defer rt.close()
+		s.rt = rt
+		defer func() { s.rt = nil }()
+		cookie, err := xauthority(cfg.Display)
+		if err != nil {
+			return nil, fmt.Errorf("%w: make the X authority cookie: %v", ErrSetup, err)
+		}
+		files := []clientFile{{name: "Xauthority", data: cookie}}
+		if cfg.VNC && cfg.VNCPassword != "" {
+			files = append(files, clientFile{name: "vncpasswd", data: EncryptVNCPassword(cfg.VNCPassword)})
+		}
+		s.clientDir, err = rt.makeClientDir(files, s.user)
+		if err != nil {
+			return nil, fmt.Errorf("%w: XINIT_RUNTIME_DIR=%q: %v; check that it is writable and not full", ErrSetup, cfg.RuntimeDir, err)
+		}
 		s.XAuthority = filepath.Join(s.clientDir, "Xauthority")
-		if err := clientDir(s.clientDir, s.user); err != nil {
-			return nil, fmt.Errorf("%w: XINIT_RUNTIME_DIR=%q: %v", ErrSetup, cfg.RuntimeDir, err)
-		}
-		if err := writeXauthority(s.XAuthority, cfg.Display); err != nil {
-			return nil, fmt.Errorf("%w: write the X authority file: %v; check that XINIT_RUNTIME_DIR=%q is writable and not full", ErrSetup, err, cfg.RuntimeDir)
-		}
-		if err := chownTo(s.XAuthority, s.user); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
-		}
 		base = setEnv(base, "XAUTHORITY", s.XAuthority)
 		xs, err := s.xSpec(cfg, plan, base, restart, log)
 		if err != nil {
@@ -176,7 +183,7 @@ func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart su
 			if err != nil {
 				return supervisor.Spec{}, err
 			}
-			if err := writeFileAtomic(path, text, 0o644); err != nil {
+			if err := s.rt.writeFile("xorg.conf", text, 0o644); err != nil {
 				return supervisor.Spec{}, fmt.Errorf("%w: write xorg.conf: %v; check that XINIT_RUNTIME_DIR=%q is writable and not full", ErrSetup, err, cfg.RuntimeDir)
 			}
 		} else if _, err := os.Stat(path); err != nil {
@@ -229,13 +236,8 @@ func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.R
 	vlog := log.Named("vnc")
 	auth := ""
 	if cfg.VNCPassword != "" {
+		// Written with the client directory (Build).
 		auth = filepath.Join(s.clientDir, "vncpasswd")
-		if err := WriteRFBAuth(auth, cfg.VNCPassword); err != nil {
-			return supervisor.Spec{}, fmt.Errorf("%w: write the VNC password file: %v; check that XINIT_RUNTIME_DIR=%q is writable", ErrSetup, err, cfg.RuntimeDir)
-		}
-		if err := chownTo(auth, s.user); err != nil {
-			return supervisor.Spec{}, fmt.Errorf("%w: %v", ErrSetup, err)
-		}
 		if len(cfg.VNCPassword) > 8 {
 			vlog.Warn("the VNC password is longer than 8 characters; VNC uses only the first 8", zap.Int("length", len(cfg.VNCPassword)))
 		}
@@ -344,20 +346,3 @@ func lookupEnv(env []string, key string) string {
 	return ""
 }
 
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
-}

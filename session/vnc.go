@@ -7,10 +7,11 @@ import (
 	"math/bits"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/xinit-go/xinit-go/supervisor"
 )
@@ -38,9 +39,10 @@ func EncryptVNCPassword(password string) []byte {
 	return out
 }
 
-// WriteRFBAuth writes the password file with mode 0600.
+// WriteRFBAuth writes a new password file with mode 0600, for a VNC client; it
+// never replaces a file or writes through a link.
 func WriteRFBAuth(path, password string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
 	}
@@ -153,18 +155,3 @@ func probeAddr(listen string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
-// prepareRuntimeDir makes the private directory (0700) that holds the password
-// file, the generated xorg.conf and the X log.
-func prepareRuntimeDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("XINIT_RUNTIME_DIR=%q: %w; choose a writable directory, e.g. XINIT_RUNTIME_DIR=/tmp/xinit-go", dir, err)
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return fmt.Errorf("XINIT_RUNTIME_DIR=%q: %w", dir, err)
-	}
-	probe := filepath.Join(dir, ".write-test")
-	if err := os.WriteFile(probe, []byte("x"), 0o600); err != nil {
-		return fmt.Errorf("XINIT_RUNTIME_DIR=%q is not writable: %w; choose a writable directory, e.g. XINIT_RUNTIME_DIR=/tmp/xinit-go", dir, err)
-	}
-	return os.Remove(probe)
-}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/xinit-go/xinit-go/internal/testutil"
+)
+
+// These tests play a hostile app (run as an unprivileged user) and an unlucky
+// operator against the real binary as PID 1.
+
+// TestClientDirLinksAreNotFollowed: run 1's app, as nobody, replaces the files of
+// its client directory with links to a root-only file and exits; run 2 with the
+// same runtime directory (a restarted container) must not write, chmod or chown
+// that file.
+func TestClientDirLinksAreNotFollowed(t *testing.T) {
+	testutil.Need(t, "Xvfb", "x11vnc")
+	victim := filepath.Join(t.TempDir(), "shadow")
+	if err := os.WriteFile(victim, []byte("root:secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// nobody must reach its client directory, so the runtime directory's parent
+	// is not one of the test's private temporary directories.
+	base, err := os.MkdirTemp("", "xinit-hostile-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"XINIT_BACKEND=xvfb", "XINIT_HEALTH_ADDR=off", "XINIT_APP_USER=nobody", "VNC_PASSWORD=" + password,
+		"XINIT_DISPLAY=:" + strconv.Itoa(testutil.FreeDisplay(t)), "XINIT_VNC_PORT=" + strconv.Itoa(testutil.FreePort(t)),
+		"XINIT_RUNTIME_DIR=" + filepath.Join(base, "run")}
+	plant := `cd "$(dirname "$XAUTHORITY")" && rm -f Xauthority vncpasswd && ` +
+		`for f in Xauthority vncpasswd Xauthority.tmp vncpasswd.tmp; do ln -s "$1" "$f" || exit 9; done; exit 1`
+	p := testutil.Start(t, testutil.Options{Namespace: true, Env: env, Args: []string{"--", "sh", "-c", plant, "sh", victim}})
+	if c := p.Wait(60 * time.Second); c != 1 {
+		t.Fatalf("run 1: exit %d, want the app's 1 (the links were not planted)", c)
+	}
+	p = testutil.Start(t, testutil.Options{Namespace: true, Env: env, Args: []string{"--", "sh", "-c", `test -O "$XAUTHORITY" && test ! -L "$XAUTHORITY"`}})
+	if c := p.Wait(60 * time.Second); c != 0 {
+		t.Errorf("run 2: exit %d, want 0 (the app's X authority file is its own, not a link)", c)
+	}
+	b, _ := os.ReadFile(victim)
+	st, err := os.Lstat(victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != "root:secret\n" || st.Mode() != 0o600 || st.Sys().(*syscall.Stat_t).Uid != 0 {
+		t.Errorf("root followed the app's links: the target now holds %q, mode %v, uid %d", b, st.Mode(), st.Sys().(*syscall.Stat_t).Uid)
+	}
+}
+
+// TestSharedRuntimeDirIsRefused: a runtime directory other users can write (/tmp)
+// is refused with 78 and left as it was; xinit-go never chmods a directory it did
+// not make.
+func TestSharedRuntimeDirIsRefused(t *testing.T) {
+	testutil.Need(t, "Xvfb")
+	shared := filepath.Join(t.TempDir(), "tmp")
+	if err := os.Mkdir(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	p := testutil.Start(t, testutil.Options{Namespace: true, Env: []string{"XINIT_BACKEND=xvfb", "XINIT_HEALTH_ADDR=off", "XINIT_VNC=off",
+		"XINIT_DISPLAY=:" + strconv.Itoa(testutil.FreeDisplay(t)), "XINIT_RUNTIME_DIR=" + shared}, Args: helperCmd("exit", "0")})
+	if c := p.Wait(30 * time.Second); c != 78 {
+		t.Errorf("exit %d, want 78", c)
+	}
+	msg := p.Stderr.String()
+	if !strings.Contains(msg, "XINIT_RUNTIME_DIR") || !strings.Contains(msg, "other users can write it") || !strings.Contains(msg, "e.g.") || strings.Contains(msg, `"msg":"started"`) {
+		t.Errorf("want a message naming XINIT_RUNTIME_DIR, what is wrong and an example, with nothing started:\n%s", msg)
+	}
+	if st, err := os.Stat(shared); err != nil || st.Mode() != os.ModeDir|os.ModeSticky|0o777 {
+		t.Errorf("the shared directory was changed: %v, %v", st.Mode(), err)
+	}
+}
