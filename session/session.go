@@ -345,4 +345,3 @@ func lookupEnv(env []string, key string) string {
 	}
 	return ""
 }
-

@@ -154,4 +154,3 @@ func probeAddr(listen string, port int) string {
 	}
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
-
