@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"net"
+	"os"
 	"os/user"
 	"strconv"
 	"strings"
@@ -77,4 +80,70 @@ func lookupUser(spec string) (*AppUser, error) {
 		}
 	}
 	return &AppUser{Name: u.Username, Home: u.HomeDir, Cred: cred}, nil
+}
+
+// readCookie finds the MIT-MAGIC-COOKIE-1 for a local display in an Xauthority
+// file (an entry for any host, or for this one).
+func readCookie(path string, display int) ([]byte, error) {
+	if path == "" {
+		return nil, errors.New("XAUTHORITY is not set")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	num := strconv.Itoa(display)
+	for len(b) >= 2 {
+		family := binary.BigEndian.Uint16(b)
+		b = b[2:]
+		var fields [4][]byte
+		for i := range fields {
+			if len(b) < 2 || len(b) < 2+int(binary.BigEndian.Uint16(b)) {
+				return nil, fmt.Errorf("%s: truncated entry", path)
+			}
+			n := int(binary.BigEndian.Uint16(b))
+			fields[i], b = b[2:2+n], b[2+n:]
+		}
+		addr, disp, name, data := fields[0], fields[1], fields[2], fields[3]
+		const familyLocal, familyWild = 256, 0xffff
+		if (family == familyWild || family == familyLocal && string(addr) == host) &&
+			(len(disp) == 0 || string(disp) == num) && string(name) == "MIT-MAGIC-COOKIE-1" && len(data) == 16 {
+			return data, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: no cookie for display :%d", path, display)
+}
+
+// authConn carries the cookie in the connection setup that xgb writes. xgb
+// finds a cookie by the display's number, which it does not know for a
+// connection it did not dial (NewConnNet), so it sends a setup without one:
+// the first write is replaced with the same setup and the cookie.
+type authConn struct {
+	net.Conn
+	cookie []byte
+	sent   bool
+}
+
+func (a *authConn) Write(p []byte) (int, error) {
+	if a.sent || a.cookie == nil {
+		return a.Conn.Write(p)
+	}
+	a.sent = true
+	// byte-order, unused, major(2), minor(2), name length(2), data length(2), unused(2)
+	if len(p) != 12 || binary.LittleEndian.Uint16(p[6:]) != 0 || binary.LittleEndian.Uint16(p[8:]) != 0 {
+		return a.Conn.Write(p)
+	}
+	const name = "MIT-MAGIC-COOKIE-1"
+	pad := func(n int) int { return (n + 3) &^ 3 }
+	req := make([]byte, 12+pad(len(name))+pad(len(a.cookie)))
+	copy(req, p[:6])
+	binary.LittleEndian.PutUint16(req[6:], uint16(len(name)))
+	binary.LittleEndian.PutUint16(req[8:], uint16(len(a.cookie)))
+	copy(req[12:], name)
+	copy(req[12+pad(len(name)):], a.cookie)
+	if _, err := a.Conn.Write(req); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
