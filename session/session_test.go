@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -243,5 +244,26 @@ func TestXorgConfFollowsXINIT_GPU(t *testing.T) {
 		if !strings.Contains(string(text), `"ProbeAllGpus" "false"`) {
 			t.Errorf("XINIT_GPU=%s: ProbeAllGpus", which)
 		}
+	}
+}
+
+// TestClearStaleLockKeepsALiveSocket: no lock file, but something answers on the
+// socket: it is in use, and the socket stays.
+func TestClearStaleLockKeepsALiveSocket(t *testing.T) {
+	dir := t.TempDir()
+	sockDir := filepath.Join(dir, "sock")
+	_ = os.MkdirAll(sockDir, 0o755)
+	sock := filepath.Join(sockDir, "X78")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = clearStaleLock(dir, sockDir, 78)
+	if err == nil || !strings.Contains(err.Error(), "display :78 is in use") {
+		t.Errorf("error %v, want display :78 is in use", err)
+	}
+	if _, err := os.Stat(sock); err != nil {
+		t.Errorf("the live socket was removed: %v", err)
 	}
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -81,5 +84,40 @@ func TestSharedRuntimeDirIsRefused(t *testing.T) {
 	}
 	if st, err := os.Stat(shared); err != nil || st.Mode() != os.ModeDir|os.ModeSticky|0o777 {
 		t.Errorf("the shared directory was changed: %v, %v", st.Mode(), err)
+	}
+}
+
+// TestLiveSocketWithoutLockIsKept: another X server's lock file is not visible
+// (only the socket directory is shared, as with a sidecar), but its socket
+// answers: it is a clear "display in use" (70), and the socket is not removed.
+func TestLiveSocketWithoutLockIsKept(t *testing.T) {
+	testutil.Need(t, "Xvfb")
+	display := testutil.FreeDisplay(t)
+	holder := exec.Command("Xvfb", ":"+strconv.Itoa(display), "-nolisten", "tcp")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = holder.Process.Kill(); _ = holder.Wait() })
+	lock, sock := fmt.Sprintf("/tmp/.X%d-lock", display), fmt.Sprintf("/tmp/.X11-unix/X%d", display)
+	testutil.Eventually(t, 20*time.Second, "the holder's socket", func() bool {
+		c, err := net.Dial("unix", sock)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	if err := os.Remove(lock); err != nil {
+		t.Fatal(err)
+	}
+	p := testutil.Start(t, testutil.Options{Namespace: true, Env: []string{"XINIT_BACKEND=xvfb", "XINIT_HEALTH_ADDR=off", "XINIT_VNC=off",
+		"XINIT_DISPLAY=:" + strconv.Itoa(display), "XINIT_RUNTIME_DIR=" + filepath.Join(t.TempDir(), "run")}, Args: helperCmd("sleep")})
+	if got := p.Wait(30 * time.Second); got != 70 {
+		t.Errorf("exit %d, want 70", got)
+	}
+	if msg := p.Stderr.String(); !strings.Contains(msg, fmt.Sprintf("display :%d is in use", display)) || !strings.Contains(msg, "XINIT_DISPLAY=:") {
+		t.Errorf("the error does not say that display :%d is in use with an example:\n%s", display, msg)
+	}
+	if _, err := os.Stat(sock); err != nil {
+		t.Errorf("the live server's socket was removed: %v", err)
 	}
 }
