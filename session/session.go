@@ -113,6 +113,13 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 			appEnv = setEnv(appEnv, "__GLX_VENDOR_LIBRARY_NAME", "nvidia")
 		}
 	}
+	// Extra services run as xinit-go's own user (root): with an app user they get
+	// root's HOME, USER and LOGNAME, not the app user's (root's dotfiles in the
+	// user's home would be a place for the user to plant links).
+	extraEnv := appEnv
+	if s.user != nil {
+		extraEnv = ownIdentity(appEnv)
+	}
 	if len(cfg.App) > 0 {
 		policy, _ := supervisor.ParsePolicy(cfg.AppRestart)
 		r := restart
@@ -138,7 +145,7 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 		specs = append(specs, app)
 	}
 	for _, es := range cfg.Services {
-		specs = append(specs, extraSpec(es, appEnv, restart, log))
+		specs = append(specs, extraSpec(es, extraEnv, restart, log))
 	}
 	s.Specs = specs
 

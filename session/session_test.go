@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -265,5 +266,41 @@ func TestClearStaleLockKeepsALiveSocket(t *testing.T) {
 	}
 	if _, err := os.Stat(sock); err != nil {
 		t.Errorf("the live socket was removed: %v", err)
+	}
+}
+
+// TestExtraServicesHaveRootsIdentity: extra services run as root, so with an app
+// user they get root's HOME, USER and LOGNAME, while the app gets the user's.
+func TestExtraServicesHaveRootsIdentity(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED, NOT RUN: the identity checked is root's")
+	}
+	file := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(file, []byte("[[service]]\nname = \"wm\"\ncommand = [\"openbox\"]\nafter = [\"x\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := cfg(t, "XINIT_BACKEND=xvfb", "XINIT_VNC=off", "XINIT_APP_USER=nobody", "XINIT_CONFIG="+file)
+	e := env(fakeGPU{err: gpu.ErrNoGPU}, t.TempDir(), false, "HOME=/root", "USER=root", "PATH=/usr/bin")
+	p, err := Decide(c, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Build(c, p, e, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		AppName: {"HOME=/nonexistent", "USER=nobody", "LOGNAME=nobody"},
+		"wm":    {"HOME=/root", "USER=root", "LOGNAME=root"},
+	}
+	for _, sp := range s.Specs {
+		for _, kv := range want[sp.Name] {
+			if !slices.Contains(sp.Env, kv) {
+				t.Errorf("%s: no %s in %q", sp.Name, kv, sp.Env)
+			}
+		}
+		if sp.Name == "wm" && sp.Credential != nil {
+			t.Errorf("wm runs as %+v, want root", sp.Credential)
+		}
 	}
 }

@@ -147,3 +147,18 @@ func (a *authConn) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// ownIdentity sets HOME, USER and LOGNAME in env to those of the user xinit-go
+// runs as.
+func ownIdentity(env []string) []string {
+	uid := strconv.Itoa(os.Geteuid())
+	name, home := uid, "/"
+	if u, err := user.LookupId(uid); err == nil {
+		name, home = u.Username, u.HomeDir
+	} else if uid == "0" {
+		name, home = "root", "/root"
+	}
+	env = setEnv(env, "HOME", home)
+	env = setEnv(env, "USER", name)
+	return setEnv(env, "LOGNAME", name)
+}
