@@ -1,12 +1,15 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -254,8 +257,8 @@ func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.R
 	listen := cfg.VNCListen
 	addr := probeAddr(listen, cfg.VNCPort)
 	s.VNCAddr = addr
-	if auth != "" && (listen == "" || listen == "0.0.0.0") {
-		s.VNCAddr = fmt.Sprintf("0.0.0.0:%d", cfg.VNCPort)
+	if auth != "" && (listen == "" || listen == "0.0.0.0" || listen == "::") {
+		s.VNCAddr = net.JoinHostPort(cmp.Or(listen, "0.0.0.0"), strconv.Itoa(cfg.VNCPort))
 	}
 	r := restart
 	r.Policy = supervisor.Always

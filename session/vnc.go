@@ -137,6 +137,12 @@ func vncArgs(display, port int, listen, authFile string) []string {
 		args = append(args, "-localhost", "-nopw")
 	case listen == "localhost":
 		args = append(args, "-localhost", "-rfbauth", authFile)
+	case listen == "::":
+		// Every interface, IPv6 and IPv4.
+		args = append(args, "-listen6", listen, "-rfbauth", authFile)
+	case isIPv6(listen):
+		// -listen takes IPv4 only; -listen6 with -noipv4 listens on this address alone.
+		args = append(args, "-listen6", listen, "-noipv4", "-rfbauth", authFile)
 	default:
 		if listen != "" {
 			args = append(args, "-listen", listen)
@@ -144,6 +150,11 @@ func vncArgs(display, port int, listen, authFile string) []string {
 		args = append(args, "-rfbauth", authFile)
 	}
 	return args
+}
+
+func isIPv6(addr string) bool {
+	ip := net.ParseIP(addr)
+	return ip != nil && ip.To4() == nil
 }
 
 // probeAddr is where readiness connects for a listen setting.

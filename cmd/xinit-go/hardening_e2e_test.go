@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/xinit-go/xinit-go/internal/testutil"
+	"github.com/xinit-go/xinit-go/session"
 )
 
 // These tests play a hostile app (run as an unprivileged user) and an unlucky
@@ -119,5 +121,45 @@ func TestLiveSocketWithoutLockIsKept(t *testing.T) {
 	}
 	if _, err := os.Stat(sock); err != nil {
 		t.Errorf("the live server's socket was removed: %v", err)
+	}
+}
+
+// TestVNCListensOnIPv6: XINIT_VNC_LISTEN=::1 serves VNC on the IPv6 loopback
+// only; :: serves it on every interface, IPv6 and IPv4.
+func TestVNCListensOnIPv6(t *testing.T) {
+	if c, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+		testutil.Need(t, "an IPv6 loopback ("+err.Error()+")")
+	} else {
+		c.Close()
+	}
+	for _, tc := range []struct {
+		listen     string
+		v6, v4     bool
+		statusAddr string
+	}{
+		{"::1", true, false, "[::1]:"},
+		{"::", true, true, "[::]:"},
+	} {
+		t.Run(tc.listen, func(t *testing.T) {
+			s := startX(t, "xvfb", []string{"VNC_PASSWORD=" + password, "XINIT_VNC_LISTEN=" + tc.listen}, helperCmd("sleep"))
+			s.waitReady()
+			port := strconv.Itoa(s.vncPort)
+			for _, c := range []struct {
+				addr string
+				want bool
+			}{{net.JoinHostPort("::1", port), tc.v6}, {net.JoinHostPort("127.0.0.1", port), tc.v4}} {
+				err := session.RFBBanner(testutil.Context(t, 10*time.Second), c.addr)
+				if (err == nil) != c.want {
+					t.Errorf("VNC at %s: %v, want answering=%v", c.addr, err, c.want)
+				}
+			}
+			_, body := s.get("/status")
+			var st struct{ VNC string }
+			if err := json.Unmarshal([]byte(body), &st); err != nil || st.VNC != tc.statusAddr+port {
+				t.Errorf("/status gives the VNC address %q (%v), want %s%s", st.VNC, err, tc.statusAddr, port)
+			}
+			s.p.Signal(syscall.SIGTERM)
+			s.p.Wait(30 * time.Second)
+		})
 	}
 }
