@@ -40,6 +40,9 @@ type Session struct {
 	// XAuthority is the X authority file clients use, "" without X. The caller
 	// sets XAUTHORITY to it in its own environment for the X protocol checks.
 	XAuthority string
+	// Vital names the optional services the health probes still count (give it
+	// to health.Info.Vital): VNC beside an app.
+	Vital []string
 
 	user      *AppUser
 	clientDir string
@@ -262,6 +265,16 @@ func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.R
 	}
 	r := restart
 	r.Policy = supervisor.Always
+	// VNC is required only when it is the point of the session (no app). Beside an
+	// app it is a window on it: an x11vnc that spends its restart budget neither
+	// stops the app nor changes the exit code (a CI Job's result is the app's), but
+	// it is vital to the health probes, so that a Deployment's liveness probe
+	// restarts the pod.
+	role := supervisor.Required
+	if len(cfg.App) > 0 {
+		role = supervisor.Optional
+		s.Vital = append(s.Vital, VNCName)
+	}
 	uid := os.Geteuid()
 	if s.user != nil {
 		uid = int(s.user.Cred.Uid)
@@ -273,7 +286,7 @@ func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.R
 		Argv:         vncArgs(cfg.Display, cfg.VNCPort, listen, auth),
 		Env:          setEnv(env, "DISPLAY", cfg.DisplayName()),
 		After:        []string{XName},
-		Role:         supervisor.Required,
+		Role:         role,
 		Restart:      r,
 		ReadyTimeout: 20 * time.Second,
 		Ready:        rfbProbe(addr),

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -161,5 +162,78 @@ func TestVNCListensOnIPv6(t *testing.T) {
 			s.p.Signal(syscall.SIGTERM)
 			s.p.Wait(30 * time.Second)
 		})
+	}
+}
+
+// TestVNCCrashLoopLeavesTheApp: beside an app VNC is optional to the session: an
+// x11vnc that spends its restart budget neither stops the app nor changes the exit
+// code, which stays the app's.
+func TestVNCCrashLoopLeavesTheApp(t *testing.T) {
+	ready := filepath.Join(t.TempDir(), "app-ready")
+	s := startX(t, "xvfb", []string{"VNC_PASSWORD=" + password, "XINIT_RESTART_BUDGET=1/1m", "XINIT_RESTART_BACKOFF=250ms"},
+		helperCmd("trap", "3", ready))
+	s.waitReady()
+	waitFile(t, ready)
+	x11vnc := func() int {
+		for _, pid := range descendants(s.p.PID()) {
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(b)) == "x11vnc" {
+				return pid
+			}
+		}
+		return 0
+	}
+	for kill := 1; kill <= 2; kill++ {
+		var pid int
+		testutil.Eventually(t, 30*time.Second, "x11vnc to be ready", func() bool {
+			pid = x11vnc()
+			return pid != 0 && strings.Count(s.p.Stderr.String(), `"msg":"ready","service":"vnc"`) == kill
+		})
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testutil.Eventually(t, 30*time.Second, "VNC to fail for good", func() bool {
+		return strings.Contains(s.p.Stderr.String(), "optional service failed for good")
+	})
+	var st struct {
+		Services []struct{ Name, State string }
+	}
+	_, body := s.get("/status")
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, sv := range st.Services {
+		want := "ready"
+		if sv.Name == "vnc" {
+			want = "failed"
+		}
+		if sv.State != want {
+			t.Errorf("%s is %s, want %s", sv.Name, sv.State, want)
+		}
+	}
+	if s.p.Exited() {
+		t.Fatalf("xinit-go stopped with VNC: exit %d", s.p.Wait(time.Second))
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, body := s.get(path); code != 503 || !strings.Contains(body, "vnc") {
+			t.Errorf("%s: %d %q, want 503 naming vnc", path, code, body)
+		}
+	}
+	// The file holds its pid in the namespace: find it from here, as the child of
+	// xinit-go that has the file among its arguments.
+	var app []int
+	for _, pid := range testutil.ProcsWithArg(ready) {
+		if slices.Contains(testutil.ChildrenOf(s.p.PID()), pid) {
+			app = append(app, pid)
+		}
+	}
+	if len(app) != 1 {
+		t.Fatalf("app processes %v, want one", app)
+	}
+	if err := syscall.Kill(app[0], syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if c := s.p.Wait(30 * time.Second); c != 3 {
+		t.Errorf("exit %d, want the app's 3", c)
 	}
 }
