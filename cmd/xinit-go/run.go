@@ -181,7 +181,7 @@ func runSession(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 func healthInfo(cfg *config.Config, plan *session.Plan, sess *session.Session) health.Info {
-	info := health.Info{Version: versionString(), Backend: plan.Backend, Why: plan.Why, NvidiaGLX: plan.NvidiaGLX, VNC: sess.VNCAddr}
+	info := health.Info{Version: versionString(), Backend: plan.Backend, Why: plan.Why, NvidiaGLX: plan.NvidiaGLX, VNC: sess.VNCAddr, Vital: sess.Vital}
 	if plan.Backend != config.BackendNone {
 		info.Display = cfg.DisplayName()
 		info.Resolution = cfg.Resolution()
