@@ -104,7 +104,7 @@ var settings = []setting{
 			return nil
 		}},
 	{env: "XINIT_RUNTIME_DIR", key: "runtime_dir", flag: "runtime-dir", def: "/run/xinit-go", example: "XINIT_RUNTIME_DIR=/run/xinit-go",
-		help: "private directory (mode 0700) for the generated xorg.conf, the X log and the VNC password file",
+		help: "root's private directory for the generated xorg.conf, the X log and the client files (Xauthority, VNC password); made when missing, and an existing one that another user owns or can write is refused",
 		apply: func(c *Config, v string) error {
 			if !filepath.IsAbs(v) {
 				return errors.New("want an absolute path")
