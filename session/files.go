@@ -17,9 +17,10 @@ import (
 // a name in a directory that another user can write:
 //
 //   - The runtime directory (XINIT_RUNTIME_DIR) is one that only root can write:
-//     made here when it does not exist, or an existing one that root owns and that
-//     neither its group nor others can write. A directory that fails the check
-//     (/tmp, /, the app's home) is refused, never chmod'ed.
+//     made here when it does not exist, or an existing one that root owns, that
+//     neither its group nor others can write, and that is empty or marked as made
+//     by xinit-go. A directory that fails the check (/tmp, /, /etc, the app's home)
+//     is refused, never chmod'ed.
 //   - Every name inside it is used relative to its opened descriptor, and files are
 //     created with O_EXCL|O_NOFOLLOW, written, then fchmod'ed on the open file and
 //     renamed into place (renameat): a link planted at the name cannot redirect a
@@ -91,8 +92,31 @@ func openRuntimeDir(path string, searchable bool) (*runtimeDir, error) {
 		rt.close()
 		return nil, bad("XINIT_APP_USER cannot pass through it (mode %04o); give it mode 0711 or remove it so that xinit-go makes it", perm)
 	}
+	// A directory xinit-go made carries a marker; an existing one without it is
+	// adopted only when empty, so that / or /etc never becomes a runtime directory
+	// (xorg.conf and the client directory would land among the system's files).
+	if err := unix.Faccessat(fd, runtimeMarker, unix.F_OK, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		names, err := readDirNames(fd)
+		if err != nil {
+			rt.close()
+			return nil, bad("%v", err)
+		}
+		if len(names) > 0 {
+			rt.close()
+			return nil, bad("it holds other files (%q among them) and xinit-go did not make it (no %s in it)", names[0], runtimeMarker)
+		}
+		f, err := createAt(fd, runtimeMarker, 0o600)
+		if err != nil {
+			rt.close()
+			return nil, bad("%v", err)
+		}
+		f.Close()
+	}
 	return rt, nil
 }
+
+// runtimeMarker marks a runtime directory that xinit-go made or adopted empty.
+const runtimeMarker = ".xinit-go"
 
 func (rt *runtimeDir) close() { rt.f.Close() }
 

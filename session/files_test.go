@@ -65,6 +65,17 @@ func TestRuntimeDirIsOnlyRoots(t *testing.T) {
 	users := mk("users", 0o700, 65534)
 	group := mk("group", 0o770, 0)
 	private := mk("private", 0o700, 0)
+	system := mk("etc", 0o755, 0)
+	if err := os.WriteFile(filepath.Join(system, "passwd"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ours := filepath.Join(base, "ours")
+	if rt, err := openRuntimeDir(ours, false); err != nil {
+		t.Fatal(err)
+	} else {
+		_ = rt.writeFile("xorg.conf", nil, 0o644)
+		rt.close()
+	}
 	link := filepath.Join(base, "link")
 	if err := os.Symlink(private, link); err != nil {
 		t.Fatal(err)
@@ -79,7 +90,9 @@ func TestRuntimeDirIsOnlyRoots(t *testing.T) {
 		{group, false, "other users can write it (mode 0770)"},
 		{link, false, "a link or not a directory"},
 		{private, true, "XINIT_APP_USER cannot pass through it"},
+		{system, false, `holds other files ("passwd" among them)`},
 		{private, false, ""},
+		{ours, false, ""}, // made by xinit-go before: its files are no obstacle
 		{filepath.Join(base, "new", "run"), false, ""},
 		{filepath.Join(base, "new", "run-user"), true, ""},
 	} {
@@ -171,8 +184,8 @@ func TestClientDirNeverFollowsLinks(t *testing.T) {
 	if st, _ := os.Lstat(dir2); st.Mode() != os.ModeDir|0o700 || st.Sys().(*syscall.Stat_t).Uid != 65534 {
 		t.Errorf("the client directory is %v uid %d", st.Mode(), st.Sys().(*syscall.Stat_t).Uid)
 	}
-	if ents, _ := os.ReadDir(rtPath); len(ents) != 1 {
-		t.Errorf("the runtime directory holds %d entries, want only the client directory", len(ents))
+	if ents, _ := os.ReadDir(rtPath); len(ents) != 2 {
+		t.Errorf("the runtime directory holds %d entries, want only its marker and the client directory", len(ents))
 	}
 	if _, err := os.Stat(filepath.Dir(victim)); err != nil {
 		t.Errorf("the directory a link pointed at was removed: %v", err)
