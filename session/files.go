@@ -93,17 +93,20 @@ func openRuntimeDir(path string, searchable bool) (*runtimeDir, error) {
 		return nil, bad("XINIT_APP_USER cannot pass through it (mode %04o); give it mode 0711 or remove it so that xinit-go makes it", perm)
 	}
 	// A directory xinit-go made carries a marker; an existing one without it is
-	// adopted only when empty, so that / or /etc never becomes a runtime directory
-	// (xorg.conf and the client directory would land among the system's files).
+	// adopted only when it holds nothing but what xinit-go writes, so that / or /etc
+	// never becomes a runtime directory (xorg.conf and the client directory would
+	// land among the system's files).
 	if err := unix.Faccessat(fd, runtimeMarker, unix.F_OK, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		names, err := readDirNames(fd)
 		if err != nil {
 			rt.close()
 			return nil, bad("%v", err)
 		}
-		if len(names) > 0 {
-			rt.close()
-			return nil, bad("it holds other files (%q among them) and xinit-go did not make it (no %s in it)", names[0], runtimeMarker)
+		for _, n := range names {
+			if !ownName(n) {
+				rt.close()
+				return nil, bad("it holds other files (%q among them) and xinit-go did not make it (no %s in it)", n, runtimeMarker)
+			}
 		}
 		f, err := createAt(fd, runtimeMarker, 0o600)
 		if err != nil {
@@ -115,8 +118,20 @@ func openRuntimeDir(path string, searchable bool) (*runtimeDir, error) {
 	return rt, nil
 }
 
-// runtimeMarker marks a runtime directory that xinit-go made or adopted empty.
+// runtimeMarker marks a runtime directory that xinit-go made or adopted.
 const runtimeMarker = ".xinit-go"
+
+// ownName reports a name that xinit-go writes in its runtime directory, so that a
+// directory an earlier version made (without the marker) is adopted.
+func ownName(n string) bool {
+	switch {
+	case n == clientDirName, n == "xorg.conf", n == ".write-test":
+		return true
+	case strings.HasPrefix(n, "Xorg."), strings.HasPrefix(n, ".client.old-"), strings.HasPrefix(n, ".xorg.conf."):
+		return true
+	}
+	return false
+}
 
 func (rt *runtimeDir) close() { rt.f.Close() }
 

@@ -76,6 +76,13 @@ func TestRuntimeDirIsOnlyRoots(t *testing.T) {
 		_ = rt.writeFile("xorg.conf", nil, 0o644)
 		rt.close()
 	}
+	// Made by an earlier version: no marker, only xinit-go's own files.
+	earlier := mk("earlier", 0o700, 0)
+	for _, n := range []string{"client", "xorg.conf", "Xorg.0.log", "Xorg.0.log.old"} {
+		if err := os.WriteFile(filepath.Join(earlier, n), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	link := filepath.Join(base, "link")
 	if err := os.Symlink(private, link); err != nil {
 		t.Fatal(err)
@@ -93,6 +100,7 @@ func TestRuntimeDirIsOnlyRoots(t *testing.T) {
 		{system, false, `holds other files ("passwd" among them)`},
 		{private, false, ""},
 		{ours, false, ""}, // made by xinit-go before: its files are no obstacle
+		{earlier, false, ""},
 		{filepath.Join(base, "new", "run"), false, ""},
 		{filepath.Join(base, "new", "run-user"), true, ""},
 	} {
