@@ -102,9 +102,23 @@ func (e *Error) Unwrap() []error { return e.Problems }
 var ErrHelp = errors.New("help requested")
 
 // Load reads the configuration. args are the command-line arguments after the
-// program name (and subcommand); getenv reads the environment. defaultFile is
-// read when no file is named and it exists (DefaultFile in production).
+// program name (and subcommand); getenv reads the environment, and an empty value
+// counts as unset. defaultFile is read when no file is named and it exists
+// (DefaultFile in production).
 func Load(args []string, getenv func(string) string, defaultFile string) (*Config, error) {
+	return LoadLookup(args, func(k string) (string, bool) {
+		v := getenv(k)
+		return v, v != ""
+	}, defaultFile)
+}
+
+// LoadLookup is Load with an environment that tells an empty variable from an
+// unset one (os.LookupEnv). A variable set to "" overrides the TOML file for the
+// settings whose default is empty, where empty means none (VNC_PASSWORD="": no
+// password; XINIT_SCREENSHOT="": no screenshot); for the others an empty
+// variable counts as unset.
+func LoadLookup(args []string, lookup func(string) (string, bool), defaultFile string) (*Config, error) {
+	getenv := func(k string) string { v, _ := lookup(k); return v }
 	var problems []error
 	fs, givenFlags := newFlagSet()
 	if err := fs.Parse(args); err != nil {
@@ -144,7 +158,7 @@ func Load(args []string, getenv func(string) string, defaultFile string) (*Confi
 		if v, ok := fileVals[st.key]; ok && st.key != "" {
 			val, src = v, fmt.Sprintf("%s: %s = %q", file, st.key, v)
 		}
-		if v := getenv(st.env); v != "" {
+		if v, ok := lookup(st.env); ok && (v != "" || st.def == "") {
 			val, src = v, fmt.Sprintf("%s=%q", st.env, v)
 		}
 		if p := flagVals[st.flag]; p != nil && st.flag != "" {
@@ -175,10 +189,10 @@ func (c *Config) crossCheck(getenv func(string) string) []error {
 		switch {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("XINIT_VNC_PASSWORD_FILE=%q: %v; point it at a readable file that holds the password, e.g. a mounted Kubernetes secret", c.VNCPasswordFile, err))
-		case strings.TrimRight(string(b), "\r\n") == "":
-			errs = append(errs, fmt.Errorf("XINIT_VNC_PASSWORD_FILE=%q: the file is empty; write the password in it, or unset the variable for a localhost-only VNC", c.VNCPasswordFile))
+		case passwordLine(b) == "":
+			errs = append(errs, fmt.Errorf("XINIT_VNC_PASSWORD_FILE=%q: the first line is empty; write the password on it, e.g. printf 's3cret12' > %s, or unset the variable for a localhost-only VNC", c.VNCPasswordFile, c.VNCPasswordFile))
 		default:
-			c.VNCPassword = strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r")
+			c.VNCPassword = passwordLine(b)
 		}
 	}
 	if c.VNC && c.VNCPort == c.healthPort() {
@@ -222,6 +236,14 @@ func (c *Config) crossCheck(getenv func(string) string) []error {
 		}
 	}
 	return errs
+}
+
+// passwordLine is the password a file holds: its first line without the
+// whitespace around it, as VNC_PASSWORD is read (so that "echo pw > file" and a
+// secret with a trailing newline mean what they say).
+func passwordLine(b []byte) string {
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSpace(line)
 }
 
 func (c *Config) healthPort() int {

@@ -104,7 +104,7 @@ var settings = []setting{
 			return nil
 		}},
 	{env: "XINIT_RUNTIME_DIR", key: "runtime_dir", flag: "runtime-dir", def: "/run/xinit-go", example: "XINIT_RUNTIME_DIR=/run/xinit-go",
-		help: "private directory (mode 0700) for the generated xorg.conf, the X log and the VNC password file",
+		help: "root's private directory for the generated xorg.conf, the X log and the client files (Xauthority, VNC password); made when missing, and an existing one that another user owns or can write is refused",
 		apply: func(c *Config, v string) error {
 			if !filepath.IsAbs(v) {
 				return errors.New("want an absolute path")
@@ -125,10 +125,10 @@ var settings = []setting{
 		help:  "VNC port",
 		apply: func(c *Config, v string) (err error) { c.VNCPort, err = parsePort(v); return err }},
 	{env: "VNC_PASSWORD", key: "vnc_password", example: "VNC_PASSWORD=s3cret12",
-		help:  "VNC password (no flag: argv is visible to every process); only its first 8 characters count. Empty: VNC on localhost only",
+		help:  "VNC password (no flag: argv is visible to every process); only its first 8 characters count, and the whitespace around it is dropped. Empty: VNC on localhost only; set and empty, it overrides the TOML file's",
 		apply: func(c *Config, v string) error { c.VNCPassword = v; return nil }},
 	{env: "XINIT_VNC_PASSWORD_FILE", key: "vnc_password_file", flag: "vnc-password-file", example: "XINIT_VNC_PASSWORD_FILE=/run/secrets/vnc/password",
-		help:  "file whose first line is the VNC password (a mounted Kubernetes secret)",
+		help:  "file whose first line, without the whitespace around it, is the VNC password (a mounted Kubernetes secret)",
 		apply: func(c *Config, v string) error { c.VNCPasswordFile = v; return nil }},
 	{env: "XINIT_VNC_LISTEN", key: "vnc_listen", flag: "vnc-listen", example: "XINIT_VNC_LISTEN=localhost",
 		help: "VNC listen address; default: every interface with a password, localhost without one",

@@ -1,9 +1,11 @@
 // Package health serves what Kubernetes, Docker's HEALTHCHECK and people ask a
 // running xinit-go, read-only, from the supervisor's status snapshots:
 //
-//	GET /healthz  200 while the supervisor runs and no required service or the app
-//	              has failed for good (a restart within budget is healthy); else 503
-//	GET /readyz   200 once every service is ready (X, VNC when on, the app running)
+//	GET /healthz  200 while the supervisor runs and no required service, vital
+//	              service (Info.Vital: VNC beside an app) or the app has failed for
+//	              good (a restart within budget is healthy); else 503
+//	GET /readyz   200 once every required and vital service is ready (X, VNC when
+//	              on, the app running)
 //	GET /status   JSON: backend and why, display, resolution, GPUs, each service
 //	GET /metrics  Prometheus text: xinit_* metrics and the Go process collector
 //

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +42,10 @@ type Info struct {
 	Vulkan      string `json:"vulkan,omitempty"`
 	VNC         string `json:"vnc,omitempty"` // listen address, "" when off
 	GPUs        []GPU  `json:"gpus,omitempty"`
+	// Vital names the optional services that the probes still count: /healthz
+	// fails when one has failed for good, /readyz waits for it (VNC beside an
+	// app: the app's result does not depend on it, a viewer does).
+	Vital []string `json:"vital,omitempty"`
 }
 
 // Server is the health and metrics HTTP server.
@@ -88,26 +93,28 @@ func (s *Server) Start() {
 }
 
 // Healthy says whether the set is alive, with a one-line reason when it is not.
-func Healthy(st supervisor.Status) (bool, string) {
+// An optional service counts only when it is vital.
+func Healthy(st supervisor.Status, vital ...string) (bool, string) {
 	if st.Stopping {
 		return false, "stopping: " + st.Reason
 	}
 	for _, sv := range st.Services {
-		if sv.State == supervisor.Failed && sv.Role != "optional" {
+		if sv.State == supervisor.Failed && (sv.Role != "optional" || slices.Contains(vital, sv.Name)) {
 			return false, fmt.Sprintf("%s failed: %s", sv.Name, sv.LastReason)
 		}
 	}
 	return true, "ok"
 }
 
-// Ready says whether every service is ready, naming those that are not.
-func Ready(st supervisor.Status) (bool, string) {
+// Ready says whether every service is ready, naming those that are not. An
+// optional service counts only when it is vital.
+func Ready(st supervisor.Status, vital ...string) (bool, string) {
 	if st.Stopping {
 		return false, "stopping: " + st.Reason
 	}
 	var waiting []string
 	for _, sv := range st.Services {
-		if sv.State != supervisor.Ready && sv.Role != "optional" {
+		if sv.State != supervisor.Ready && (sv.Role != "optional" || slices.Contains(vital, sv.Name)) {
 			waiting = append(waiting, fmt.Sprintf("%s is %s", sv.Name, sv.State))
 		}
 	}
@@ -127,12 +134,12 @@ func answer(w http.ResponseWriter, ok bool, reason string) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	ok, reason := Healthy(s.status())
+	ok, reason := Healthy(s.status(), s.info.Vital...)
 	answer(w, ok, reason)
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
-	ok, reason := Ready(s.status())
+	ok, reason := Ready(s.status(), s.info.Vital...)
 	answer(w, ok, reason)
 }
 
@@ -149,8 +156,8 @@ type statusDoc struct {
 
 func (s *Server) statusJSON(w http.ResponseWriter, _ *http.Request) {
 	st := s.status()
-	h, _ := Healthy(st)
-	r, _ := Ready(st)
+	h, _ := Healthy(st, s.info.Vital...)
+	r, _ := Ready(st, s.info.Vital...)
 	doc := statusDoc{Info: s.info, Healthy: h, Ready: r, Stopping: st.Stopping, Reason: st.Reason,
 		Orphans: st.Orphans, Services: st.Services}
 	if !st.Started.IsZero() {

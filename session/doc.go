@@ -18,7 +18,19 @@
 //     password in argv); VNC_PASSWORD is removed from every child's environment.
 //     Without a password it listens on localhost only. Ready when the port answers
 //     with an RFB banner. Restarted on its own, apart from the app.
+//     Beside an app VNC is optional to the session (its failure does not stop the
+//     app or change the exit code) and vital to the health probes (Session.Vital);
+//     without an app it is required.
+//   - Files: root never follows a link or trusts a name in a directory another
+//     user can write (files.go). The runtime directory is one only root can write
+//     (made here, or an existing one checked, never chmod'ed); the client directory
+//     the app's user reads is made anew on each start, its files created
+//     O_EXCL|O_NOFOLLOW and handed over by descriptor; the screenshot's temporary
+//     file is fchmod'ed and renamed relative to its opened directory.
 //   - The app: the command line's positional arguments, with DISPLAY set, started
-//     once X is ready (not waiting for VNC).
-//   - The screenshot: a PNG of screen 0 taken just before the session stops.
+//     once X is ready (not waiting for VNC). Extra services run as root with
+//     root's HOME, USER and LOGNAME.
+//   - The screenshot: a PNG of screen 0 taken just before the session stops; it
+//     ends with its context even when the X server stalls (the connection is
+//     closed, which ends every pending reply).
 package session

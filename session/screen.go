@@ -15,56 +15,49 @@ import (
 
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
+	"golang.org/x/sys/unix"
 )
 
 var quietXGB sync.Once
 
-// dialX connects to a local display over its Unix socket, with the display's
-// cookie. xgb's own logger is silenced: it writes to stderr, and the caller
+// dialX connects to a local display over its Unix socket. Everything it does,
+// and every request on the connection it returns, ends when ctx does: the socket
+// is closed then, which ends any Reply that waits (xgb's own Close would wait for
+// the server to answer, and a stalled server never does). release closes the
+// connection. xgb's own logger is silenced: it writes to stderr, and the caller
 // reports errors itself.
-func dialX(ctx context.Context, display Display) (*xgb.Conn, error) {
+func dialX(ctx context.Context, display Display) (c *xgb.Conn, release func(), err error) {
 	quietXGB.Do(func() { xgb.Logger = log.New(io.Discard, "", 0) })
-	type result struct {
-		c   *xgb.Conn
-		err error
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "unix", filepath.Join(SocketDir, fmt.Sprintf("X%d", display.Num)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to display %s: %w", display, err)
 	}
-	ch := make(chan result, 1)
-	go func() {
-		var d net.Dialer
-		nc, err := d.DialContext(ctx, "unix", filepath.Join(SocketDir, fmt.Sprintf("X%d", display.Num)))
-		if err != nil {
-			ch <- result{nil, err}
-			return
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	// The cookie is in hand: xgb would look for one only in $XAUTHORITY.
+	c, err = xgb.NewConnNet(&cookieConn{Conn: nc, cookie: display.Cookie})
+	if err != nil {
+		stop()
+		nc.Close()
+		if ctx.Err() != nil {
+			return nil, nil, fmt.Errorf("connect to display %s: %w", display, ctx.Err())
 		}
-		c, err := xgb.NewConnNet(&cookieConn{Conn: nc, cookie: display.Cookie})
-		if err != nil {
-			nc.Close()
-		}
-		ch <- result{c, err}
-	}()
-	select {
-	case r := <-ch:
-		if r.err != nil {
-			return nil, fmt.Errorf("connect to display %s: %w", display, r.err)
-		}
-		return r.c, nil
-	case <-ctx.Done():
-		go func() {
-			if r := <-ch; r.c != nil {
-				r.c.Close()
-			}
-		}()
-		return nil, ctx.Err()
+		return nil, nil, fmt.Errorf("connect to display %s: %w", display, err)
 	}
+	return c, func() {
+		stop()
+		c.Close()
+		nc.Close()
+	}, nil
 }
 
 // ScreenSize reads the size and depth of screen 0 of a display.
 func ScreenSize(ctx context.Context, display Display) (w, h, depth int, err error) {
-	c, err := dialX(ctx, display)
+	c, release, err := dialX(ctx, display)
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	defer c.Close()
+	defer release()
 	s := xproto.Setup(c).DefaultScreen(c)
 	return int(s.WidthInPixels), int(s.HeightInPixels), int(s.RootDepth), nil
 }
@@ -83,11 +76,11 @@ func checkScreen(ctx context.Context, display Display, width, height int) error 
 
 // Capture reads screen 0 of a display into an image.
 func Capture(ctx context.Context, display Display) (*image.RGBA, error) {
-	c, err := dialX(ctx, display)
+	c, release, err := dialX(ctx, display)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
+	defer release()
 	setup := xproto.Setup(c)
 	s := setup.DefaultScreen(c)
 	w, h := int(s.WidthInPixels), int(s.HeightInPixels)
@@ -111,6 +104,9 @@ func Capture(ctx context.Context, display Display) (*image.RGBA, error) {
 		rep, err := xproto.GetImage(c, xproto.ImageFormatZPixmap, xproto.Drawable(s.Root),
 			0, int16(y), uint16(w), uint16(n), 0xffffffff).Reply()
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("GetImage: %w", ctx.Err())
+			}
 			return nil, fmt.Errorf("GetImage: %w", err)
 		}
 		stride := len(rep.Data) / n
@@ -135,29 +131,51 @@ func Capture(ctx context.Context, display Display) (*image.RGBA, error) {
 	return img, nil
 }
 
-// WritePNG captures a display into a PNG file, atomically.
+// WritePNG captures a display into a PNG file, atomically. It returns when ctx
+// ends, even when the X server has stopped answering.
 func WritePNG(ctx context.Context, display Display, path string) error {
 	img, err := Capture(ctx, display)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	return savePNG(path, img)
+}
+
+// savePNG writes img to path (mode 0644) through a new temporary file in the same
+// directory. The directory is usually one the app's user can write, so the
+// temporary file is chmod'ed while open and renamed relative to the opened
+// directory: a name swapped for a link meanwhile redirects nothing.
+func savePNG(path string, img image.Image) error {
+	dir, name := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".screenshot-*.png")
+	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return fmt.Errorf("open %s: %w", dir, err)
 	}
-	defer os.Remove(tmp.Name())
-	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(tmp, img); err != nil {
-		tmp.Close()
-		return err
+	defer unix.Close(dfd)
+	tmp := ".screenshot-" + randomSuffix() + ".png"
+	f, err := createAt(dfd, tmp, 0o600)
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return err
+	err = (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(f, img)
+	if err == nil {
+		err = f.Chmod(0o644)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return os.Rename(tmp.Name(), path)
+	if err == nil {
+		err = unix.Renameat(dfd, tmp, dfd, name)
+	}
+	if err != nil {
+		_ = unix.Unlinkat(dfd, tmp, 0)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }

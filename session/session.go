@@ -1,12 +1,15 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -36,10 +39,14 @@ type Session struct {
 	XorgConfPath string
 	// XAuthority is the X authority file clients use, "" without X.
 	XAuthority string
+	// Vital names the optional services the health probes still count (give it
+	// to health.Info.Vital): VNC beside an app.
+	Vital []string
 
 	display   Display // how xinit-go itself connects: readiness, screenshot
 	user      *AppUser
 	clientDir string
+	rt        *runtimeDir // open while Build runs
 }
 
 func (s *Session) credential() *syscall.Credential {
@@ -70,21 +77,26 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 		s.user = u
 	}
 	if withX {
-		if err := prepareRuntimeDir(cfg.RuntimeDir); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
-		}
-		s.clientDir = filepath.Join(cfg.RuntimeDir, "client")
-		s.XAuthority = filepath.Join(s.clientDir, "Xauthority")
-		if err := clientDir(s.clientDir, s.user); err != nil {
-			return nil, fmt.Errorf("%w: XINIT_RUNTIME_DIR=%q: %v", ErrSetup, cfg.RuntimeDir, err)
-		}
-		cookie, err := writeXauthority(s.XAuthority, cfg.Display)
+		rt, err := openRuntimeDir(cfg.RuntimeDir, s.user != nil)
 		if err != nil {
-			return nil, fmt.Errorf("%w: write the X authority file: %v; check that XINIT_RUNTIME_DIR=%q is writable and not full", ErrSetup, err, cfg.RuntimeDir)
-		}
-		if err := chownTo(s.XAuthority, s.user); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
 		}
+		defer rt.close()
+		s.rt = rt
+		defer func() { s.rt = nil }()
+		xauth, cookie, err := xauthority(cfg.Display)
+		if err != nil {
+			return nil, fmt.Errorf("%w: make the X authority cookie: %w", ErrSetup, err)
+		}
+		files := []clientFile{{name: "Xauthority", data: xauth}}
+		if cfg.VNC && cfg.VNCPassword != "" {
+			files = append(files, clientFile{name: "vncpasswd", data: EncryptVNCPassword(cfg.VNCPassword)})
+		}
+		s.clientDir, err = rt.makeClientDir(files, s.user)
+		if err != nil {
+			return nil, fmt.Errorf("%w: XINIT_RUNTIME_DIR=%q: %v; check that it is writable and not full", ErrSetup, cfg.RuntimeDir, err)
+		}
+		s.XAuthority = filepath.Join(s.clientDir, "Xauthority")
 		s.display = Display{Num: cfg.Display, Cookie: cookie}
 		base = setEnv(base, "XAUTHORITY", s.XAuthority)
 		xs, err := s.xSpec(cfg, plan, base, restart, log)
@@ -108,6 +120,13 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 			appEnv = setEnv(appEnv, "__GLX_VENDOR_LIBRARY_NAME", "nvidia")
 		}
 		appEnv = plan.Vulkan.appEnv(appEnv)
+	}
+	// Extra services run as xinit-go's own user (root): with an app user they get
+	// root's HOME, USER and LOGNAME, not the app user's (root's dotfiles in the
+	// user's home would be a place for the user to plant links).
+	extraEnv := appEnv
+	if s.user != nil {
+		extraEnv = ownIdentity(appEnv)
 	}
 	if len(cfg.App) > 0 {
 		policy, _ := supervisor.ParsePolicy(cfg.AppRestart)
@@ -134,7 +153,7 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 		specs = append(specs, app)
 	}
 	for _, es := range cfg.Services {
-		specs = append(specs, extraSpec(es, appEnv, restart, log))
+		specs = append(specs, extraSpec(es, extraEnv, restart, log))
 	}
 	s.Specs = specs
 
@@ -179,7 +198,7 @@ func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart su
 			if err != nil {
 				return supervisor.Spec{}, err
 			}
-			if err := writeFileAtomic(path, text, 0o644); err != nil {
+			if err := s.rt.writeFile("xorg.conf", text, 0o644); err != nil {
 				return supervisor.Spec{}, fmt.Errorf("%w: write xorg.conf: %v; check that XINIT_RUNTIME_DIR=%q is writable and not full", ErrSetup, err, cfg.RuntimeDir)
 			}
 		} else if _, err := os.Stat(path); err != nil {
@@ -233,13 +252,8 @@ func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.R
 	vlog := log.Named("vnc")
 	auth := ""
 	if cfg.VNCPassword != "" {
+		// Written with the client directory (Build).
 		auth = filepath.Join(s.clientDir, "vncpasswd")
-		if err := WriteRFBAuth(auth, cfg.VNCPassword); err != nil {
-			return supervisor.Spec{}, fmt.Errorf("%w: write the VNC password file: %v; check that XINIT_RUNTIME_DIR=%q is writable", ErrSetup, err, cfg.RuntimeDir)
-		}
-		if err := chownTo(auth, s.user); err != nil {
-			return supervisor.Spec{}, fmt.Errorf("%w: %v", ErrSetup, err)
-		}
 		if len(cfg.VNCPassword) > 8 {
 			vlog.Warn("the VNC password is longer than 8 characters; VNC uses only the first 8", zap.Int("length", len(cfg.VNCPassword)))
 		}
@@ -249,27 +263,41 @@ func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.R
 	listen := cfg.VNCListen
 	addr := probeAddr(listen, cfg.VNCPort)
 	s.VNCAddr = addr
-	if auth != "" && (listen == "" || listen == "0.0.0.0") {
-		s.VNCAddr = fmt.Sprintf("0.0.0.0:%d", cfg.VNCPort)
+	if auth != "" && (listen == "" || listen == "0.0.0.0" || listen == "::") {
+		s.VNCAddr = net.JoinHostPort(cmp.Or(listen, "0.0.0.0"), strconv.Itoa(cfg.VNCPort))
 	}
 	r := restart
 	r.Policy = supervisor.Always
-	var dead []int // x11vnc pids whose shared memory may still be around
+	// VNC is required only when it is the point of the session (no app). Beside an
+	// app it is a window on it: an x11vnc that spends its restart budget neither
+	// stops the app nor changes the exit code (a CI Job's result is the app's), but
+	// it is vital to the health probes, so that a Deployment's liveness probe
+	// restarts the pod.
+	role := supervisor.Required
+	if len(cfg.App) > 0 {
+		role = supervisor.Optional
+		s.Vital = append(s.Vital, VNCName)
+	}
+	uid := os.Geteuid()
+	if s.user != nil {
+		uid = int(s.user.Cred.Uid)
+	}
+	shm := newShmSweeper(uid, vlog)
 	return supervisor.Spec{
 		Name:         VNCName,
 		Credential:   s.credential(),
 		Argv:         vncArgs(cfg.Display, cfg.VNCPort, listen, auth),
 		Env:          setEnv(env, "DISPLAY", cfg.DisplayName()),
 		After:        []string{XName},
-		Role:         supervisor.Required,
+		Role:         role,
 		Restart:      r,
 		ReadyTimeout: 20 * time.Second,
 		Ready:        rfbProbe(addr),
 		// The X server may still hold x11vnc's segments for a moment after it died:
 		// what the exit leaves is retried before the next start.
-		Exited: func(pid int) { dead = append(dead, pid); dead = sweepShm(dead, vlog) },
+		Exited: func(pid int) { shm.exited(pid, time.Now()) },
 		PreStart: func(context.Context) error {
-			dead = sweepShm(dead, vlog)
+			shm.starting(time.Now())
 			return nil
 		},
 		Output: func(line string) { vlog.Info(line) },
@@ -342,37 +370,4 @@ func lookupEnv(env []string, key string) string {
 		}
 	}
 	return ""
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-// sweepShm removes the orphaned segments of dead x11vnc processes and returns the
-// pids that still have segments attached somewhere.
-func sweepShm(pids []int, log *zap.Logger) []int {
-	var left []int
-	for _, pid := range pids {
-		if n := removeOrphanShm(pid); n > 0 {
-			log.Debug("removed the shared memory x11vnc left", zap.Int("pid", pid), zap.Int("segments", n))
-		}
-		if shmOf(pid) > 0 {
-			left = append(left, pid)
-		}
-	}
-	return left
 }

@@ -2,9 +2,11 @@ package session
 
 import (
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -242,6 +244,63 @@ func TestXorgConfFollowsXINIT_GPU(t *testing.T) {
 		}
 		if !strings.Contains(string(text), `"ProbeAllGpus" "false"`) {
 			t.Errorf("XINIT_GPU=%s: ProbeAllGpus", which)
+		}
+	}
+}
+
+// TestClearStaleLockKeepsALiveSocket: no lock file, but something answers on the
+// socket: it is in use, and the socket stays.
+func TestClearStaleLockKeepsALiveSocket(t *testing.T) {
+	dir := t.TempDir()
+	sockDir := filepath.Join(dir, "sock")
+	_ = os.MkdirAll(sockDir, 0o755)
+	sock := filepath.Join(sockDir, "X78")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = clearStaleLock(dir, sockDir, 78)
+	if err == nil || !strings.Contains(err.Error(), "display :78 is in use") {
+		t.Errorf("error %v, want display :78 is in use", err)
+	}
+	if _, err := os.Stat(sock); err != nil {
+		t.Errorf("the live socket was removed: %v", err)
+	}
+}
+
+// TestExtraServicesHaveRootsIdentity: extra services run as root, so with an app
+// user they get root's HOME, USER and LOGNAME, while the app gets the user's.
+func TestExtraServicesHaveRootsIdentity(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED, NOT RUN: the identity checked is root's")
+	}
+	file := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(file, []byte("[[service]]\nname = \"wm\"\ncommand = [\"openbox\"]\nafter = [\"x\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := cfg(t, "XINIT_BACKEND=xvfb", "XINIT_VNC=off", "XINIT_APP_USER=nobody", "XINIT_CONFIG="+file)
+	e := env(fakeGPU{err: gpu.ErrNoGPU}, t.TempDir(), false, "HOME=/root", "USER=root", "PATH=/usr/bin")
+	p, err := Decide(c, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Build(c, p, e, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		AppName: {"HOME=/nonexistent", "USER=nobody", "LOGNAME=nobody"},
+		"wm":    {"HOME=/root", "USER=root", "LOGNAME=root"},
+	}
+	for _, sp := range s.Specs {
+		for _, kv := range want[sp.Name] {
+			if !slices.Contains(sp.Env, kv) {
+				t.Errorf("%s: no %s in %q", sp.Name, kv, sp.Env)
+			}
+		}
+		if sp.Name == "wm" && sp.Credential != nil {
+			t.Errorf("wm runs as %+v, want root", sp.Credential)
 		}
 	}
 }

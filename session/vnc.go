@@ -7,7 +7,6 @@ import (
 	"math/bits"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -40,9 +39,10 @@ func EncryptVNCPassword(password string) []byte {
 	return out
 }
 
-// WriteRFBAuth writes the password file with mode 0600.
+// WriteRFBAuth writes a new password file with mode 0600, for a VNC client; it
+// never replaces a file or writes through a link.
 func WriteRFBAuth(path, password string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
 	}
@@ -137,6 +137,12 @@ func vncArgs(display, port int, listen, authFile string) []string {
 		args = append(args, "-localhost", "-nopw")
 	case listen == "localhost":
 		args = append(args, "-localhost", "-rfbauth", authFile)
+	case listen == "::":
+		// Every interface, IPv6 and IPv4.
+		args = append(args, "-listen6", listen, "-rfbauth", authFile)
+	case isIPv6(listen):
+		// -listen takes IPv4 only; -listen6 with -noipv4 listens on this address alone.
+		args = append(args, "-listen6", listen, "-noipv4", "-rfbauth", authFile)
 	default:
 		if listen != "" {
 			args = append(args, "-listen", listen)
@@ -146,6 +152,11 @@ func vncArgs(display, port int, listen, authFile string) []string {
 	return args
 }
 
+func isIPv6(addr string) bool {
+	ip := net.ParseIP(addr)
+	return ip != nil && ip.To4() == nil
+}
+
 // probeAddr is where readiness connects for a listen setting.
 func probeAddr(listen string, port int) string {
 	host := "127.0.0.1"
@@ -153,72 +164,4 @@ func probeAddr(listen string, port int) string {
 		host = listen
 	}
 	return net.JoinHostPort(host, strconv.Itoa(port))
-}
-
-// prepareRuntimeDir makes the private directory (0700) that holds the password
-// file, the generated xorg.conf and the X log.
-func prepareRuntimeDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("XINIT_RUNTIME_DIR=%q: %w; choose a writable directory, e.g. XINIT_RUNTIME_DIR=/tmp/xinit-go", dir, err)
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return fmt.Errorf("XINIT_RUNTIME_DIR=%q: %w", dir, err)
-	}
-	probe := filepath.Join(dir, ".write-test")
-	if err := os.WriteFile(probe, []byte("x"), 0o600); err != nil {
-		return fmt.Errorf("XINIT_RUNTIME_DIR=%q is not writable: %w; choose a writable directory, e.g. XINIT_RUNTIME_DIR=/tmp/xinit-go", dir, err)
-	}
-	return os.Remove(probe)
-}
-
-// removeOrphanShm removes the System V shared memory segments that a dead process
-// created and nobody has attached: x11vnc makes some for MIT-SHM, and when it is
-// killed, or dies on an X I/O error, they stay until the IPC namespace ends. A
-// long-lived session whose x11vnc restarts now and then would run out of
-// segments (shmget: "No space left on device") and VNC could no longer start.
-func removeOrphanShm(pid int) int {
-	removed := 0
-	for _, seg := range shmSegments() {
-		if seg.cpid == pid && seg.nattch == 0 {
-			if _, err := unix.SysvShmCtl(seg.id, unix.IPC_RMID, nil); err == nil {
-				removed++
-			}
-		}
-	}
-	return removed
-}
-
-// shmOf counts the segments that pid created and that still exist.
-func shmOf(pid int) int {
-	n := 0
-	for _, seg := range shmSegments() {
-		if seg.cpid == pid {
-			n++
-		}
-	}
-	return n
-}
-
-type shmSegment struct{ id, cpid, nattch int }
-
-// shmSegments reads /proc/sysvipc/shm: key shmid perms size cpid lpid nattch ...
-func shmSegments() []shmSegment {
-	b, err := os.ReadFile("/proc/sysvipc/shm")
-	if err != nil {
-		return nil
-	}
-	var out []shmSegment
-	for _, line := range strings.Split(string(b), "\n")[1:] {
-		f := strings.Fields(line)
-		if len(f) < 7 {
-			continue
-		}
-		id, err1 := strconv.Atoi(f[1])
-		cpid, err2 := strconv.Atoi(f[4])
-		nattch, err3 := strconv.Atoi(f[6])
-		if err1 == nil && err2 == nil && err3 == nil {
-			out = append(out, shmSegment{id, cpid, nattch})
-		}
-	}
-	return out
 }

@@ -7,21 +7,20 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 )
 
-// writeXauthority writes an Xauthority file with one MIT-MAGIC-COOKIE-1 for the
+// xauthority makes the contents of an Xauthority file with one MIT-MAGIC-COOKIE-1 for the
 // display, for any host (FamilyWild): the X server reads it with -auth, clients
 // with XAUTHORITY. Without it any process that can reach the display's socket,
 // another container of the pod through the abstract socket among them, could draw
 // on the screen and read it.
-func writeXauthority(path string, display int) (cookie []byte, err error) {
+func xauthority(display int) (file, cookie []byte, err error) {
 	cookie = make([]byte, 16)
 	if _, err := rand.Read(cookie); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var b bytes.Buffer
 	field := func(v []byte) {
@@ -33,7 +32,7 @@ func writeXauthority(path string, display int) (cookie []byte, err error) {
 	field([]byte(strconv.Itoa(display)))
 	field([]byte("MIT-MAGIC-COOKIE-1"))
 	field(cookie)
-	return cookie, writeFileAtomic(path, b.Bytes(), 0o600)
+	return b.Bytes(), cookie, nil
 }
 
 // AppUser is the unprivileged user the app and x11vnc run as.
@@ -81,29 +80,17 @@ func lookupUser(spec string) (*AppUser, error) {
 	return &AppUser{Name: u.Username, Home: u.HomeDir, Cred: cred}, nil
 }
 
-// clientDir makes the directory for what clients read (the Xauthority and VNC
-// password files): 0700, owned by the app's user when there is one.
-func clientDir(dir string, u *AppUser) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+// ownIdentity sets HOME, USER and LOGNAME in env to those of the user xinit-go
+// runs as.
+func ownIdentity(env []string) []string {
+	uid := strconv.Itoa(os.Geteuid())
+	name, home := uid, "/"
+	if u, err := user.LookupId(uid); err == nil {
+		name, home = u.Username, u.HomeDir
+	} else if uid == "0" {
+		name, home = "root", "/root"
 	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return err
-	}
-	if u != nil {
-		// The user must pass through the runtime directory (0711: no listing) to
-		// reach its own 0700 directory.
-		if err := os.Chmod(filepath.Dir(dir), 0o711); err != nil {
-			return err
-		}
-		return os.Chown(dir, int(u.Cred.Uid), int(u.Cred.Gid))
-	}
-	return nil
-}
-
-func chownTo(path string, u *AppUser) error {
-	if u == nil {
-		return nil
-	}
-	return os.Chown(path, int(u.Cred.Uid), int(u.Cred.Gid))
+	env = setEnv(env, "HOME", home)
+	env = setEnv(env, "USER", name)
+	return setEnv(env, "LOGNAME", name)
 }

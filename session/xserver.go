@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/xinit-go/xinit-go/internal/procfs"
 	"github.com/xinit-go/xinit-go/supervisor"
 )
 
@@ -119,7 +120,7 @@ func xorgLogErrors(path string) []string {
 
 // clearStaleLock removes /tmp/.X<n>-lock and the display's socket when the lock's
 // process is dead (a restarted container, or a killed server). A live holder is a
-// permanent error that names it.
+// permanent error that names it; so is a socket that answers, lock or no lock.
 func clearStaleLock(lockDir, sockDir string, display int) error {
 	lock := filepath.Join(lockDir, fmt.Sprintf(".X%d-lock", display))
 	sock := filepath.Join(sockDir, fmt.Sprintf("X%d", display))
@@ -143,6 +144,11 @@ func clearStaleLock(lockDir, sockDir string, display int) error {
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("read lock %s: %w", lock, err)
+	} else if socketAnswers(sock, display) {
+		// No lock here, but the socket directory may be shared with a server
+		// whose lock is not (a sidecar container): never take a live socket.
+		return supervisor.Permanent(fmt.Errorf("display :%d is in use: an X server answers on its socket %s, though no lock file %s is visible (another container's X server?); choose another display, e.g. XINIT_DISPLAY=:%d",
+			display, sock, lock, display+1))
 	}
 	if err := os.Remove(sock); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove stale socket %s: %w", sock, err)
@@ -171,19 +177,14 @@ func liveProcess(pid int) (string, bool) {
 	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		return "", false
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procfs.Default.Stat(pid)
 	if err != nil {
 		return "", true
 	}
-	s := string(b)
-	open, closeIdx := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || closeIdx < open || closeIdx+2 >= len(s) {
-		return "", true
-	}
-	if s[closeIdx+2] == 'Z' {
+	if st.State == 'Z' {
 		return "", false
 	}
-	return s[open+1 : closeIdx], true
+	return st.Comm, true
 }
 
 // isXServer tells a live X server from an unrelated process that reuses the pid

@@ -158,7 +158,7 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 
 func healthInfo(cfg *config.Config, plan *session.Plan, sess *session.Session) health.Info {
 	info := health.Info{Version: versionString(), Backend: plan.Backend, Why: plan.Why, NvidiaGLX: plan.NvidiaGLX, VNC: sess.VNCAddr,
-		VulkanLayer: plan.Vulkan.Layer, Vulkan: plan.Vulkan.Why}
+		VulkanLayer: plan.Vulkan.Layer, Vulkan: plan.Vulkan.Why, Vital: sess.Vital}
 	if plan.Backend != config.BackendNone {
 		info.Display = cfg.DisplayName()
 		info.Resolution = cfg.Resolution()
