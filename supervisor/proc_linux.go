@@ -1,16 +1,16 @@
 package supervisor
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"runtime"
-	"strconv"
 	"syscall"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/xinit-go/xinit-go/internal/procfs"
 )
 
 // reaped is one exit status taken by wait4.
@@ -54,53 +54,16 @@ func killGroup(pgid int, sig syscall.Signal) error {
 	return err
 }
 
-// procStat reads the state letter, parent pid and flags from /proc/PID/stat.
-func procStat(pid int) (state byte, ppid int, flags uint64, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, 0, false
-	}
-	// The command name is in parentheses and may hold spaces or parentheses.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return 0, 0, 0, false
-	}
-	f := bytes.Fields(b[i+2:])
-	// f[0]=state f[1]=ppid ... f[6]=flags
-	if len(f) < 7 {
-		return 0, 0, 0, false
-	}
-	ppid, _ = strconv.Atoi(string(f[1]))
-	flags, _ = strconv.ParseUint(string(f[6]), 10, 64)
-	return f[0][0], ppid, flags, true
-}
-
-const pfExiting = 0x4
-
 // dying reports a process that has exited or is exiting but not yet been reaped.
 func dying(pid int) bool {
-	state, _, flags, ok := procStat(pid)
-	return !ok || state == 'Z' || state == 'X' || flags&pfExiting != 0
+	st, err := procfs.Default.Stat(pid)
+	return err != nil || st.Dying()
 }
 
 // children lists the live processes whose parent is pid.
 func children(pid int) []int {
-	// /proc/PID/task/*/children needs CONFIG_PROC_CHILDREN; /proc scan always works.
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var out []int
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if _, pp, _, ok := procStat(p); ok && pp == pid {
-			out = append(out, p)
-		}
-	}
-	return out
+	kids, _ := procfs.Default.Children(pid)
+	return kids
 }
 
 // sweep kills and reaps every descendant that is left, so nothing outlives us.

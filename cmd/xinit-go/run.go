@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, sys system, stdout, stderr io.Write
 		case "xorgconf":
 			return runXorgConf(args[1:], sys, stdout, stderr)
 		case "health":
-			return runHealth(ctx, args[1:], sys.getenv, stdout, stderr)
+			return runHealth(ctx, args[1:], sys, stdout, stderr)
 		case "version", "--version":
 			fmt.Fprintln(stdout, "xinit-go", versionString())
 			return 0
@@ -75,8 +75,8 @@ func run(ctx context.Context, args []string, sys system, stdout, stderr io.Write
 
 // loadConfig loads the configuration and reports problems the same way for every
 // subcommand. done is true when the caller should return code at once.
-func loadConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) (cfg *config.Config, code int, done bool) {
-	cfg, err := config.Load(args, getenv, config.DefaultFile)
+func loadConfig(args []string, sys system, stdout, stderr io.Writer) (cfg *config.Config, code int, done bool) {
+	cfg, err := config.LoadLookup(args, sys.lookup, config.DefaultFile)
 	if errors.Is(err, config.ErrHelp) {
 		config.Usage(stdout)
 		return nil, 0, true
@@ -100,7 +100,7 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 	// First of all: from here to the exit, a signal is an event, never Go's
 	// default action.
 	sigs := sys.catchSignals()
-	cfg, code, done := loadConfig(args, sys.getenv, stderr, stderr)
+	cfg, code, done := loadConfig(args, sys, stderr, stderr)
 	if done {
 		return code
 	}

@@ -17,7 +17,7 @@ import (
 // runCheck prints what xinit-go sees and would do: exit 0, 69 when the requested
 // backend cannot run, 78 for bad configuration.
 func runCheck(args []string, sys system, stdout, stderr io.Writer) int {
-	cfg, code, done := loadConfig(args, sys.getenv, stdout, stderr)
+	cfg, code, done := loadConfig(args, sys, stdout, stderr)
 	if done {
 		return code
 	}
@@ -95,7 +95,7 @@ func moduleLine(m *gpu.XModule) string {
 
 // runXorgConf prints the xorg.conf that the nvidia (or dummy) backend would write.
 func runXorgConf(args []string, sys system, stdout, stderr io.Writer) int {
-	cfg, code, done := loadConfig(args, sys.getenv, stdout, stderr)
+	cfg, code, done := loadConfig(args, sys, stdout, stderr)
 	if done {
 		return code
 	}
@@ -125,7 +125,7 @@ func runXorgConf(args []string, sys system, stdout, stderr io.Writer) int {
 }
 
 // runHealth probes a running xinit-go: exit 0 when it answers 200, 1 otherwise.
-func runHealth(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func runHealth(ctx context.Context, args []string, sys system, stdout, stderr io.Writer) int {
 	path := "/healthz"
 	var rest []string
 	for _, a := range args {
@@ -135,7 +135,7 @@ func runHealth(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		rest = append(rest, a)
 	}
-	cfg, code, done := loadConfig(rest, getenv, stdout, stderr)
+	cfg, code, done := loadConfig(rest, sys, stdout, stderr)
 	if done {
 		if code == exitConfig {
 			return 1

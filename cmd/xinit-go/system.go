@@ -30,17 +30,19 @@ func host() system {
 	return system{environ: os.Environ(), gpu: gpu.NVML{}, glx: gpu.GLXLoadable, vulkan: gpu.FindVulkan, notify: signal.Notify}
 }
 
-// getenv looks a variable up in the system's environment; the last one wins, as
-// in the C library.
-func (s system) getenv(key string) string {
-	v := ""
+// lookup looks a variable up in the system's environment, telling an empty
+// variable from an unset one (an empty one overrides the TOML file); the last
+// one wins, as in the C library.
+func (s system) lookup(key string) (v string, ok bool) {
 	for _, kv := range s.environ {
-		if rest, ok := strings.CutPrefix(kv, key); ok && strings.HasPrefix(rest, "=") {
-			v = rest[1:]
+		if rest, found := strings.CutPrefix(kv, key); found && strings.HasPrefix(rest, "=") {
+			v, ok = rest[1:], true
 		}
 	}
-	return v
+	return v, ok
 }
+
+func (s system) getenv(key string) string { v, _ := s.lookup(key); return v }
 
 func (s system) sessionEnv() session.Env {
 	return session.Env{GPU: s.gpu, Host: gpu.Host{Getenv: s.getenv}, GLX: s.glx, Vulkan: s.vulkan, Environ: s.environ}
