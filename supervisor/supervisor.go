@@ -89,7 +89,7 @@ type Supervisor struct {
 	ctx    context.Context // for probes and the hook; cancelled when Run ends
 	readyC chan readyResult
 	hookC  chan struct{}
-	reqC   chan request // Fail and Restart, from other goroutines
+	reqC   chan request  // Fail and Restart, from other goroutines
 	done   chan struct{} // closed when the loop ends: late probes give up sending
 	wg     sync.WaitGroup
 	// runProbe and runHook start a probe's Wait and the BeforeFinish hook; tests
