@@ -97,7 +97,9 @@ func Write(dir, name string, b Bundle) (Result, error) {
 		}
 		res.Written = append(res.Written, bl.Name)
 	}
-	if s, ok := b.Summary.(interface{ SetFiles([]string, map[string]string) }); ok {
+	if s, ok := b.Summary.(interface {
+		SetFiles([]string, map[string]string)
+	}); ok {
 		s.SetFiles(append([]string{"summary.json"}, res.Written...), res.Missing)
 	}
 	sum, err := json.MarshalIndent(b.Summary, "", "  ")
