@@ -2,14 +2,12 @@ package health
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -41,6 +39,8 @@ type Info struct {
 	Vulkan      string `json:"vulkan,omitempty"`
 	VNC         string `json:"vnc,omitempty"` // listen address, "" when off
 	GPUs        []GPU  `json:"gpus,omitempty"`
+	// Frame, when set, reports the frozen-screen watchdog; nil before its first sample.
+	Frame func() *FrameStatus `json:"-"`
 }
 
 // Server is the health and metrics HTTP server.
@@ -145,22 +145,13 @@ type statusDoc struct {
 	Reason   string                     `json:"reason,omitempty"`
 	Orphans  int64                      `json:"orphans_reaped"`
 	Services []supervisor.ServiceStatus `json:"services"`
+	Frame    *FrameStatus               `json:"frame,omitempty"`
 }
 
 func (s *Server) statusJSON(w http.ResponseWriter, _ *http.Request) {
-	st := s.status()
-	h, _ := Healthy(st)
-	r, _ := Ready(st)
-	doc := statusDoc{Info: s.info, Healthy: h, Ready: r, Stopping: st.Stopping, Reason: st.Reason,
-		Orphans: st.Orphans, Services: st.Services}
-	if !st.Started.IsZero() {
-		doc.Uptime = time.Since(st.Started).Round(time.Millisecond).String()
-	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(doc)
+	_, _ = w.Write(StatusJSON(s.status(), s.info))
 }
 
 // Probe asks a running xinit-go at addr; path is /healthz or /readyz.
