@@ -71,6 +71,7 @@ type state struct {
 	lastChange time.Time
 	blackSince time.Time
 	fired      bool
+	appStart   time.Time // the app's run the last samples belong to
 	samples    int64
 	err        string
 	unchanged  time.Duration
@@ -108,6 +109,11 @@ func observe(s *state, now time.Time, hash uint64, black bool, appStart time.Tim
 	changed := !s.sampled || hash != s.hash
 	if changed {
 		s.lastChange = now
+		s.fired = false
+	}
+	if !appStart.Equal(s.appStart) {
+		// A new run of the app (a restart) is judged afresh, even on the same picture.
+		s.appStart = appStart
 		s.fired = false
 	}
 	if black && !s.black {

@@ -37,6 +37,20 @@ func TestObserve(t *testing.T) {
 		{"the app's (re)start restarts the clock", 10 * time.Second, []sample{
 			{0, 1, false, false}, {11 * time.Second, 1, false, false}, {12 * time.Second, 1, false, false}, {13 * time.Second, 1, false, true}}},
 	}
+	// A restarted app on the same frozen picture fires again, a timeout after its start.
+	t.Run("a restart re-arms it", func(t *testing.T) {
+		var s state
+		steps := []struct {
+			at, start time.Duration
+			fire      bool
+		}{{0, 0, false}, {3 * time.Second, 0, true}, {4 * time.Second, 0, false}, {5 * time.Second, 5 * time.Second, false},
+			{7 * time.Second, 5 * time.Second, false}, {8 * time.Second, 5 * time.Second, true}}
+		for _, x := range steps {
+			if fire, _ := observe(&s, t0.Add(x.at), 1, true, t0.Add(x.start), timeout); fire != x.fire {
+				t.Fatalf("at +%v: fire %v, want %v", x.at, fire, x.fire)
+			}
+		}
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var s state

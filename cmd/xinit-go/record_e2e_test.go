@@ -248,9 +248,7 @@ func TestFailingRunLeavesABundle(t *testing.T) {
 	}
 	testutil.Eventually(t, 90*time.Second, "a first segment", waitDuration)
 	// The app dies of a signal: a failure.
-	for _, pid := range testutil.ProcsWithArg("glxgears") {
-		_ = syscall.Kill(pid, syscall.SIGSEGV)
-	}
+	signalComm(t, "glxgears", syscall.SIGSEGV)
 	if code := s.p.Wait(60 * time.Second); code != 128+int(syscall.SIGSEGV) {
 		t.Errorf("exit %d", code)
 	}
@@ -329,5 +327,22 @@ func TestPassingRunLeavesTheSummaryOnly(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Error("XINIT_RECORD_KEEP=failure kept the recording of a pass")
+	}
+}
+
+// signalComm signals every process whose command name is comm (not xinit-go,
+// whose argv may name it too).
+func signalComm(t *testing.T, comm string, sig syscall.Signal) {
+	t.Helper()
+	n := 0
+	for _, p := range testutil.Procs() {
+		if p.Comm == comm {
+			if err := syscall.Kill(p.PID, sig); err == nil {
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no %s process to signal", comm)
 	}
 }
