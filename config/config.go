@@ -59,6 +59,14 @@ type Config struct {
 	Screenshot     string        `json:"screenshot,omitempty"`
 	Vulkan         string        `json:"vulkan"` // auto, layer or off
 
+	Record        string        `json:"record,omitempty"`
+	RecordFPS     int           `json:"record_fps"`
+	RecordLast    time.Duration `json:"record_last"`
+	RecordKeep    string        `json:"record_keep"` // always or failure
+	Artifacts     string        `json:"artifacts,omitempty"`
+	FreezeTimeout time.Duration `json:"freeze_timeout"`
+	FreezeAction  string        `json:"freeze_action"` // fail, restart or log
+
 	LogFormat string `json:"log_format"`
 	LogLevel  string `json:"log_level"`
 
@@ -204,6 +212,7 @@ func (c *Config) crossCheck(getenv func(string) string) []error {
 	if c.Backend == BackendNone && c.Screenshot != "" {
 		errs = append(errs, fmt.Errorf("XINIT_SCREENSHOT=%q needs a display, but XINIT_BACKEND=none starts none; unset one of them", c.Screenshot))
 	}
+	errs = append(errs, c.checkRecord()...)
 	names := map[string]bool{"x": true, "vnc": true, "app": true}
 	for i, s := range c.Services {
 		where := fmt.Sprintf("%s: [[service]] #%d", c.File, i+1)

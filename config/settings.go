@@ -251,6 +251,64 @@ var settings = []setting{
 			c.Screenshot = v
 			return nil
 		}},
+	{env: "XINIT_RECORD", key: "record", flag: "record", example: "XINIT_RECORD=/artifacts/run.mp4",
+		help: "record the display into this MP4 file (ffmpeg; fragmented, so it stays playable if anything is killed)",
+		apply: func(c *Config, v string) error {
+			if v != "" && (!filepath.IsAbs(v) || !strings.HasSuffix(strings.ToLower(v), ".mp4")) {
+				return errors.New("want an absolute path ending in .mp4")
+			}
+			c.Record = v
+			return nil
+		}},
+	{env: "XINIT_RECORD_FPS", key: "record_fps", flag: "record-fps", def: "15", example: "XINIT_RECORD_FPS=30",
+		help: "frames per second of the recording, 1 to 60",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 60 {
+				return errors.New("want a whole number from 1 to 60")
+			}
+			c.RecordFPS = n
+			return nil
+		}},
+	{env: "XINIT_RECORD_LAST", key: "record_last", flag: "record-last", def: "0", example: "XINIT_RECORD_LAST=60s",
+		help: "keep only this last stretch of the recording (rolling segments, bounded disk, stitched at the end); 0 keeps it all",
+		apply: func(c *Config, v string) (err error) {
+			c.RecordLast, err = parseDuration(v, true)
+			if err == nil && c.RecordLast != 0 && c.RecordLast < 4*time.Second {
+				err = errors.New("want 0 or at least 4s")
+			}
+			return err
+		}},
+	{env: "XINIT_RECORD_KEEP", key: "record_keep", flag: "record-keep", def: "always", example: "XINIT_RECORD_KEEP=failure",
+		help: "keep the recording always, or only when the run failed (failure: a non-zero exit, a signal, a timeout, a frozen screen)",
+		apply: func(c *Config, v string) (err error) {
+			c.RecordKeep, err = parseChoice(v, "always", "failure")
+			return err
+		}},
+	{env: "XINIT_ARTIFACTS", key: "artifacts", flag: "artifacts", example: "XINIT_ARTIFACTS=/artifacts",
+		help: "directory for the failure bundle: screenshot, video, X log, service output, status, GPU snapshot, summary.json (the summary alone on success)",
+		apply: func(c *Config, v string) error {
+			if v != "" && !filepath.IsAbs(v) {
+				return errors.New("want an absolute path")
+			}
+			c.Artifacts = v
+			return nil
+		}},
+	{env: "XINIT_FREEZE_TIMEOUT", key: "freeze_timeout", flag: "freeze-timeout", def: "0", example: "XINIT_FREEZE_TIMEOUT=30s",
+		help: "a screen unchanged or entirely black for this long is frozen (see XINIT_FREEZE_ACTION); 0 turns the watchdog off",
+		apply: func(c *Config, v string) (err error) {
+			c.FreezeTimeout, err = parseDuration(v, true)
+			if err == nil && c.FreezeTimeout != 0 && c.FreezeTimeout < time.Second {
+				err = errors.New("want 0 or at least 1s")
+			}
+			return err
+		}},
+	{env: "XINIT_FREEZE_ACTION", key: "freeze_action", flag: "freeze-action", def: "fail", example: "XINIT_FREEZE_ACTION=restart",
+		help: "what a frozen or black screen does: fail (the session ends with exit code 75), restart the app, or log",
+		apply: func(c *Config, v string) (err error) {
+			c.FreezeAction, err = parseChoice(v, "fail", "restart", "log")
+			return err
+		}},
 	{env: "XINIT_VULKAN", key: "vulkan", flag: "vulkan", def: "auto", example: "XINIT_VULKAN=layer",
 		help: "Vulkan apps under xvfb or dummy: auto (the present-by-copy layer when NVIDIA's Vulkan driver is there), layer (always) or off",
 		apply: func(c *Config, v string) (err error) {

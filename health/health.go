@@ -2,7 +2,6 @@ package health
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -10,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -46,6 +44,8 @@ type Info struct {
 	// fails when one has failed for good, /readyz waits for it (VNC beside an
 	// app: the app's result does not depend on it, a viewer does).
 	Vital []string `json:"vital,omitempty"`
+	// Frame, when set, reports the frozen-screen watchdog; nil before its first sample.
+	Frame func() *FrameStatus `json:"-"`
 }
 
 // Server is the health and metrics HTTP server.
@@ -152,22 +152,13 @@ type statusDoc struct {
 	Reason   string                     `json:"reason,omitempty"`
 	Orphans  int64                      `json:"orphans_reaped"`
 	Services []supervisor.ServiceStatus `json:"services"`
+	Frame    *FrameStatus               `json:"frame,omitempty"`
 }
 
 func (s *Server) statusJSON(w http.ResponseWriter, _ *http.Request) {
-	st := s.status()
-	h, _ := Healthy(st, s.info.Vital...)
-	r, _ := Ready(st, s.info.Vital...)
-	doc := statusDoc{Info: s.info, Healthy: h, Ready: r, Stopping: st.Stopping, Reason: st.Reason,
-		Orphans: st.Orphans, Services: st.Services}
-	if !st.Started.IsZero() {
-		doc.Uptime = time.Since(st.Started).Round(time.Millisecond).String()
-	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(doc)
+	_, _ = w.Write(StatusJSON(s.status(), s.info))
 }
 
 // Probe asks a running xinit-go at addr; path is /healthz or /readyz.

@@ -62,6 +62,7 @@ type service struct {
 	killed      time.Time // when SIGKILL was sent to this run; zero before
 	dying       bool      // this run is exiting: what comes after it must wait
 	cause       error     // why we killed this run, when we did
+	forced      *request  // a Restart request stopped this run
 	cancelProbe context.CancelFunc
 	restarts    int
 	last        *ExitStatus
@@ -431,6 +432,8 @@ func (s *Supervisor) classify(sv *service, st *ExitStatus, cause error) verdict 
 		return stopped
 	case sv.followDep:
 		return follow
+	case sv.forced != nil:
+		return restart
 	case sv.spec.Role == Main && st != nil && s.depGone(sv, false):
 		return follow
 	case IsPermanent(cause), errors.Is(cause, errAbandoned) && sv.spec.Role == Main:
@@ -468,17 +471,23 @@ func (s *Supervisor) ended(sv *service, now time.Time, st *ExitStatus, cause err
 		cause = fmt.Errorf("%w; %w", sv.cause, cause)
 	}
 	sv.cause = nil
+	forced := sv.forced
 	if st != nil {
 		sv.last = st
 	}
 	reason := describe(st, cause)
+	if forced != nil {
+		reason = forced.reason + "; restarted (" + reason + ")"
+	}
 	sv.lastReason = reason
 	fields := []zap.Field{zap.Int("pid", pid), zap.String("reason", reason)}
 	if st != nil {
 		fields = append(fields, zap.Int("exit_code", st.Code()))
 	}
 
-	switch s.classify(sv, st, cause) {
+	verdict := s.classify(sv, st, cause)
+	sv.forced = nil
+	switch verdict {
 	case stopped:
 		s.set(sv, Stopped, "stopped", fields...)
 		if sv == s.main && s.stop.codeFromApp && st != nil {
@@ -504,6 +513,11 @@ func (s *Supervisor) ended(sv *service, now time.Time, st *ExitStatus, cause err
 			return
 		}
 		sv.lastReason = reason + "; " + sv.tracker.spent()
+		if forced != nil && forced.code != 0 && sv.spec.Role == Main {
+			s.set(sv, Failed, "")
+			s.finish(now, forced.code, fmt.Sprintf("%s ended: %s", sv.spec.Name, sv.lastReason), false)
+			return
+		}
 		s.fail(sv, now, st, cause, true)
 	case fail:
 		sv.log.Warn("exited", fields...)

@@ -89,6 +89,7 @@ type Supervisor struct {
 	ctx    context.Context // for probes and the hook; cancelled when Run ends
 	readyC chan readyResult
 	hookC  chan struct{}
+	reqC   chan request  // Fail and Restart, from other goroutines
 	done   chan struct{} // closed when the loop ends: late probes give up sending
 	wg     sync.WaitGroup
 	// runProbe and runHook start a probe's Wait and the BeforeFinish hook; tests
@@ -145,6 +146,7 @@ func New(specs []Spec, opts Options) (*Supervisor, error) {
 		byPid:  map[int]*service{},
 		readyC: make(chan readyResult),
 		hookC:  make(chan struct{}, 1),
+		reqC:   make(chan request),
 		done:   make(chan struct{}),
 		ctx:    context.Background(),
 	}
@@ -256,6 +258,8 @@ func (s *Supervisor) Run(ctx context.Context) int {
 			s.onReady(r, s.now())
 		case <-s.hookC:
 			s.onHookDone(s.now())
+		case r := <-s.reqC:
+			s.onRequest(r, s.now())
 		case <-timer.C:
 		case <-ctxDone:
 			ctxDone = nil

@@ -36,6 +36,13 @@
 //	XINIT_FORWARD_SIGNALS    forward_signals    --forward-signals    HUP,USR1,USR2,WINCH,QUIT
 //	XINIT_APP_USER           app_user           --app-user           none: the app runs as xinit-go's user
 //	XINIT_SCREENSHOT         screenshot         --screenshot         none
+//	XINIT_RECORD             record             --record             none: no recording (an absolute .mp4 path)
+//	XINIT_RECORD_FPS         record_fps         --record-fps         15
+//	XINIT_RECORD_LAST        record_last        --record-last        0 (keep it all); e.g. 60s for a rolling window
+//	XINIT_RECORD_KEEP        record_keep        --record-keep        always (failure)
+//	XINIT_ARTIFACTS          artifacts          --artifacts          none: no bundle
+//	XINIT_FREEZE_TIMEOUT     freeze_timeout     --freeze-timeout     0 (off)
+//	XINIT_FREEZE_ACTION      freeze_action      --freeze-action      fail (restart, log)
 //	XINIT_VULKAN             vulkan             --vulkan             auto (layer, off): the present-by-copy layer
 //	XINIT_LOG_FORMAT         log_format         --log-format         auto (json, console)
 //	XINIT_LOG_LEVEL          log_level          --log-level          info
@@ -43,7 +50,8 @@
 // Exit codes: the app's own; 128+N when signal N killed it; 124 past
 // XINIT_APP_TIMEOUT; 126/127 when the app cannot be executed or found; 78 for bad
 // configuration (nothing started); 69 when the requested backend is unavailable;
-// 70 when the X server or VNC failed for good.
+// 70 when the X server or VNC failed for good; 75 when the watchdog found the
+// screen frozen or black and XINIT_FREEZE_ACTION=fail.
 //
 // main stays one line: run turns every error into an exit code, and no package
 // calls os.Exit.

@@ -131,6 +131,12 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 		fmt.Fprintln(stderr, "xinit-go:", err)
 		return exitCode(err)
 	}
+	ex, err := newExtras(ctx, cfg, plan, sess, sys, log)
+	if err != nil {
+		log.Error("cannot prepare the recording; nothing was started", zap.Error(err))
+		fmt.Fprintln(stderr, "xinit-go:", err)
+		return exitCode(err)
+	}
 	sup, err := supervisor.New(sess.Specs, supervisor.Options{
 		Logger:       log,
 		Forward:      cfg.Forward,
@@ -142,8 +148,10 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 		fmt.Fprintln(stderr, "xinit-go: invalid services; nothing was started:", err)
 		return exitConfig
 	}
+	info := healthInfo(cfg, plan, sess)
+	ex.attach(sup, &info)
 	if cfg.HealthAddr != "" {
-		hs, err := health.Listen(cfg.HealthAddr, sup.Status, healthInfo(cfg, plan, sess), log)
+		hs, err := health.Listen(cfg.HealthAddr, sup.Status, info, log)
 		if err != nil {
 			fmt.Fprintf(stderr, "xinit-go: XINIT_HEALTH_ADDR=%q: %v; choose a free port, e.g. XINIT_HEALTH_ADDR=:9811, or off\n", cfg.HealthAddr, err)
 			return exitConfig
@@ -153,7 +161,8 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 		// server gets a moment to answer, not a graceful drain.
 		defer hs.Close(100 * time.Millisecond)
 	}
-	return sup.Run(ctx)
+	ex.start()
+	return ex.finish(sup.Run(ctx), sup.Status(), info)
 }
 
 func healthInfo(cfg *config.Config, plan *session.Plan, sess *session.Session) health.Info {

@@ -15,6 +15,7 @@ apt-get install -y -qq --no-install-recommends \
   libgl1 libglx0 libegl1 libopengl0 libglvnd0 \
   x11-utils \
   xauth \
+  ffmpeg \
   libvulkan1 libxcb-shm0 libx11-xcb1 \
   ca-certificates
 apt-get clean

@@ -1,0 +1,127 @@
+package bundle
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+type summary struct {
+	Code    int               `json:"exit_code"`
+	Files   []string          `json:"files"`
+	Missing map[string]string `json:"missing,omitempty"`
+}
+
+func (s *summary) SetFiles(f []string, m map[string]string) { s.Files, s.Missing = f, m }
+
+func TestWriteWholeBundle(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(t.TempDir(), "shot.png")
+	if err := os.WriteFile(src, []byte("png"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Write(dir, "run-1", Bundle{
+		Summary: &summary{Code: 3},
+		Files:   []File{{Name: "screenshot.png", Path: src}, {Name: "video.mp4", Path: filepath.Join(dir, "absent.mp4")}},
+		Blobs:   []Blob{{Name: "logs/x.log", Data: []byte("x\n")}, {Name: "status.json", Data: []byte("{}")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Path != filepath.Join(dir, "run-1") {
+		t.Fatalf("path %s", res.Path)
+	}
+	for name, want := range map[string]string{"screenshot.png": "png", "logs/x.log": "x\n", "status.json": "{}"} {
+		b, err := os.ReadFile(filepath.Join(res.Path, name))
+		if err != nil || string(b) != want {
+			t.Errorf("%s: %q %v", name, b, err)
+		}
+	}
+	var s summary
+	b, _ := os.ReadFile(filepath.Join(res.Path, "summary.json"))
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Code != 3 || strings.Join(s.Files, ",") != "summary.json,screenshot.png,logs/x.log,status.json" || s.Missing["video.mp4"] == "" {
+		t.Errorf("summary %+v", s)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("left in the artifacts directory: %v", ents)
+	}
+	// A second bundle of the same name gets a suffix, never replaces the first.
+	res2, err := Write(dir, "run-1", Bundle{Summary: &summary{}})
+	if err != nil || res2.Path != filepath.Join(dir, "run-1-2") {
+		t.Fatalf("second: %v %v", res2.Path, err)
+	}
+}
+
+func TestWriteAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Write(dir, "run", Bundle{Summary: &summary{}, Blobs: []Blob{{Name: "a", Data: nil}, {Name: "a/b/c", Data: nil}}})
+	if err == nil {
+		t.Fatal("a bad name was written")
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 0 {
+		t.Fatalf("a half bundle was left: %v", ents)
+	}
+}
+
+func TestSourcesAreNotFollowed(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(t.TempDir(), "secret")
+	_ = os.WriteFile(secret, []byte("secret"), 0o600)
+	link := filepath.Join(t.TempDir(), "shot.png")
+	_ = os.Symlink(secret, link)
+	linkedDir := filepath.Join(t.TempDir(), "d")
+	_ = os.Symlink(filepath.Dir(secret), linkedDir)
+	res, err := Write(dir, "run", Bundle{Summary: &summary{}, Files: []File{
+		{Name: "screenshot.png", Path: link},
+		{Name: "x.log", Path: filepath.Join(linkedDir, "secret")},
+		{Name: "fifo", Path: "/dev/null"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Missing) != 3 || !strings.Contains(res.Missing["screenshot.png"], "link") ||
+		!strings.Contains(res.Missing["x.log"], "link") || !strings.Contains(res.Missing["fifo"], "not a regular file") {
+		t.Fatalf("missing %v", res.Missing)
+	}
+	if _, err := os.Stat(filepath.Join(res.Path, "screenshot.png")); err == nil {
+		t.Fatal("a link was followed into the bundle")
+	}
+}
+
+func TestOwnerAndForeignFiles(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED, NOT RUN: needs root to chown")
+	}
+	dir := t.TempDir()
+	foreign := filepath.Join(t.TempDir(), "foreign")
+	_ = os.WriteFile(foreign, []byte("x"), 0o644)
+	_ = os.Chown(foreign, 4242, 4242)
+	mine := filepath.Join(t.TempDir(), "mine")
+	_ = os.WriteFile(mine, []byte("y"), 0o644)
+	_ = os.Chown(mine, 1234, 1234)
+	res, err := Write(dir, "run", Bundle{Summary: &summary{}, Owner: &Owner{UID: 1234, GID: 1234},
+		Files: []File{{Name: "foreign", Path: foreign}, {Name: "mine", Path: mine}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Missing["foreign"], "uid 4242") {
+		t.Errorf("missing %v", res.Missing)
+	}
+	for _, n := range []string{"", "summary.json", "mine"} {
+		st, err := os.Stat(filepath.Join(res.Path, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := st.Sys().(*syscall.Stat_t); s.Uid != 1234 || s.Gid != 1234 {
+			t.Errorf("%q owned by %d:%d", n, s.Uid, s.Gid)
+		}
+	}
+}

@@ -1,0 +1,40 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// checkRecord validates the recorder, bundle and watchdog settings together.
+func (c *Config) checkRecord() []error {
+	var errs []error
+	if c.Backend == BackendNone {
+		if c.Record != "" {
+			errs = append(errs, fmt.Errorf("XINIT_RECORD=%q needs a display, but XINIT_BACKEND=none starts none; unset one of them", c.Record))
+		}
+		if c.FreezeTimeout != 0 {
+			errs = append(errs, fmt.Errorf("XINIT_FREEZE_TIMEOUT=%s needs a display, but XINIT_BACKEND=none starts none; unset one of them, e.g. XINIT_FREEZE_TIMEOUT=0", c.FreezeTimeout))
+		}
+	}
+	if c.Record == "" && c.RecordLast != 0 {
+		errs = append(errs, fmt.Errorf("XINIT_RECORD_LAST=%s needs XINIT_RECORD, the file to record into, e.g. XINIT_RECORD=/artifacts/run.mp4", c.RecordLast))
+	}
+	if c.Record != "" && c.Artifacts != "" && within(c.Record, c.Artifacts) {
+		errs = append(errs, fmt.Errorf("XINIT_RECORD=%q is inside XINIT_ARTIFACTS=%q, where each bundle gets a copy of it; record elsewhere, e.g. XINIT_RECORD=/tmp/run.mp4", c.Record, c.Artifacts))
+	}
+	if c.Record != "" && c.RuntimeDir != "" && within(c.Record, c.RuntimeDir) {
+		errs = append(errs, fmt.Errorf("XINIT_RECORD=%q is inside XINIT_RUNTIME_DIR=%q, which is private; record elsewhere, e.g. XINIT_RECORD=/artifacts/run.mp4", c.Record, c.RuntimeDir))
+	}
+	if c.Artifacts != "" && c.RuntimeDir != "" && within(c.Artifacts, c.RuntimeDir) {
+		errs = append(errs, errors.New("XINIT_ARTIFACTS is inside XINIT_RUNTIME_DIR, which is private; choose another directory, e.g. XINIT_ARTIFACTS=/artifacts"))
+	}
+	return errs
+}
+
+// within reports whether path is dir or below it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(filepath.Clean(dir), filepath.Clean(path))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}

@@ -1,0 +1,358 @@
+package record
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/xinit-go/xinit-go/supervisor"
+)
+
+// Name is the recorder's service name.
+const Name = "record"
+
+// FinishTimeout bounds Finish: the stitch of the rolling window.
+const FinishTimeout = 2 * time.Second
+
+// Encoders.
+const (
+	X264  = "libx264"
+	NVENC = "h264_nvenc"
+)
+
+// Options configure a Recorder.
+type Options struct {
+	Path    string        // the MP4 to write
+	FPS     int           // frames per second
+	Last    time.Duration // rolling window; 0 keeps everything
+	Display string        // ":N"
+	Width   int
+	Height  int
+	// Env is the environment ffmpeg runs with (XAUTHORITY, PATH...); DISPLAY is set.
+	Env []string
+	// Credential runs ffmpeg as the app user; nil for xinit-go's own.
+	Credential *syscall.Credential
+	Encoder    string // X264 or NVENC
+	After      string // the service the recorder starts after (the X server)
+	Restart    supervisor.Restart
+	Log        *zap.Logger
+	// Output, when set, also gets each line ffmpeg writes.
+	Output func(line string)
+}
+
+// Recorder is the recording of one session.
+type Recorder struct {
+	o      Options
+	segDir string // rolling window: where the segments go
+	starts int
+	log    *zap.Logger
+}
+
+// New prepares a recording: checks the output's directory, and for a rolling
+// window creates the segments' directory. Nothing is started.
+func New(o Options) (*Recorder, error) {
+	if o.FPS <= 0 {
+		o.FPS = 15
+	}
+	if o.Encoder == "" {
+		o.Encoder = X264
+	}
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	r := &Recorder{o: o, log: o.Log.Named("record")}
+	dir := filepath.Dir(o.Path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("XINIT_RECORD=%q: the directory %s does not exist; create it (a volume), or record elsewhere", o.Path, dir)
+	}
+	if o.Last > 0 {
+		d, err := os.MkdirTemp(dir, ".xinit-record-")
+		if err != nil {
+			return nil, fmt.Errorf("XINIT_RECORD=%q: make the segments' directory: %w", o.Path, err)
+		}
+		if c := o.Credential; c != nil {
+			// Lchown: had the name been swapped for a link, the link changes, not its target.
+			if err := os.Lchown(d, int(c.Uid), int(c.Gid)); err != nil {
+				os.Remove(d)
+				return nil, fmt.Errorf("XINIT_RECORD=%q: hand the segments' directory to the app user: %w", o.Path, err)
+			}
+		}
+		r.segDir = d
+	}
+	return r, nil
+}
+
+// SegmentsDir is the rolling window's directory, "" without one.
+func (r *Recorder) SegmentsDir() string { return r.segDir }
+
+// Segment is the length of one segment of a rolling window of last.
+func Segment(last time.Duration) time.Duration {
+	return max(2*time.Second, (last / 6).Round(time.Second))
+}
+
+// Segments is how many segments a rolling window of last keeps on disk at most:
+// enough to cover it, the one being written, and one more.
+func Segments(last time.Duration) int {
+	seg := Segment(last)
+	return int((last+seg-1)/seg) + 2
+}
+
+// Argv is ffmpeg's command line.
+func (r *Recorder) Argv() []string {
+	o := r.o
+	fps := strconv.Itoa(o.FPS)
+	argv := []string{"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "warning", "-y",
+		"-f", "x11grab", "-draw_mouse", "0", "-framerate", fps,
+		"-video_size", fmt.Sprintf("%dx%d", o.Width, o.Height), "-i", o.Display + ".0+0,0"}
+	switch o.Encoder {
+	case NVENC:
+		argv = append(argv, "-c:v", NVENC, "-preset", "p1", "-tune", "ll")
+	default:
+		argv = append(argv, "-c:v", X264, "-preset", "ultrafast")
+	}
+	argv = append(argv, "-pix_fmt", "yuv420p")
+	frag := "+frag_keyframe+empty_moov+default_base_moof"
+	if o.Last <= 0 {
+		// A keyframe, so a fragment, every second: a kill loses at most a second.
+		return append(argv, "-g", fps, "-f", "mp4", "-movflags", frag, o.Path)
+	}
+	seg := Segment(o.Last)
+	secs := strconv.Itoa(int(seg / time.Second))
+	return append(argv, "-g", fps,
+		"-force_key_frames", "expr:gte(t,n_forced*"+secs+")",
+		"-f", "segment", "-segment_time", secs, "-segment_wrap", strconv.Itoa(Segments(o.Last)),
+		"-reset_timestamps", "1", "-segment_format", "mp4",
+		"-segment_format_options", "movflags="+frag,
+		filepath.Join(r.segDir, "seg%03d.mp4"))
+}
+
+// Spec is the recorder as a supervised service: it starts after the X server,
+// is ready once ffmpeg has written its first bytes, restarts on failure, and
+// stops on SIGINT. Its failure never ends the session.
+func (r *Recorder) Spec() supervisor.Spec {
+	o := r.o
+	rs := o.Restart
+	rs.Policy = supervisor.OnFailure
+	var after []string
+	if o.After != "" {
+		after = []string{o.After}
+	}
+	env := append([]string(nil), o.Env...)
+	env = append(env, "DISPLAY="+o.Display)
+	return supervisor.Spec{
+		Name:         Name,
+		Argv:         r.Argv(),
+		Env:          env,
+		Credential:   o.Credential,
+		After:        after,
+		Role:         supervisor.Optional,
+		Restart:      rs,
+		StopSignal:   syscall.SIGINT,
+		ReadyTimeout: 20 * time.Second,
+		PreStart:     r.preStart,
+		Ready:        r.ready,
+		Output: func(line string) {
+			r.log.Info(line)
+			if o.Output != nil {
+				o.Output(line)
+			}
+		},
+	}
+}
+
+// preStart keeps what an earlier run of ffmpeg in this session wrote: the file
+// of the first run moves aside as PATH.1.mp4, and so on (a rename never follows
+// a link).
+func (r *Recorder) preStart(context.Context) error {
+	r.starts++
+	if r.starts > 1 && r.o.Last <= 0 {
+		prev := strings.TrimSuffix(r.o.Path, filepath.Ext(r.o.Path)) + fmt.Sprintf(".%d.mp4", r.starts-1)
+		if err := os.Rename(r.o.Path, prev); err == nil {
+			r.log.Info("the recording so far is kept aside", zap.String("path", prev))
+		}
+	}
+	return nil
+}
+
+// ready waits for ffmpeg's first bytes: the output's header, or a segment.
+func (r *Recorder) ready() (*supervisor.Probe, error) {
+	since := time.Now().Add(-time.Second)
+	return &supervisor.Probe{Wait: func(ctx context.Context) error {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if r.written(since) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+	}}, nil
+}
+
+func (r *Recorder) written(since time.Time) bool {
+	if r.segDir == "" {
+		st, err := os.Stat(r.o.Path)
+		return err == nil && st.Size() > 0 && st.ModTime().After(since)
+	}
+	segs, _ := r.segments()
+	return len(segs) > 0
+}
+
+type segment struct {
+	path string
+	mod  time.Time
+	size int64
+}
+
+// segments lists the rolling window's segments, oldest first.
+func (r *Recorder) segments() ([]segment, error) {
+	ents, err := os.ReadDir(r.segDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []segment
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), "seg") || !strings.HasSuffix(e.Name(), ".mp4") {
+			continue
+		}
+		info, err := e.Info()
+		path := filepath.Join(r.segDir, e.Name())
+		if err != nil || !Playable(path) {
+			continue
+		}
+		out = append(out, segment{path, info.ModTime(), info.Size()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].mod.Before(out[j].mod) })
+	return out, nil
+}
+
+// Finish ends the recording once the supervisor has stopped: with keep false
+// it removes it; otherwise, for a rolling window, it stitches the newest
+// segments into the output. It returns the video's path, "" when there is none.
+// Call it only when no supervisor runs: it starts ffmpeg through os/exec.
+func (r *Recorder) Finish(ctx context.Context, keep bool) (string, error) {
+	if !keep {
+		os.Remove(r.o.Path)
+		if r.segDir != "" {
+			os.RemoveAll(r.segDir)
+		}
+		r.log.Info("recording removed: the run passed and XINIT_RECORD_KEEP=failure")
+		return "", nil
+	}
+	if r.segDir == "" {
+		if st, err := os.Lstat(r.o.Path); err != nil || !st.Mode().IsRegular() {
+			return "", fmt.Errorf("no recording at %s", r.o.Path)
+		}
+		return r.o.Path, nil
+	}
+	segs, err := r.segments()
+	if err != nil || len(segs) == 0 {
+		return "", fmt.Errorf("no segment in %s", r.segDir)
+	}
+	need := int((r.o.Last+Segment(r.o.Last)-1)/Segment(r.o.Last)) + 1
+	if len(segs) > need {
+		segs = segs[len(segs)-need:]
+	}
+	var list strings.Builder
+	for _, s := range segs {
+		fmt.Fprintf(&list, "file '%s'\n", s.path)
+	}
+	listPath := filepath.Join(r.segDir, "list.txt")
+	tmp := filepath.Join(r.segDir, "stitched.mp4")
+	if err := os.WriteFile(listPath, []byte(list.String()), 0o644); err != nil {
+		return "", err
+	}
+	if c := r.o.Credential; c != nil {
+		_ = os.Lchown(listPath, int(c.Uid), int(c.Gid))
+	}
+	ctx, cancel := context.WithTimeout(ctx, FinishTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+		"-f", "concat", "-safe", "0", "-i", listPath, "-c", "copy",
+		"-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", tmp)
+	cmd.Env = r.o.Env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: r.o.Credential, Setpgid: true}
+	cmd.WaitDelay = 100 * time.Millisecond
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("stitch the last %s: %v: %s (the segments stay in %s)", r.o.Last, err, strings.TrimSpace(string(out)), r.segDir)
+	}
+	if err := os.Rename(tmp, r.o.Path); err != nil {
+		return "", err
+	}
+	os.RemoveAll(r.segDir)
+	r.log.Info("recording stitched", zap.String("path", r.o.Path), zap.Int("segments", len(segs)),
+		zap.Duration("window", r.o.Last), zap.Duration("took", time.Since(start)))
+	return r.o.Path, nil
+}
+
+// ProbeEncoder picks the encoder: h264_nvenc when a one-frame encode with it
+// succeeds here, else libx264. why says which and why. Run it before the
+// supervisor starts: it starts ffmpeg through os/exec.
+func ProbeEncoder(ctx context.Context, gpu bool) (encoder, why string) {
+	if !gpu {
+		return X264, "no NVIDIA GPU: libx264"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
+		"-f", "lavfi", "-i", "color=c=black:s=256x256:r=1", "-frames:v", "1", "-c:v", NVENC, "-f", "null", "-")
+	cmd.WaitDelay = 100 * time.Millisecond
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		msg := strings.TrimSpace(string(out))
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			msg = "no answer in 5s"
+		}
+		return X264, "h264_nvenc cannot open an encode session here (" + firstLine(msg, err) + "): libx264"
+	}
+	return NVENC, "h264_nvenc encoded a test frame: NVENC"
+}
+
+// firstLine is ffmpeg's first complaint, without its "[h264_nvenc @ 0x...] " prefix.
+func firstLine(msg string, err error) string {
+	if msg == "" {
+		return err.Error()
+	}
+	line, _, _ := strings.Cut(msg, "\n")
+	if strings.HasPrefix(line, "[") {
+		if _, rest, ok := strings.Cut(line, "] "); ok {
+			line = rest
+		}
+	}
+	if len(line) > 200 {
+		line = line[:200]
+	}
+	return line
+}
+
+// Playable reports whether an MP4 written by the recorder holds at least one
+// whole fragment: its header (moov) and a fragment (moof). A segment that was
+// being written when ffmpeg was killed may hold only its first bytes.
+func Playable(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<16)
+	n, _ := io.ReadFull(f, buf)
+	head := buf[:n]
+	return bytes.Contains(head, []byte("moov")) && bytes.Contains(head, []byte("moof"))
+}
