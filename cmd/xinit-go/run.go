@@ -164,12 +164,18 @@ func runSession(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintln(stderr, "xinit-go: invalid services; nothing was started:", err)
 		return exitConfig
 	}
+	wv, code := startWeb(cfg, sess, sup.Status, log, stderr)
+	if code != 0 {
+		return code
+	}
+	defer wv.stop()
 	if cfg.HealthAddr != "" {
 		hs, err := health.Listen(cfg.HealthAddr, sup.Status, healthInfo(cfg, plan, sess), log)
 		if err != nil {
 			fmt.Fprintf(stderr, "xinit-go: XINIT_HEALTH_ADDR=%q: %v; choose a free port, e.g. XINIT_HEALTH_ADDR=:9811, or off\n", cfg.HealthAddr, err)
 			return exitConfig
 		}
+		wv.attach(hs)
 		hs.Start()
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.Background(), time.Second)
