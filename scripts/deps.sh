@@ -5,7 +5,7 @@
 set -euo pipefail
 pkgs=(
   xvfb xserver-xorg-core xserver-xorg-video-dummy x11vnc
-  mesa-utils libgl1-mesa-dri x11-utils xauth vncsnapshot
+  mesa-utils libgl1-mesa-dri x11-utils xauth vncsnapshot novnc chromium
   util-linux procps psmisc curl
   tini dumb-init catatonit supervisor s6 debootstrap
 )
