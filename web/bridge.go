@@ -56,6 +56,12 @@ func (s *Server) vncReady() (bool, string) {
 // bridge joins a WebSocket from the page to a new TCP connection to our x11vnc.
 func (s *Server) bridge(w http.ResponseWriter, r *http.Request) {
 	log := s.log.With(zap.String("remote", r.RemoteAddr))
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		// Not a WebSocket: answer before touching VNC.
+		w.Header().Set("Upgrade", "websocket")
+		http.Error(w, "a WebSocket endpoint: open / in a browser", http.StatusUpgradeRequired)
+		return
+	}
 	if !sameOrigin(r) {
 		s.m.rejected.WithLabelValues(rejectOrigin).Inc()
 		log.Warn("browser view: refused a viewer from another origin", zap.String("origin", r.Header.Get("Origin")), zap.String("host", r.Host))

@@ -363,3 +363,40 @@ func hostIP() string {
 	}
 	return ""
 }
+
+// TestWebBadSettings: a bad browser-view setting is exit 78 with nothing started,
+// and the message names the variable.
+func TestWebBadSettings(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"XINIT_WEB_ROOT": "/nonexistent/novnc"}, "XINIT_WEB_ROOT"},
+		{map[string]string{"XINIT_WEB_TLS_KEY": "/nonexistent/tls.key"}, "XINIT_WEB_TLS_CERT"},
+		{map[string]string{"XINIT_WEB_ADDR": busy.Addr().String(), "XINIT_WEB_ROOT": "", "VNC_PASSWORD": password}, "XINIT_WEB_ADDR"},
+	} {
+		env := map[string]string{"XINIT_BACKEND": "xvfb", "XINIT_HEALTH_ADDR": "off", "XINIT_RUNTIME_DIR": filepath.Join(t.TempDir(), "run"),
+			"XINIT_WEB_ADDR": "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))}
+		for k, v := range tc.env {
+			env[k] = v
+		}
+		if env["XINIT_WEB_ROOT"] == "" {
+			if _, err := os.Stat("/usr/share/novnc/core/rfb.js"); err != nil {
+				testutil.Need(t, "novnc")
+			}
+		}
+		var stderr strings.Builder
+		code := run(t.Context(), []string{"--", "true"}, func(k string) string { return env[k] }, &stderr, &stderr)
+		if code != exitConfig || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, want 78 naming %s:\n%s", tc.env, code, tc.want, stderr.String())
+		}
+		if strings.Contains(stderr.String(), `"msg":"started"`) {
+			t.Errorf("%v: something was started:\n%s", tc.env, stderr.String())
+		}
+	}
+}
