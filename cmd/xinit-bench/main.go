@@ -47,6 +47,7 @@ type bench struct {
 	out     io.Writer
 	md      strings.Builder
 	display int
+	appNice int // the viewer benchmark's app niceness
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -60,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	viewer := fs.Bool("viewer", false, "measure only the viewer's frame rate (x11vnc direct and through the browser view's bridge)")
 	viewerRes := fs.String("viewer-res", "1280x1024,1920x1080", "screen sizes for -viewer")
 	viewerWindow := fs.Duration("viewer-window", 8*time.Second, "measuring window of each -viewer run")
+	appNice := fs.Int("viewer-app-nice", 0, "run the viewer benchmark's app at this niceness (e.g. 19: leave the CPU to x11vnc)")
 	viewerOut := fs.String("viewer-out", "", "rewrite the viewer section of this Markdown file (between its markers)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -89,6 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	b.appNice = *appNice
 	if *viewer {
 		if *short {
 			b.runs = 1

@@ -46,11 +46,11 @@ type viewerResult struct {
 	appFPS                        float64
 }
 
-// viewerMarkers delimit the section that -viewer rewrites in -viewer-out.
-const (
-	viewerBegin = "<!-- viewer:begin (go run ./cmd/xinit-bench -viewer -viewer-out docs/benchmarks.md) -->"
-	viewerEnd   = "<!-- viewer:end -->"
-)
+// viewerEnd closes the section that -viewer-out rewrites; viewerBegin opens it
+// and names the command, so each command's section is rewritten on its own.
+const viewerEnd = "<!-- viewer:end -->"
+
+func viewerBegin(cmd string) string { return "<!-- viewer:begin " + cmd + " -->" }
 
 func (b *bench) viewer(resolutions []string, window time.Duration, out string) error {
 	var md strings.Builder
@@ -58,10 +58,24 @@ func (b *bench) viewer(resolutions []string, window time.Duration, out string) e
 		fmt.Fprintf(b.out, format, a...)
 		fmt.Fprintf(&md, format, a...)
 	}
-	p("## Viewer frame rate\n\n")
+	cmd := fmt.Sprintf("go run ./cmd/xinit-bench -viewer -runs %d", b.runs)
+	if window != 8*time.Second {
+		cmd += " -viewer-window " + window.String()
+	}
+	if b.appNice != 0 {
+		cmd += fmt.Sprintf(" -viewer-app-nice %d", b.appNice)
+	}
+	title := "## Viewer frame rate"
+	if b.appNice != 0 {
+		title += fmt.Sprintf(", the app at nice %d", b.appNice)
+	}
+	p("%s\n\nReproduce (as root): `%s -viewer-out docs/benchmarks.md`.\n\n", title, cmd)
 	p("Date: %s. Machine: %d cores (%s), Linux %s. %s; %s; glxgears -fullscreen rendering with %s.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpuModel(), kernel(), "Xvfb "+pkgVersion("xvfb"), "x11vnc "+pkgVersion("x11vnc"), glRenderer())
 	p("An RFB client written for the benchmark asks for what noVNC 1.3 asks for (Tight, quality 6, compression 2), keeps one incremental update request outstanding and parses the updates without decoding pixels, for %s after a 2 s warm-up. *updates/s* counts framebuffer updates; *screens/s* is the area they cover divided by the screen's, so 1.0 is one whole screen a second; *MB/s* is what the client received; *x11vnc CPU* is its user+system time in %% of one core. *bridge* goes through xinit-go's WebSocket bridge (package web) instead of TCP; *bridge/direct* is the ratio of screens/s. Median of %d runs.\n\n", window, b.runs)
+	if b.appNice != 0 {
+		p("glxgears runs at nice %d here, so that x11vnc is not starved by an app that renders on the CPU (as it is not when the app renders on a GPU).\n\n", b.appNice)
+	}
 	p("| resolution | x11vnc flags | direct updates/s | direct screens/s | direct MB/s | direct x11vnc CPU | bridge screens/s | bridge MB/s | bridge x11vnc CPU | bridge/direct | app FPS |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, res := range resolutions {
 		for _, v := range vncVariants {
@@ -90,10 +104,11 @@ func (b *bench) viewer(resolutions []string, window time.Duration, out string) e
 	if err != nil {
 		return err
 	}
-	section := viewerBegin + "\n" + md.String() + viewerEnd
+	begin := viewerBegin(cmd)
+	section := begin + "\n" + md.String() + viewerEnd
 	text := string(old)
-	i, j := strings.Index(text, viewerBegin), strings.Index(text, viewerEnd)
-	if i >= 0 && j > i {
+	if i := strings.Index(text, begin); i >= 0 && strings.Contains(text[i:], viewerEnd) {
+		j := i + strings.Index(text[i:], viewerEnd)
 		text = text[:i] + section + text[j+len(viewerEnd):]
 	} else {
 		text = strings.TrimRight(text, "\n") + "\n\n" + section + "\n"
@@ -152,6 +167,9 @@ func (b *bench) viewerRun(res string, v vncVariant, bridge bool, window time.Dur
 	}
 	defer fpsLog.Close()
 	app := exec.Command("glxgears", "-fullscreen")
+	if b.appNice != 0 {
+		app = exec.Command("nice", "-n", strconv.Itoa(b.appNice), "glxgears", "-fullscreen")
+	}
 	app.Env, app.Stdout, app.Stderr = env, fpsLog, fpsLog
 	if err := app.Start(); err != nil {
 		return viewerResult{}, err
