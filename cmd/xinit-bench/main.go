@@ -39,15 +39,16 @@ func main() {
 }
 
 type bench struct {
-	xinit   string
-	self    string
-	runs    int
-	idle    time.Duration
-	orphans []int
-	out     io.Writer
-	md      strings.Builder
-	display int
-	appNice int // the viewer benchmark's app niceness
+	xinit     string
+	self      string
+	runs      int
+	idle      time.Duration
+	orphans   []int
+	out       io.Writer
+	md        strings.Builder
+	display   int
+	appNice   int      // the viewer benchmark's app niceness
+	viewerApp []string // and its command
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -59,9 +60,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "write the report as Markdown to this file")
 	short := fs.Bool("short", false, "a quick run: 1 run, 2s idle, 100 orphans, one short viewer run")
 	viewer := fs.Bool("viewer", false, "measure only the viewer's frame rate (x11vnc direct and through the browser view's bridge)")
-	viewerRes := fs.String("viewer-res", "1280x1024,1920x1080", "screen sizes for -viewer")
+	viewerRes := fs.String("viewer-res", defaultViewerRes, "screen sizes for -viewer")
 	viewerWindow := fs.Duration("viewer-window", 8*time.Second, "measuring window of each -viewer run")
 	appNice := fs.Int("viewer-app-nice", 0, "run the viewer benchmark's app at this niceness (e.g. 19: leave the CPU to x11vnc)")
+	viewerApp := fs.String("viewer-app", "glxgears -fullscreen", "the viewer benchmark's full-screen app, split on spaces")
+	viewerOnly := fs.String("viewer-variants", "", "only these x11vnc variants of -viewer, by number from 1 (e.g. 1,4); all when empty")
 	viewerOut := fs.String("viewer-out", "", "rewrite the viewer section of this Markdown file (between its markers)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -91,7 +94,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	b.appNice = *appNice
+	b.appNice, b.viewerApp = *appNice, strings.Fields(*viewerApp)
+	if *viewerOnly != "" {
+		var keep []vncVariant
+		for _, f := range strings.Split(*viewerOnly, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > len(vncVariants) {
+				fmt.Fprintf(stderr, "xinit-bench: -viewer-variants %q: want numbers from 1 to %d\n", *viewerOnly, len(vncVariants))
+				return 2
+			}
+			keep = append(keep, vncVariants[n-1])
+		}
+		vncVariants = keep
+	}
 	if *viewer {
 		if *short {
 			b.runs = 1

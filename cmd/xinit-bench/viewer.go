@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,7 +35,12 @@ type vncVariant struct {
 	flags []string
 }
 
-var vncVariants = []vncVariant{
+var vncVariants = allVariants
+
+// defaultViewerRes is -viewer-res's default.
+const defaultViewerRes = "1280x1024,1920x1080"
+
+var allVariants = []vncVariant{
 	{"-noxdamage (xinit-go's)", []string{"-noxdamage"}},
 	{"XDAMAGE on", nil},
 	{"-noxdamage -threads", []string{"-noxdamage", "-threads"}},
@@ -62,16 +68,39 @@ func (b *bench) viewer(resolutions []string, window time.Duration, out string) e
 	if window != 8*time.Second {
 		cmd += " -viewer-window " + window.String()
 	}
+	if r := strings.Join(resolutions, ","); r != defaultViewerRes {
+		cmd += " -viewer-res " + r
+	}
 	if b.appNice != 0 {
 		cmd += fmt.Sprintf(" -viewer-app-nice %d", b.appNice)
 	}
+	if len(vncVariants) != len(allVariants) {
+		var ns []string
+		for _, v := range vncVariants {
+			for i, a := range allVariants {
+				if a.name == v.name {
+					ns = append(ns, strconv.Itoa(i+1))
+				}
+			}
+		}
+		cmd += " -viewer-variants " + strings.Join(ns, ",")
+	}
+	if app := strings.Join(b.viewerApp, " "); app != "glxgears -fullscreen" {
+		cmd += fmt.Sprintf(" -viewer-app %q", app)
+	}
 	title := "## Viewer frame rate"
+	if app := strings.Join(b.viewerApp, " "); app != "glxgears -fullscreen" {
+		title += ": `" + app + "`"
+	}
 	if b.appNice != 0 {
 		title += fmt.Sprintf(", the app at nice %d", b.appNice)
 	}
+	if len(vncVariants) != len(allVariants) {
+		title += ", selected flags"
+	}
 	p("%s\n\nReproduce (as root): `%s -viewer-out docs/benchmarks.md`.\n\n", title, cmd)
-	p("Date: %s. Machine: %d cores (%s), Linux %s. %s; %s; glxgears -fullscreen rendering with %s.\n\n",
-		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpuModel(), kernel(), "Xvfb "+pkgVersion("xvfb"), "x11vnc "+pkgVersion("x11vnc"), glRenderer())
+	p("Date: %s. Machine: %d cores (%s), Linux %s. %s; %s. The app: `%s`; GL renders with %s.\n\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpuModel(), kernel(), "Xvfb "+pkgVersion("xvfb"), "x11vnc "+pkgVersion("x11vnc"), strings.Join(b.viewerApp, " "), glRenderer())
 	p("An RFB client written for the benchmark asks for what noVNC 1.3 asks for (Tight, quality 6, compression 2), keeps one incremental update request outstanding and parses the updates without decoding pixels, for %s after a 2 s warm-up. *updates/s* counts framebuffer updates; *screens/s* is the area they cover divided by the screen's, so 1.0 is one whole screen a second; *MB/s* is what the client received; *x11vnc CPU* is its user+system time in %% of one core. *bridge* goes through xinit-go's WebSocket bridge (package web) instead of TCP; *bridge/direct* is the ratio of screens/s. Median of %d runs.\n\n", window, b.runs)
 	if b.appNice != 0 {
 		p("glxgears runs at nice %d here, so that x11vnc is not starved by an app that renders on the CPU (as it is not when the app renders on a GPU).\n\n", b.appNice)
@@ -166,10 +195,11 @@ func (b *bench) viewerRun(res string, v vncVariant, bridge bool, window time.Dur
 		return viewerResult{}, err
 	}
 	defer fpsLog.Close()
-	app := exec.Command("glxgears", "-fullscreen")
+	argv := b.viewerApp
 	if b.appNice != 0 {
-		app = exec.Command("nice", "-n", strconv.Itoa(b.appNice), "glxgears", "-fullscreen")
+		argv = append([]string{"nice", "-n", strconv.Itoa(b.appNice)}, argv...)
 	}
+	app := exec.Command(argv[0], argv[1:]...)
 	app.Env, app.Stdout, app.Stderr = env, fpsLog, fpsLog
 	if err := app.Start(); err != nil {
 		return viewerResult{}, err
@@ -233,38 +263,51 @@ func (b *bench) viewerRun(res string, v vncVariant, bridge bool, window time.Dur
 		return viewerResult{}, err
 	}
 	screen := float64(rc.W * rc.H)
-	measure := func(until time.Time) (updates int, area int64, err error) {
-		for time.Now().Before(until) {
-			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	// The client reads in a goroutine; the window is read from its counters, so
+	// a static screen (no update for a while) measures as well as a busy one.
+	var updates, area, nbytes atomic.Int64
+	done := make(chan error, 1)
+	go func() {
+		for {
 			a, err := rc.update()
 			if err != nil {
-				return updates, area, err
+				done <- err
+				return
 			}
 			if a > 0 {
-				updates++
-				area += a
+				updates.Add(1)
+				area.Add(a)
 			}
+			nbytes.Store(rc.bytes.n)
 		}
-		return updates, area, nil
+	}()
+	wait := func(d time.Duration) error {
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(d):
+			return nil
+		}
 	}
-	if _, _, err := measure(time.Now().Add(2 * time.Second)); err != nil {
+	if err := wait(2 * time.Second); err != nil {
 		return viewerResult{}, fmt.Errorf("warm-up: %w", err)
 	}
 	_, t0, _ := procStats(vnc.Process.Pid)
-	b0 := rc.bytes.n
+	u0, a0, b0 := updates.Load(), area.Load(), nbytes.Load()
 	start := time.Now()
-	updates, area, err := measure(start.Add(window))
-	if err != nil {
+	if err := wait(window); err != nil {
 		return viewerResult{}, err
 	}
 	took := time.Since(start).Seconds()
 	_, t1, _ := procStats(vnc.Process.Pid)
 	res2 := viewerResult{
-		updates: float64(updates) / took,
-		screens: float64(area) / screen / took,
-		mbytes:  float64(rc.bytes.n-b0) / 1e6 / took,
+		updates: float64(updates.Load()-u0) / took,
+		screens: float64(area.Load()-a0) / screen / took,
+		mbytes:  float64(nbytes.Load()-b0) / 1e6 / took,
 		cpu:     float64(t1-t0) / ticksPerSecond / took * 100,
 	}
+	conn.Close()
+	<-done
 	stopProc(app)
 	res2.appFPS = lastFPS(dir + "/glxgears.log")
 	return res2, nil

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -41,7 +43,11 @@ func startWeb(cfg *config.Config, sess *session.Session, status func() superviso
 		Status: status, Logger: log,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "xinit-go: browser view: %v; choose a free port, e.g. XINIT_WEB_ADDR=:6081, or XINIT_WEB_ADDR=off\n", err)
+		hint := "fix the setting it names, or turn the browser view off with XINIT_WEB_ADDR=off"
+		if errors.Is(err, syscall.EADDRINUSE) || errors.Is(err, syscall.EACCES) {
+			hint = "choose a free port, e.g. XINIT_WEB_ADDR=:6081, or XINIT_WEB_ADDR=off"
+		}
+		fmt.Fprintf(stderr, "xinit-go: browser view: %v; %s; nothing was started\n", err, hint)
 		return browserView{}, exitConfig
 	}
 	s.Start()
