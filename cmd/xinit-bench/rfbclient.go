@@ -284,7 +284,7 @@ func (rc *rfbClient) compactLen() (int, error) {
 		}
 	}
 	if n > 64<<20 {
-		return 0, errors.New("Tight length too large")
+		return 0, errors.New("tight rectangle too large")
 	}
 	return n, nil
 }

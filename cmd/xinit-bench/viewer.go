@@ -187,7 +187,7 @@ func (b *bench) viewerRun(res string, v vncVariant, bridge bool, window time.Dur
 	line, _ := bufio.NewReader(rd).ReadString('\n')
 	rd.Close()
 	if strings.TrimSpace(line) != strconv.Itoa(d) {
-		return viewerResult{}, fmt.Errorf("Xvfb :%d did not start (display %q)", d, line)
+		return viewerResult{}, fmt.Errorf("the X server :%d did not start (it wrote %q)", d, line)
 	}
 	env := append(os.Environ(), "DISPLAY=:"+strconv.Itoa(d), "XAUTHORITY=")
 	fpsLog, err := os.Create(dir + "/glxgears.log")
