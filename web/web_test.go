@@ -195,6 +195,9 @@ func TestBridge(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("a third viewer with MaxViewers 2: %v, %+v", err, resp)
 	}
+	if v := counterValue(t, s.m.rejected.WithLabelValues(rejectLimit)); v != 1 {
+		t.Errorf("rejected limit = %v", v)
+	}
 	c2.Close(websocket.StatusNormalClosure, "")
 
 	// x11vnc restarting: 503, then fine again.
@@ -215,9 +218,6 @@ func TestBridge(t *testing.T) {
 
 	if v := counterValue(t, s.m.rejected.WithLabelValues(rejectOrigin)); v != 1 {
 		t.Errorf("rejected origin = %v", v)
-	}
-	if v := counterValue(t, s.m.rejected.WithLabelValues(rejectLimit)); v != 1 {
-		t.Errorf("rejected limit = %v", v)
 	}
 	if v := counterValue(t, s.m.bytes.WithLabelValues("from_browser")); v < 5 {
 		t.Errorf("bytes from the browser = %v", v)
