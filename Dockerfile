@@ -2,7 +2,8 @@
 # xinit-go: PID 1 for a GLX app on a headless GPU server.
 #
 #   docker build -t xinit-go .
-#   docker run --gpus all -e NVIDIA_DRIVER_CAPABILITIES=all -e VNC_PASSWORD=... -p 5900:5900 xinit-go
+#   docker run --gpus all -e NVIDIA_DRIVER_CAPABILITIES=all -e VNC_PASSWORD=... -p 5900:5900 -p 6080:6080 xinit-go
+#   (then http://localhost:6080/ in a browser: noVNC, served and bridged by xinit-go)
 #
 # The runtime base is Debian 12, which CI reproduces with debootstrap. To switch it,
 # set BASE (e.g. --build-arg BASE=ubuntu:24.04); deploy/image/packages.sh must then
@@ -40,7 +41,7 @@ ENV NVIDIA_DRIVER_CAPABILITIES=graphics,display,utility,compute \
     NVIDIA_VISIBLE_DEVICES=all \
     XINIT_RUNTIME_DIR=/run/xinit-go \
     XINIT_HEALTH_ADDR=:9810
-EXPOSE 5900 9810
+EXPOSE 5900 6080 9810
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 CMD ["/usr/local/bin/xinit-go", "health"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/xinit-go"]

@@ -49,6 +49,11 @@ type Config struct {
 
 	HealthAddr string `json:"health_addr"` // "" when off
 
+	WebAddr    string `json:"web_addr"` // "" when off
+	WebRoot    string `json:"web_root,omitempty"`
+	WebTLSCert string `json:"web_tls_cert,omitempty"`
+	WebTLSKey  string `json:"web_tls_key,omitempty"`
+
 	AppUser        string        `json:"app_user,omitempty"`
 	AppRestart     string        `json:"app_restart"`
 	AppTimeout     time.Duration `json:"app_timeout"`
@@ -206,6 +211,7 @@ func (c *Config) crossCheck(getenv func(string) string) []error {
 	if c.VNC && c.VNCPort == c.healthPort() {
 		errs = append(errs, fmt.Errorf("XINIT_VNC_PORT=%d and XINIT_HEALTH_ADDR=%q use the same port; move one, e.g. XINIT_HEALTH_ADDR=:9810", c.VNCPort, c.HealthAddr))
 	}
+	errs = append(errs, c.checkWeb()...)
 	if c.Backend == BackendNone && len(c.App) == 0 {
 		errs = append(errs, errors.New("XINIT_BACKEND=none needs an app to run: give it as arguments, e.g. xinit-go -- ./simulator --headless"))
 	}
@@ -255,13 +261,16 @@ func passwordLine(b []byte) string {
 	return strings.TrimSpace(line)
 }
 
-func (c *Config) healthPort() int {
-	if c.HealthAddr == "" {
+func (c *Config) healthPort() int { return portOf(c.HealthAddr) }
+
+// portOf is the port of a HOST:PORT address, -1 for "" (off).
+func portOf(addr string) int {
+	if addr == "" {
 		return -1
 	}
-	i := strings.LastIndexByte(c.HealthAddr, ':')
+	i := strings.LastIndexByte(addr, ':')
 	var p int
-	if _, err := fmt.Sscanf(c.HealthAddr[i+1:], "%d", &p); err != nil {
+	if _, err := fmt.Sscanf(addr[i+1:], "%d", &p); err != nil {
 		return -1
 	}
 	return p

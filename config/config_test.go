@@ -158,6 +158,12 @@ func TestBadValues(t *testing.T) {
 		{"XINIT_LOG_LEVEL=verbose", "XINIT_LOG_LEVEL"},
 		{"XINIT_VNC_PASSWORD_FILE=/nonexistent/pw", "XINIT_VNC_PASSWORD_FILE"},
 		{"XINIT_CONFIG=/nonexistent/config.toml", "/nonexistent/config.toml"},
+		{"XINIT_WEB_ADDR=6080", "XINIT_WEB_ADDR"},
+		{"XINIT_WEB_ADDR=example.com:6080", "XINIT_WEB_ADDR"},
+		{"XINIT_WEB_ROOT=novnc", "XINIT_WEB_ROOT"},
+		{"XINIT_WEB_ROOT=/nonexistent/novnc", "XINIT_WEB_ROOT"},
+		{"XINIT_WEB_TLS_CERT=/nonexistent/tls.crt", "XINIT_WEB_TLS_KEY"},
+		{"XINIT_WEB_ADDR=:5900", "XINIT_VNC_PORT"},
 	}
 	if len(cases) < 40 {
 		t.Fatalf("only %d cases", len(cases))
@@ -207,6 +213,9 @@ func TestCrossChecks(t *testing.T) {
 		{nil, []string{"XINIT_BACKEND=none"}, "needs an app"},
 		{[]string{"app"}, []string{"XINIT_BACKEND=none", "XINIT_SCREENSHOT=/a.png"}, "needs a display"},
 		{[]string{"--bogus-flag", "app"}, nil, "bogus-flag"},
+		{[]string{"app"}, []string{"XINIT_WEB_ADDR=:9810"}, "same port"},
+		{[]string{"app"}, []string{"XINIT_WEB_TLS_CERT=" + pw, "XINIT_WEB_TLS_KEY=" + pw}, "XINIT_WEB_TLS_CERT"},
+		{[]string{"app"}, []string{"XINIT_WEB_ROOT=" + filepath.Dir(pw)}, "holds no noVNC client"},
 	}
 	for _, c := range cases {
 		_, err := load(t, c.args, env(c.env...))
@@ -344,4 +353,22 @@ func FuzzLoadTOML(f *testing.F) {
 			t.Fatalf("accepted a bad config: %+v", c)
 		}
 	})
+}
+
+func TestWebSettings(t *testing.T) {
+	t.Parallel()
+	c, err := load(t, []string{"app"}, env())
+	if err != nil || c.WebAddr != ":6080" || !c.WebOn() || c.WebRoot != "" {
+		t.Fatalf("defaults: %+v %v", c, err)
+	}
+	for _, e := range [][]string{{"XINIT_WEB_ADDR=off"}, {"XINIT_VNC=off"}, {"XINIT_BACKEND=none"}} {
+		c, err := load(t, []string{"app"}, env(e...))
+		if err != nil || c.WebOn() {
+			t.Errorf("%v: web on %v, %v", e, c != nil && c.WebOn(), err)
+		}
+	}
+	// With the view off its root is not checked.
+	if _, err := load(t, []string{"app"}, env("XINIT_WEB_ADDR=off", "XINIT_WEB_ROOT=/nonexistent")); err != nil {
+		t.Errorf("root checked with the view off: %v", err)
+	}
 }

@@ -159,6 +159,27 @@ var settings = []setting{
 			c.HealthAddr = v
 			return nil
 		}},
+	{env: "XINIT_WEB_ADDR", key: "web_addr", flag: "web-addr", def: ":6080", example: "XINIT_WEB_ADDR=:6080",
+		help:  "listen address of the browser view (noVNC, bridged to x11vnc); localhost only without a VNC password; off disables. 6080 is noVNC's usual port",
+		apply: func(c *Config, v string) (err error) { c.WebAddr, err = parseListenAddr(v); return err }},
+	{env: "XINIT_WEB_ROOT", key: "web_root", flag: "web-root", example: "XINIT_WEB_ROOT=/usr/share/novnc",
+		help: "directory of the noVNC client's files; default /usr/share/novnc (Debian's novnc), and without it the browser view is off",
+		apply: func(c *Config, v string) error {
+			if v != "" && !filepath.IsAbs(v) {
+				return errors.New("want an absolute path")
+			}
+			if v != "" {
+				v = filepath.Clean(v)
+			}
+			c.WebRoot = v
+			return nil
+		}},
+	{env: "XINIT_WEB_TLS_CERT", key: "web_tls_cert", flag: "web-tls-cert", example: "XINIT_WEB_TLS_CERT=/run/secrets/web/tls.crt",
+		help:  "PEM certificate (chain) for HTTPS and WSS on the browser view; needs XINIT_WEB_TLS_KEY",
+		apply: func(c *Config, v string) error { c.WebTLSCert = v; return nil }},
+	{env: "XINIT_WEB_TLS_KEY", key: "web_tls_key", flag: "web-tls-key", example: "XINIT_WEB_TLS_KEY=/run/secrets/web/tls.key",
+		help:  "PEM private key of XINIT_WEB_TLS_CERT",
+		apply: func(c *Config, v string) error { c.WebTLSKey = v; return nil }},
 	{env: "XINIT_APP_RESTART", key: "app_restart", flag: "app-restart", def: "never", example: "XINIT_APP_RESTART=on-failure",
 		help: "restart the app: never (the container exits with it), on-failure or always",
 		apply: func(c *Config, v string) (err error) {

@@ -45,8 +45,14 @@ func (c *collector) collectFrame(ch chan<- prometheus.Metric) {
 
 // StatusJSON is the /status document for a snapshot, as the endpoint serves it.
 func StatusJSON(st supervisor.Status, info Info) []byte {
-	h, _ := Healthy(st, info.Vital...)
 	r, _ := Ready(st, info.Vital...)
+	return statusJSON(st, info, r)
+}
+
+// statusJSON is /status with readiness decided by the caller (the server adds
+// its own checks, such as the web view's).
+func statusJSON(st supervisor.Status, info Info, r bool) []byte {
+	h, _ := Healthy(st, info.Vital...)
 	doc := statusDoc{Info: info, Healthy: h, Ready: r, Stopping: st.Stopping, Reason: st.Reason,
 		Orphans: st.Orphans, Services: st.Services}
 	if !st.Started.IsZero() {

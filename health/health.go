@@ -56,6 +56,16 @@ type Server struct {
 	ln     net.Listener
 	srv    *http.Server
 	wg     sync.WaitGroup
+	reg    *prometheus.Registry
+
+	mu     sync.Mutex
+	checks []check // extra conditions of /readyz
+}
+
+// check is an extra readiness condition, such as the browser view's.
+type check struct {
+	name  string
+	ready func() error
 }
 
 // Listen binds addr at once, so a bad address fails before anything starts.
@@ -64,8 +74,8 @@ func Listen(addr string, status func() supervisor.Status, info Info, log *zap.Lo
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log.Named("health"), status: status, info: info, ln: newLimitListener(ln, maxConns)}
 	reg := prometheus.NewRegistry()
+	s := &Server{log: log.Named("health"), status: status, info: info, ln: newLimitListener(ln, maxConns), reg: reg}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &collector{s: s})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -75,6 +85,50 @@ func Listen(addr string, status func() supervisor.Status, info Info, log *zap.Lo
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
 		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes}
 	return s, nil
+}
+
+// AddReady makes /readyz (and /status's ready) wait for one more component,
+// such as the browser view; ready returns nil when it is ready.
+func (s *Server) AddReady(name string, ready func() error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checks = append(s.checks, check{name, ready})
+}
+
+// Register adds collectors to /metrics.
+func (s *Server) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := s.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ready is Ready with the extra conditions.
+func (s *Server) ready(st supervisor.Status) (bool, string) {
+	ok, reason := Ready(st, s.info.Vital...)
+	if st.Stopping {
+		return ok, reason
+	}
+	s.mu.Lock()
+	checks := append([]check(nil), s.checks...)
+	s.mu.Unlock()
+	var waiting []string
+	for _, c := range checks {
+		if err := c.ready(); err != nil {
+			waiting = append(waiting, fmt.Sprintf("%s: %v", c.name, err))
+		}
+	}
+	if len(waiting) == 0 {
+		return ok, reason
+	}
+	if ok {
+		reason = "not ready: "
+	} else {
+		reason += ", "
+	}
+	return false, reason + strings.Join(waiting, ", ")
 }
 
 // Addr is the address the server listens on.
@@ -139,7 +193,7 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
-	ok, reason := Ready(s.status(), s.info.Vital...)
+	ok, reason := s.ready(s.status())
 	answer(w, ok, reason)
 }
 
@@ -158,7 +212,9 @@ type statusDoc struct {
 func (s *Server) statusJSON(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(StatusJSON(s.status(), s.info))
+	st := s.status()
+	ready, _ := s.ready(st)
+	_, _ = w.Write(statusJSON(st, s.info, ready))
 }
 
 // Probe asks a running xinit-go at addr; path is /healthz or /readyz.

@@ -5,7 +5,7 @@
 set -euo pipefail
 pkgs=(
   xvfb xserver-xorg-core xserver-xorg-video-dummy x11vnc
-  mesa-utils libgl1-mesa-dri x11-utils xauth vncsnapshot ffmpeg
+  mesa-utils libgl1-mesa-dri x11-utils xauth vncsnapshot ffmpeg novnc chromium
   util-linux procps psmisc curl
   tini dumb-init catatonit supervisor s6 debootstrap
   make gcc libc6-dev libvulkan-dev libxcb1-dev libxcb-shm0-dev libx11-dev libx11-xcb-dev

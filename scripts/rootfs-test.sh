@@ -29,16 +29,24 @@ install -m 0755 "$bin" "$dir/usr/local/bin/xinit-go"
 mkdir -p "$dir/out" && rm -f "$dir/out/"*
 port=$((5900 + RANDOM % 500))
 display=$((600 + RANDOM % 300))
+webport=$((6100 + RANDOM % 500))
 app='glxinfo -B >/out/glxinfo 2>&1; xdpyinfo >/out/xdpyinfo 2>&1; i=0; while [ ! -e /out/vnc-ok ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; exit 3'
 set +e
 env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin XINIT_BACKEND=auto XINIT_DISPLAY=:$display \
-  XINIT_VNC_PORT=$port XINIT_HEALTH_ADDR=off VNC_PASSWORD=rootfs12 SCREEN_RESOLUTION=1280x800 \
+  XINIT_VNC_PORT=$port XINIT_HEALTH_ADDR=off XINIT_WEB_ADDR=127.0.0.1:$webport VNC_PASSWORD=rootfs12 SCREEN_RESOLUTION=1280x800 \
   unshare --pid --fork --mount --kill-child sh -c "mount -t proc proc '$dir/proc' && exec chroot '$dir' /usr/local/bin/xinit-go -- sh -c '$app'" >"$dir/out/log" 2>&1 &
 pid=$!
 ok=1
 for _ in $(seq 300); do
   if { exec 3<>/dev/tcp/127.0.0.1/$port; } 2>/dev/null && head -c 4 <&3 | grep -q RFB; then
-    exec 3>&-; touch "$dir/out/vnc-ok"; ok=0; break
+    exec 3>&-
+    # The browser view: our page and noVNC's module from the image's novnc package.
+    web=1
+    for _ in $(seq 50); do
+      if curl -sf "http://127.0.0.1:$webport/" | grep -q xinit-view.js && curl -sf -o /dev/null "http://127.0.0.1:$webport/core/rfb.js"; then web=0; break; fi
+      sleep 0.1
+    done
+    touch "$dir/out/vnc-ok"; ok=0; break
   fi
   sleep 0.1
 done
@@ -46,6 +54,7 @@ wait $pid; rc=$?
 set -e
 fails=0
 [ $ok = 0 ] || { echo "FAIL: VNC never answered on port $port"; fails=1; }
+[ "${web:-1}" = 0 ] || { echo "FAIL: the browser view did not serve its page and noVNC on port $webport"; fails=1; }
 [ $rc = 3 ] || { echo "FAIL: exit $rc, want the app's 3"; fails=1; }
 grep -q 'OpenGL renderer string' "$dir/out/glxinfo" || { echo "FAIL: glxinfo in the image:"; cat "$dir/out/glxinfo"; fails=1; }
 grep -q 'dimensions: *1280x800' "$dir/out/xdpyinfo" || { echo "FAIL: xdpyinfo in the image:"; cat "$dir/out/xdpyinfo"; fails=1; }

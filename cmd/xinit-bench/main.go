@@ -10,6 +10,7 @@
 //
 //	go run ./cmd/xinit-bench -xinit bin/xinit-go -out docs/benchmarks.md
 //	go run ./cmd/xinit-bench -short        # a quick run that only keeps it from rotting
+//	go run ./cmd/xinit-bench -viewer -viewer-out docs/benchmarks.md   # the viewer's frame rate
 package main
 
 import (
@@ -38,14 +39,16 @@ func main() {
 }
 
 type bench struct {
-	xinit   string
-	self    string
-	runs    int
-	idle    time.Duration
-	orphans []int
-	out     io.Writer
-	md      strings.Builder
-	display int
+	xinit     string
+	self      string
+	runs      int
+	idle      time.Duration
+	orphans   []int
+	out       io.Writer
+	md        strings.Builder
+	display   int
+	appNice   int      // the viewer benchmark's app niceness
+	viewerApp []string // and its command
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -55,7 +58,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	idle := fs.Duration("idle", 60*time.Second, "idle window for the CPU and wake-up figures")
 	orphans := fs.String("orphans", "100,1000,10000", "orphan counts for the reaping figures")
 	out := fs.String("out", "", "write the report as Markdown to this file")
-	short := fs.Bool("short", false, "a quick run: 1 run, 2s idle, 100 orphans")
+	short := fs.Bool("short", false, "a quick run: 1 run, 2s idle, 100 orphans, one short viewer run")
+	viewer := fs.Bool("viewer", false, "measure only the viewer's frame rate (x11vnc direct and through the browser view's bridge)")
+	viewerRes := fs.String("viewer-res", defaultViewerRes, "screen sizes for -viewer")
+	viewerWindow := fs.Duration("viewer-window", 8*time.Second, "measuring window of each -viewer run")
+	appNice := fs.Int("viewer-app-nice", 0, "run the viewer benchmark's app at this niceness (e.g. 19: leave the CPU to x11vnc)")
+	viewerApp := fs.String("viewer-app", "glxgears -fullscreen", "the viewer benchmark's full-screen app, split on spaces")
+	viewerOnly := fs.String("viewer-variants", "", "only these x11vnc variants of -viewer, by number from 1 (e.g. 1,4); all when empty")
+	viewerOut := fs.String("viewer-out", "", "rewrite the viewer section of this Markdown file (between its markers)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -84,11 +94,45 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	b.appNice, b.viewerApp = *appNice, strings.Fields(*viewerApp)
+	if *viewerOnly != "" {
+		var keep []vncVariant
+		for _, f := range strings.Split(*viewerOnly, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > len(vncVariants) {
+				fmt.Fprintf(stderr, "xinit-bench: -viewer-variants %q: want numbers from 1 to %d\n", *viewerOnly, len(vncVariants))
+				return 2
+			}
+			keep = append(keep, vncVariants[n-1])
+		}
+		vncVariants = keep
+	}
+	if *viewer {
+		if *short {
+			b.runs = 1
+		}
+		if err := b.viewer(strings.Split(*viewerRes, ","), *viewerWindow, *viewerOut); err != nil {
+			fmt.Fprintln(stderr, "xinit-bench: viewer:", err)
+			return 1
+		}
+		return 0
+	}
 	b.header()
 	b.reaping()
 	b.signals()
 	b.memoryAndIdle()
 	b.session()
+	if *short {
+		// Keep the viewer benchmark from rotting: one variant, one size, briefly.
+		variants := vncVariants
+		vncVariants = vncVariants[:1]
+		err := b.viewer([]string{"1280x1024"}, time.Second, "")
+		vncVariants = variants
+		if err != nil {
+			fmt.Fprintln(stderr, "xinit-bench: viewer:", err)
+			return 1
+		}
+	}
 	if *out != "" {
 		// Keep the hand-written findings below the notes marker.
 		text := b.md.String()

@@ -171,7 +171,7 @@ func (b *bench) xinitAt(backend, res string) func(d, p int, m, dir string) (*exe
 	return func(d, p int, m, dir string) (*exec.Cmd, error) {
 		return pid1(append([]string{b.xinit, "--"}, b.helperArgv("mark", m)...), []string{
 			"XINIT_BACKEND=" + backend, "XINIT_DISPLAY=:" + strconv.Itoa(d), "XINIT_VNC_PORT=" + strconv.Itoa(p),
-			"XINIT_HEALTH_ADDR=off", "XINIT_LOG_LEVEL=error", "XINIT_RUNTIME_DIR=" + filepath.Join(dir, "run"),
+			"XINIT_HEALTH_ADDR=off", "XINIT_WEB_ADDR=off", "XINIT_LOG_LEVEL=error", "XINIT_RUNTIME_DIR=" + filepath.Join(dir, "run"),
 			"SCREEN_RESOLUTION=" + res}, io.Discard)
 	}
 }
@@ -311,7 +311,7 @@ func (b *bench) restartAndChain() {
 		m := filepath.Join(dir, "app")
 		cmd, err := pid1(append([]string{b.xinit, "--"}, b.helperArgv("mark", m)...), []string{
 			"XINIT_BACKEND=xvfb", "XINIT_DISPLAY=:" + strconv.Itoa(d), "XINIT_VNC_PORT=" + strconv.Itoa(p),
-			"XINIT_HEALTH_ADDR=off", "XINIT_LOG_LEVEL=error", "XINIT_RUNTIME_DIR=" + filepath.Join(dir, "run"),
+			"XINIT_HEALTH_ADDR=off", "XINIT_WEB_ADDR=off", "XINIT_LOG_LEVEL=error", "XINIT_RUNTIME_DIR=" + filepath.Join(dir, "run"),
 			"XINIT_APP_RESTART=always"}, io.Discard)
 		if err != nil {
 			continue

@@ -28,6 +28,10 @@
 //	XINIT_VNC_PASSWORD_FILE  vnc_password_file  --vnc-password-file  none
 //	XINIT_VNC_LISTEN         vnc_listen         --vnc-listen         all interfaces with a password
 //	XINIT_HEALTH_ADDR        health_addr        --health-addr        :9810 (off disables)
+//	XINIT_WEB_ADDR           web_addr           --web-addr           :6080 (localhost only without a VNC password; off disables)
+//	XINIT_WEB_ROOT           web_root           --web-root           /usr/share/novnc (Debian's novnc)
+//	XINIT_WEB_TLS_CERT       web_tls_cert       --web-tls-cert       none: HTTP
+//	XINIT_WEB_TLS_KEY        web_tls_key        --web-tls-key        none
 //	XINIT_APP_RESTART        app_restart        --app-restart        never (on-failure, always)
 //	XINIT_APP_TIMEOUT        app_timeout        --app-timeout        0 (no limit); past it exit 124
 //	XINIT_STOP_GRACE         stop_grace         --stop-grace         5s

@@ -150,12 +150,18 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 	}
 	info := healthInfo(cfg, plan, sess)
 	ex.attach(sup, &info)
+	wv, code := startWeb(cfg, sess, sup.Status, log, stderr)
+	if code != 0 {
+		return code
+	}
+	defer wv.stop()
 	if cfg.HealthAddr != "" {
 		hs, err := health.Listen(cfg.HealthAddr, sup.Status, info, log)
 		if err != nil {
 			fmt.Fprintf(stderr, "xinit-go: XINIT_HEALTH_ADDR=%q: %v; choose a free port, e.g. XINIT_HEALTH_ADDR=:9811, or off\n", cfg.HealthAddr, err)
 			return exitConfig
 		}
+		wv.attach(hs)
 		hs.Start()
 		// The stop's bound has been spent by the time Run returns: the health
 		// server gets a moment to answer, not a graceful drain.

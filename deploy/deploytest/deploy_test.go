@@ -215,9 +215,13 @@ func TestDeployment(t *testing.T) {
 	if !secretRef {
 		t.Error("the VNC password does not come from a Secret")
 	}
-	vnc := false
+	vnc, web := false, false
 	for _, p := range svc.Spec.Ports {
 		vnc = vnc || p.Port == 5900
+		web = web || p.Port == 6080
+	}
+	if !web {
+		t.Error("the Service does not expose the browser view (6080)")
 	}
 	if !vnc || svc.Spec.Type != corev1.ServiceTypeClusterIP {
 		t.Errorf("service: %+v", svc.Spec)

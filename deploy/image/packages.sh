@@ -18,5 +18,16 @@ apt-get install -y -qq --no-install-recommends \
   ffmpeg \
   libvulkan1 libxcb-shm0 libx11-xcb1 \
   ca-certificates
+# noVNC's browser client (the browser view serves it): only the package's files.
+# Its dependencies (nodejs, Python, numpy, websockify) serve nothing here, since
+# xinit-go bridges the WebSocket itself, and would add about 100 MB.
+tmp=$(mktemp -d)
+(cd "$tmp" && apt-get download -qq novnc 2>/dev/null)
+dpkg-deb -x "$tmp"/novnc_*.deb "$tmp/x"
+mkdir -p /usr/share/novnc /usr/share/doc/novnc
+cp -a "$tmp/x/usr/share/novnc/." /usr/share/novnc/
+cp -a "$tmp/x/usr/share/doc/novnc/." /usr/share/doc/novnc/
+rm -rf "$tmp"
+test -f /usr/share/novnc/core/rfb.js
 apt-get clean
 rm -rf /var/lib/apt/lists/*

@@ -124,9 +124,12 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// BaseEnv is the environment runs start from: PATH and the helper switch.
+// BaseEnv is the environment runs start from: PATH, the helper switch, and the
+// browser view off.
 func BaseEnv() []string {
-	return []string{"PATH=" + os.Getenv("PATH"), HelperEnviron(), "HOME=/root", "XINIT_LOG_FORMAT=json", "XINIT_LOG_LEVEL=debug"}
+	// The browser view's default port is fixed (:6080): runs at once would fight
+	// over it, so tests that want the view give it a free port.
+	return []string{"PATH=" + os.Getenv("PATH"), HelperEnviron(), "HOME=/root", "XINIT_LOG_FORMAT=json", "XINIT_LOG_LEVEL=debug", "XINIT_WEB_ADDR=off"}
 }
 
 // Start runs xinit-go; the test fails if it is still running at cleanup.

@@ -1,0 +1,199 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+	"go.uber.org/zap"
+
+	"github.com/xinit-go/xinit-go/supervisor"
+)
+
+// readLimit bounds one message from the viewer: RFB client messages are small,
+// a clipboard text the largest.
+const readLimit = 1 << 20
+
+// sameOrigin is the Origin check: a request without Origin comes from no
+// browser page (a native client); one with it must name this very host, so a
+// page on another site cannot drive the bridge with the visitor's network access.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+// vncReady reads the supervisor's snapshot: is x11vnc up now?
+func (s *Server) vncReady() (bool, string) {
+	st := s.o.Status()
+	if st.Stopping {
+		return false, "the session is stopping"
+	}
+	for _, sv := range st.Services {
+		if sv.Name == s.o.VNCService {
+			if sv.State == supervisor.Ready {
+				return true, ""
+			}
+			return false, fmt.Sprintf("VNC is %s", sv.State)
+		}
+	}
+	return false, "VNC is not running"
+}
+
+// bridge joins a WebSocket from the page to a new TCP connection to our x11vnc.
+func (s *Server) bridge(w http.ResponseWriter, r *http.Request) {
+	log := s.log.With(zap.String("remote", r.RemoteAddr))
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		// Not a WebSocket: answer before touching VNC.
+		w.Header().Set("Upgrade", "websocket")
+		http.Error(w, "a WebSocket endpoint: open / in a browser", http.StatusUpgradeRequired)
+		return
+	}
+	if !sameOrigin(r) {
+		s.m.rejected.WithLabelValues(rejectOrigin).Inc()
+		log.Warn("browser view: refused a viewer from another origin", zap.String("origin", r.Header.Get("Origin")), zap.String("host", r.Host))
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	select {
+	case s.viewers <- struct{}{}:
+		defer func() { <-s.viewers }()
+	default:
+		s.m.rejected.WithLabelValues(rejectLimit).Inc()
+		log.Warn("browser view: too many viewers", zap.Int("max", s.o.MaxViewers))
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "too many viewers", http.StatusServiceUnavailable)
+		return
+	}
+	if ok, why := s.vncReady(); !ok {
+		s.m.rejected.WithLabelValues(rejectNotReady).Inc()
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, why, http.StatusServiceUnavailable)
+		return
+	}
+	dctx, cancel := context.WithTimeout(r.Context(), s.o.DialTimeout)
+	var d net.Dialer
+	vnc, err := d.DialContext(dctx, "tcp", s.o.VNCAddr)
+	cancel()
+	if err != nil {
+		s.m.rejected.WithLabelValues(rejectUnreachable).Inc()
+		log.Warn("browser view: VNC unreachable", zap.String("vnc", s.o.VNCAddr), zap.Error(err))
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "VNC is unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	defer vnc.Close()
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:    []string{"binary"},
+		CompressionMode: websocket.CompressionDisabled,
+	})
+	if err != nil {
+		s.m.rejected.WithLabelValues(rejectHandshake).Inc()
+		log.Debug("browser view: WebSocket handshake failed", zap.Error(err))
+		return
+	}
+	ws.SetReadLimit(readLimit)
+	s.wg.Add(1)
+	defer s.wg.Done()
+	s.m.conns.Inc()
+	s.m.active.Inc()
+	defer s.m.active.Dec()
+	start := time.Now()
+	log.Info("browser viewer connected")
+	toBrowser, fromBrowser, why := s.pipe(ws, vnc)
+	log.Info("browser viewer left", zap.Duration("after", time.Since(start).Round(time.Millisecond)),
+		zap.Int64("bytes_to_browser", toBrowser), zap.Int64("bytes_from_browser", fromBrowser), zap.String("why", why))
+}
+
+// pipe copies both ways until one side ends, the pings go unanswered, or the
+// server shuts down; it returns the bytes each way and why it ended.
+func (s *Server) pipe(ws *websocket.Conn, vnc net.Conn) (toBrowser, fromBrowser int64, why string) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	conn := websocket.NetConn(ctx, ws, websocket.MessageBinary)
+	defer conn.Close()
+	type result struct {
+		n   int64
+		err error
+		dir string
+	}
+	done := make(chan result, 3)
+	go func() {
+		n, err := io.Copy(&counter{w: conn, c: s.m.bytes.WithLabelValues("to_browser")}, vnc)
+		done <- result{n, err, "VNC closed"}
+	}()
+	go func() {
+		n, err := io.Copy(&counter{w: vnc, c: s.m.bytes.WithLabelValues("from_browser")}, conn)
+		done <- result{n, err, "the browser closed"}
+	}()
+	go func() {
+		t := time.NewTicker(s.o.PingInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				done <- result{dir: "shutdown"}
+				return
+			case <-t.C:
+				pctx, pcancel := context.WithTimeout(ctx, s.o.PingInterval/2)
+				err := ws.Ping(pctx)
+				pcancel()
+				if err != nil && ctx.Err() == nil {
+					done <- result{err: err, dir: "the browser stopped answering pings"}
+					return
+				}
+			}
+		}
+	}()
+	results := []result{<-done}
+	first := results[0]
+	why = first.dir
+	if first.err != nil && !errors.Is(first.err, io.EOF) && ctx.Err() == nil {
+		why += ": " + first.err.Error()
+	}
+	switch {
+	case s.ctx.Err() != nil:
+		why = "shutdown"
+		ws.Close(websocket.StatusGoingAway, "xinit-go is stopping")
+	case first.dir == "VNC closed":
+		ws.Close(websocket.StatusTryAgainLater, "VNC closed the connection")
+	}
+	// Unblock the others: closing both ends stops the copies and the pings.
+	cancel()
+	vnc.Close()
+	conn.Close()
+	results = append(results, <-done, <-done)
+	for _, r := range results {
+		switch r.dir {
+		case "VNC closed":
+			toBrowser = r.n
+		case "the browser closed":
+			fromBrowser = r.n
+		}
+	}
+	return toBrowser, fromBrowser, why
+}
+
+type counter struct {
+	w io.Writer
+	c interface{ Add(float64) }
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.c.Add(float64(n))
+	return n, err
+}

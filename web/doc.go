@@ -1,0 +1,23 @@
+// Package web is the browser view: an HTTP(S) server that serves the noVNC
+// client's files (Debian's novnc package, or a directory the user names), a page
+// at / that connects by itself, and a WebSocket endpoint, /websockify, that it
+// bridges to the session's own x11vnc. There is no websockify process and no
+// target the page can choose: the bridge dials only the VNC address the session
+// planned.
+//
+// The password is VNC's own: the page hands it to noVNC, which answers x11vnc's
+// DES challenge, so it never crosses the wire in clear, never appears in a URL and
+// never reaches this package. Without a VNC password the view listens on
+// 127.0.0.1 only, as VNC does.
+//
+// Bounds: at most MaxViewers bridged viewers and MaxConns HTTP connections at
+// once, header and dial timeouts, WebSocket keep-alive pings, a read limit on the
+// viewer's messages, and an Origin check (a browser page from another site cannot
+// open the bridge). The view reads the supervisor only through its status
+// snapshots: a viewer arriving while x11vnc restarts is told so (503) and the
+// page retries. Collectors give /metrics the connections and bytes, and Ready
+// gives /readyz the view's state.
+//
+// Files are served through an os.Root: no name escapes the web root, symbolic
+// links are refused, and directories are not listed.
+package web
