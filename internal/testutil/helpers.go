@@ -17,6 +17,9 @@ const HelperEnv = "XINIT_TEST_HELPER"
 
 // HelperArgv is the argv that runs stand-in program name with args.
 func HelperArgv(name string, args ...string) []string {
+	if _, ok := standIns[name]; !ok {
+		panic("testutil: no stand-in program " + name)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		panic(err)
@@ -55,87 +58,115 @@ func atoi(s string) int {
 	return n
 }
 
-// helper programs. Each documents its arguments.
-func helper(name string, args []string) int {
-	switch name {
-	case "exit": // CODE: exit with CODE
-		return atoi(args[0])
-	case "sleep": // block until killed (SIGTERM's default action kills it)
-		select {}
-	case "trap": // CODE FILE: write FILE when ready; on SIGTERM exit CODE; log other signals to FILE.sig
-		code, file := atoi(args[0]), args[1]
-		ch := make(chan os.Signal, 8)
-		signal.Notify(ch, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGQUIT, syscall.SIGINT)
-		_ = os.WriteFile(file, []byte(strconv.Itoa(os.Getpid())), 0o644)
-		for s := range ch {
-			if s == syscall.SIGTERM {
-				return code
+// standIn is a stand-in program: what its arguments are, and what it does.
+type standIn struct {
+	args string
+	run  func(args []string) int
+}
+
+// standIns is the one table of stand-in programs, as os/exec's tests have: the
+// test binary runs one when HelperArgv asks for it. HelperArgv refuses a name
+// that is not here, and TestEveryStandInIsUsed fails when one here is used by no
+// test.
+var standIns map[string]standIn
+
+func init() {
+	standIns = map[string]standIn{
+		"exit": {"CODE: exit with CODE", func(args []string) int {
+			return atoi(args[0])
+		}},
+		"sleep": {"block until killed (SIGTERM's default action kills it)", func(args []string) int {
+			select {}
+		}},
+		"trap": {"CODE FILE: write FILE when ready; on SIGTERM exit CODE; log other signals to FILE.sig", func(args []string) int {
+			code, file := atoi(args[0]), args[1]
+			ch := make(chan os.Signal, 8)
+			signal.Notify(ch, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGQUIT, syscall.SIGINT)
+			_ = os.WriteFile(file, []byte(strconv.Itoa(os.Getpid())), 0o644)
+			for s := range ch {
+				if s == syscall.SIGTERM {
+					return code
+				}
+				f, err := os.OpenFile(file+".sig", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+				if err == nil {
+					fmt.Fprintln(f, s.(syscall.Signal).String())
+					f.Close()
+				}
 			}
-			f, err := os.OpenFile(file+".sig", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-			if err == nil {
-				fmt.Fprintln(f, s.(syscall.Signal).String())
-				f.Close()
+			return 0
+		}},
+		"ignore": {"FILE: ignore SIGTERM and SIGINT, write FILE, then block", func(args []string) int {
+			signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
+			_ = os.WriteFile(args[0], []byte(strconv.Itoa(os.Getpid())), 0o644)
+			select {}
+		}},
+		"leaf": {"MILLIS: sleep, then exit 0", func(args []string) int {
+			time.Sleep(time.Duration(atoi(args[0])) * time.Millisecond)
+			return 0
+		}},
+		"spawn": {"N MILLIS: start N leaves and exit at once, orphaning them", func(args []string) int {
+			n := atoi(args[0])
+			for i := 0; i < n; i++ {
+				if _, err := startSelf([]string{"leaf", args[1]}, false); err != nil {
+					fmt.Fprintln(os.Stderr, "spawn:", err)
+					return 1
+				}
 			}
-		}
-		return 0
-	case "ignore": // FILE: ignore SIGTERM and SIGINT, write FILE, then block
-		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
-		_ = os.WriteFile(args[0], []byte(strconv.Itoa(os.Getpid())), 0o644)
-		select {}
-	case "leaf": // MILLIS: sleep, then exit 0
-		time.Sleep(time.Duration(atoi(args[0])) * time.Millisecond)
-		return 0
-	case "spawn": // N MILLIS: start N leaves and exit at once, orphaning them
-		n := atoi(args[0])
-		for i := 0; i < n; i++ {
-			if _, err := startSelf([]string{"leaf", args[1]}, false); err != nil {
-				fmt.Fprintln(os.Stderr, "spawn:", err)
+			return 0
+		}},
+		"orphans": {"N: make N orphans that exit together, then check that none is left a zombie", func(args []string) int {
+			return orphans(atoi(args[0]))
+		}},
+		"daemon": {"TOKEN FILE: start a grandchild (marked TOKEN-grandchild) in its own session that ignores SIGTERM, write its pid to FILE, block", func(args []string) int {
+			pid, err := startSelf([]string{"ignore-forever", args[0] + "-grandchild"}, true)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "daemon:", err)
 				return 1
 			}
-		}
-		return 0
-	case "orphans": // N: make N orphans that exit together, then check that none is left a zombie
-		return orphans(atoi(args[0]))
-	case "daemon": // TOKEN FILE: start a grandchild (marked TOKEN-grandchild) in its own session that ignores SIGTERM, write its pid to FILE, block
-		pid, err := startSelf([]string{"ignore-forever", args[0] + "-grandchild"}, true)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "daemon:", err)
+			_ = os.WriteFile(args[1], []byte(strconv.Itoa(pid)), 0o644)
+			select {}
+		}},
+		"ignore-forever": {"TOKEN: ignore SIGTERM and block; TOKEN marks it in ps", func(args []string) int {
+			signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+			select {}
+		}},
+		"append": {"FILE TEXT: append TEXT and a newline to FILE, then block until killed", func(args []string) int {
+			f, err := os.OpenFile(args[0], os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+			if err != nil {
+				return 1
+			}
+			fmt.Fprintln(f, args[1])
+			f.Close()
+			ch := make(chan os.Signal, 1)
+			signal.Notify(ch, syscall.SIGTERM)
+			<-ch
+			f, _ = os.OpenFile(args[0], os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+			fmt.Fprintln(f, "stop "+args[1])
+			f.Close()
+			return 0
+		}},
+		"selfkill": {"SIGNUM: kill itself with the signal", func(args []string) int {
+			_ = syscall.Kill(os.Getpid(), syscall.Signal(atoi(args[0])))
+			time.Sleep(time.Second)
 			return 1
-		}
-		_ = os.WriteFile(args[1], []byte(strconv.Itoa(pid)), 0o644)
-		select {}
-	case "ignore-forever": // TOKEN: ignore SIGTERM and block; TOKEN marks it in ps
-		signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-		select {}
-	case "env": // FILE: write the environment and argv to FILE, then exit 0
-		_ = os.WriteFile(args[0], []byte(strings.Join(os.Environ(), "\n")), 0o644)
-		return 0
-	case "append": // FILE TEXT: append TEXT and a newline to FILE, then block until killed
-		f, err := os.OpenFile(args[0], os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			return 1
-		}
-		fmt.Fprintln(f, args[1])
-		f.Close()
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, syscall.SIGTERM)
-		<-ch
-		f, _ = os.OpenFile(args[0], os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		fmt.Fprintln(f, "stop "+args[1])
-		f.Close()
-		return 0
-	case "selfkill": // SIGNUM: kill itself with the signal
-		_ = syscall.Kill(os.Getpid(), syscall.Signal(atoi(args[0])))
-		time.Sleep(time.Second)
-		return 1
-	case "glx": // DIR CODE: run glxinfo -B into DIR/glxinfo, glxgears in the background, mark DIR/started; exit CODE once DIR/done exists
-		return glx(args[0], atoi(args[1]))
-	case "fail-after": // MILLIS CODE: sleep, then exit CODE
-		time.Sleep(time.Duration(atoi(args[0])) * time.Millisecond)
-		return atoi(args[1])
+		}},
+		"glx": {"DIR CODE: run glxinfo -B into DIR/glxinfo, glxgears in the background, mark DIR/started; exit CODE once DIR/done exists", func(args []string) int {
+			return glx(args[0], atoi(args[1]))
+		}},
+		"fail-after": {"MILLIS CODE: sleep, then exit CODE", func(args []string) int {
+			time.Sleep(time.Duration(atoi(args[0])) * time.Millisecond)
+			return atoi(args[1])
+		}},
 	}
-	fmt.Fprintln(os.Stderr, "helper: unknown", name)
-	return 2
+}
+
+func helper(name string, args []string) int {
+	h, ok := standIns[name]
+	if !ok {
+		fmt.Fprintln(os.Stderr, "helper: unknown", name)
+		return 2
+	}
+	return h.run(args)
 }
 
 // startSelf starts the test binary as another helper without waiting for it.
