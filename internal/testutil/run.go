@@ -10,13 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/xinit-go/xinit-go/internal/procfs"
 )
 
 // InCI reports whether the tests run in CI, where nothing may be skipped.
@@ -232,37 +232,16 @@ func (p *Proc) Exited() bool {
 }
 
 // ProcInfo is what /proc/PID/stat says of a process.
-type ProcInfo struct {
-	PID   int
-	Comm  string
-	State byte
-	PPID  int
-}
+type ProcInfo = procfs.Stat
 
 // Procs lists every process this PID namespace can see.
 func Procs() []ProcInfo {
-	var out []ProcInfo
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
+	pids, _ := procfs.Default.PIDs()
+	out := make([]ProcInfo, 0, len(pids))
+	for _, pid := range pids {
+		if st, err := procfs.Default.Stat(pid); err == nil {
+			out = append(out, st)
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open || end+2 >= len(s) {
-			continue
-		}
-		f := strings.Fields(s[end+2:])
-		if len(f) < 2 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		out = append(out, ProcInfo{PID: pid, Comm: s[open+1 : end], State: f[0][0], PPID: ppid})
 	}
 	return out
 }
@@ -281,17 +260,16 @@ func ChildrenOf(pid int) []int {
 // ProcsWithArg lists the live processes whose command line holds arg.
 func ProcsWithArg(arg string) []int {
 	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		c, err := strconv.Atoi(e.Name())
-		if err != nil || c == os.Getpid() {
+	pids, _ := procfs.Default.PIDs()
+	for _, c := range pids {
+		if c == os.Getpid() {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || len(b) == 0 {
+		args, err := procfs.Default.Cmdline(c)
+		if err != nil || len(args) == 0 {
 			continue
 		}
-		for _, a := range strings.Split(string(b), "\x00") {
+		for _, a := range args {
 			if a == arg {
 				out = append(out, c)
 				break
