@@ -77,6 +77,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			config.Usage(stdout)
 			return 0
 		}
+		if unknownCommand(args, getenv, stderr) {
+			return exitNotFound
+		}
 	}
 	return runSession(ctx, args, getenv, stderr)
 }
