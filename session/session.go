@@ -268,7 +268,7 @@ func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.R
 			dead = sweepShm(dead, vlog)
 			return nil
 		},
-		Output: func(line string) { vlog.Info(line) },
+		Output: vncOutput(vlog),
 	}, nil
 }
 
