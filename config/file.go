@@ -57,6 +57,10 @@ func readFile(path string) (map[string]string, []Service, []error) {
 		}
 		switch v := raw[k].(type) {
 		case string:
+			if numericKeys[k] {
+				errs = append(errs, fmt.Errorf("config file %s: %s = %q: want a number, not a string, e.g. %s = 5901", path, k, v, k))
+				continue
+			}
 			vals[k] = v
 		case int64:
 			vals[k] = strconv.FormatInt(v, 10)
