@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Builds the image from the Dockerfile (both stages) with a real container engine,
 # docker or podman, whichever runs here, and runs it as users run it:
-#   - the app's exit code comes out of `wait`, VNC answers with an RFB banner,
-#     the HEALTHCHECK is healthy once the session is ready (podman);
-#   - `stop -t 10` ends it with 143 well inside the 10 s;
+#   - the app's exit code comes out of `wait`, VNC answers with an RFB banner and
+#     vncsnapshot gets a picture with the password, the HEALTHCHECK is healthy once
+#     the session is ready (podman);
+#   - `stop -t 10` ends it with 143 well inside the 10 s; a second `kill -s TERM`
+#     ends it at once;
 #   - the hardened way Kubernetes runs pods: --user 65534 (xvfb backend),
 #     --read-only with tmpfs where xinit-go writes, --cap-drop ALL,
-#     no-new-privileges.
+#     no-new-privileges;
+#   - with podman, the Kubernetes manifests through `podman kube play`.
 # Base images are made here, not pulled (no registry needs to be reachable): BASE is
 # the debootstrap root of scripts/debian-root.sh imported as an image, GO_IMAGE that
 # root with gcc and this machine's Go (the version go.mod names) in /usr/local/go.
@@ -91,19 +94,22 @@ if ! "${engine[@]}" build --build-arg BASE="$base" --build-arg GO_IMAGE="$builde
 fi
 size=$("${engine[@]}" image inspect "$tag" --format '{{.Size}}')
 say "built in $((SECONDS - t0)) s; the image is $((size / 1000000)) MB"
-# Lean: no compiler, Go, documentation or apt lists in the runtime stage.
-lean='for p in /usr/bin/gcc /usr/local/go /root/go /usr/share/doc/xvfb; do [ -e $p ] && echo $p; done
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# Lean: no compiler, Go, documentation (beyond copyright files) or apt lists in the
+# runtime stage.
+lean='for p in /usr/bin/gcc /usr/local/go /root/go /usr/share/man/man1/Xvfb.1.gz; do [ -e $p ] && echo $p; done
+ls /usr/share/doc/xvfb | grep -v -x copyright | sed "s|^|/usr/share/doc/xvfb/|"
 ls /var/lib/apt/lists | grep -v -x -e lock -e partial -e auxfiles | head -3'
 extra=$("${engine[@]}" run --rm --entrypoint /bin/sh "$tag" -c "$lean" 2>&1 || true)
 if [ -n "$extra" ]; then
-  echo "FAIL: the runtime image holds what it should not (compilers, docs, caches):"; echo "$extra"; exit 1
+  fail "the runtime image holds what it should not (compilers, docs, caches):"; echo "$extra"
 fi
 
 names=()
 cleanup() { for n in "${names[@]}"; do "${engine[@]}" rm -f "$n" >/dev/null 2>&1 || true; done; }
 trap cleanup EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # rfb PORT: waits up to 60 s for an RFB banner on 127.0.0.1:PORT.
 rfb() {
@@ -134,6 +140,15 @@ rfb "$port" || fail "VNC did not answer with an RFB banner (run, port $port)"
 if [ "${engine[0]}" = podman ]; then
   healthy "$n" || fail "the HEALTHCHECK never passed"
 fi
+# A real client gets a picture with the password (vncsnapshot reads it from a file).
+if command -v vncsnapshot >/dev/null && command -v x11vnc >/dev/null; then
+  x11vnc -storepasswd imagetest "$work/vncpasswd" >/dev/null 2>&1
+  rm -f "$work/screen.jpg"
+  timeout 60 vncsnapshot -passwd "$work/vncpasswd" -allowblank "127.0.0.1::$port" "$work/screen.jpg" >"$work/vncsnapshot.log" 2>&1 || true
+  [ -s "$work/screen.jpg" ] || { fail "vncsnapshot got no picture with the password"; cat "$work/vncsnapshot.log"; }
+else
+  fail "vncsnapshot or x11vnc is missing here (scripts/deps.sh test installs them)"
+fi
 "${engine[@]}" exec "$n" touch /tmp/done
 rc=$("${engine[@]}" wait "$n")
 [ "$rc" = 7 ] || fail "exit $rc from wait, want the app's 7"
@@ -150,6 +165,22 @@ rc=$("${engine[@]}" inspect "$n" --format '{{.State.ExitCode}}')
 [ "$rc" = 143 ] || fail "exit $rc after stop, want 143 (the app's SIGTERM)"
 [ "$took" -lt 9000 ] || fail "stop took $took ms: the engine had to SIGKILL"
 say "stop -t 10: exit $rc after $took ms"
+
+# kill -s TERM twice: the first starts the orderly stop (the app ignores it here),
+# the second kills everything at once.
+n=xinit-go-it-term2-$$; names+=("$n")
+"${engine[@]}" run -d --name "$n" -e XINIT_BACKEND=xvfb -e XINIT_STOP_GRACE=20s "$tag" \
+  sh -c 'trap "" TERM; touch /tmp/up; while :; do sleep 0.2; done' >/dev/null
+for _ in $(seq 600); do "${engine[@]}" exec "$n" test -e /tmp/up 2>/dev/null && break; sleep 0.1; done
+"${engine[@]}" kill -s TERM "$n" >/dev/null
+sleep 1
+[ "$("${engine[@]}" inspect "$n" --format '{{.State.Running}}')" = true ] || fail "one SIGTERM ended a session whose app ignores it (grace 20s)"
+t0=$(date +%s%N)
+"${engine[@]}" kill -s TERM "$n" >/dev/null 2>&1 || true
+rc=$(timeout 10 "${engine[@]}" wait "$n" || echo "still running")
+took=$((($(date +%s%N) - t0) / 1000000))
+[ "$took" -lt 5000 ] || fail "a second SIGTERM did not end the session at once ($took ms, exit $rc)"
+say "kill -s TERM twice: exit $rc, $took ms after the second"
 
 # 3. Hardened as Kubernetes runs pods: a non-root user, a read-only root file
 # system with tmpfs where xinit-go writes, no capabilities, no new privileges.
