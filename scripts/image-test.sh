@@ -87,7 +87,10 @@ fi
 
 say "building the Dockerfile with ${engine[0]} (BASE=$base, GO_IMAGE=$builder)"
 t0=$SECONDS
-if ! "${engine[@]}" build --build-arg BASE="$base" --build-arg GO_IMAGE="$builder" \
+# podman's default OCI format drops HEALTHCHECK; the docker format keeps it.
+format=()
+[ "${engine[0]}" = podman ] && format=(--format docker)
+if ! "${engine[@]}" build "${format[@]}" --build-arg BASE="$base" --build-arg GO_IMAGE="$builder" \
   --build-arg VERSION="$(git describe --tags --always --dirty 2>/dev/null || echo devel)" \
   -t "$tag" . >"$work/build.log" 2>&1; then
   tail -40 "$work/build.log"; echo "FAIL: the image did not build"; exit 1
