@@ -7,7 +7,7 @@
 #   - `stop -t 10` ends it with 143 well inside the 10 s; a second `kill -s TERM`
 #     ends it at once;
 #   - the hardened way Kubernetes runs pods: --user 65534 (xvfb backend),
-#     --read-only with tmpfs where xinit-go writes, --cap-drop ALL,
+#     --read-only with a tmpfs on /tmp holding the runtime directory, --cap-drop ALL,
 #     no-new-privileges;
 #   - with podman, the Kubernetes manifests through `podman kube play`.
 # Base images are made here, not pulled (no registry needs to be reachable): BASE is
@@ -189,7 +189,10 @@ say "kill -s TERM twice: exit $rc, $took ms after the second"
 # system with tmpfs where xinit-go writes, no capabilities, no new privileges.
 n=xinit-go-it-hard-$$; names+=("$n")
 port=$((20000 + RANDOM % 10000))
-"${engine[@]}" run -d --name "$n" --user 65534:65534 --read-only --tmpfs /tmp --tmpfs /run/xinit-go \
+# A tmpfs mounted for /run/xinit-go belongs to root, and xinit-go (not its owner)
+# cannot make it private: the runtime directory goes under /tmp, which xinit-go
+# creates itself. (A Kubernetes emptyDir is made for the pod's user; see the README.)
+"${engine[@]}" run -d --name "$n" --user 65534:65534 --read-only --tmpfs /tmp -e XINIT_RUNTIME_DIR=/tmp/xinit-go \
   --cap-drop ALL --security-opt no-new-privileges -e XINIT_BACKEND=xvfb -e VNC_PASSWORD=imagetest \
   -p "127.0.0.1:$port:5900" "$tag" sh -c 'xdpyinfo | grep dimensions; while [ ! -e /tmp/done ]; do sleep 0.1; done; exit 5' >/dev/null
 rfb "$port" || fail "hardened: VNC did not answer (port $port)"

@@ -51,7 +51,7 @@ func run(dir, image, password, sessionArgs, jobArgs, out string) error {
 	secret := corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{Name: secretName(dep.Spec.Template.Spec)},
-		StringData: map[string]string{"password": password},
+		Data:       map[string][]byte{"password": []byte(password)},
 	}
 	if err := write(filepath.Join(out, "deployment.yaml"), secret, dep); err != nil {
 		return err
@@ -83,6 +83,12 @@ func run(dir, image, password, sessionArgs, jobArgs, out string) error {
 
 // adapt sets the image and the app, and drops what this engine cannot honour.
 func adapt(spec *corev1.PodSpec, image, args string) {
+	// podman 4.3 dereferences a secret volume's optional field without a check.
+	for i := range spec.Volumes {
+		if s := spec.Volumes[i].Secret; s != nil && s.Optional == nil {
+			s.Optional = new(bool)
+		}
+	}
 	for i := range spec.Containers {
 		c := &spec.Containers[i]
 		c.Image = image
