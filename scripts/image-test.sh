@@ -29,6 +29,7 @@ fi
 work=/var/tmp/xinit-go-images
 mkdir -p "$work"
 say() { echo "image-test: $*"; }
+: >"$work/run.log"
 
 if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   engine=(docker)
@@ -105,7 +106,7 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 lean='for p in /usr/bin/gcc /usr/local/go /root/go /usr/share/man/man1/Xvfb.1.gz; do [ -e $p ] && echo $p; done
 ls /usr/share/doc/xvfb | grep -v -x copyright | sed "s|^|/usr/share/doc/xvfb/|"
 ls /var/lib/apt/lists | grep -v -x -e lock -e partial -e auxfiles | head -3'
-extra=$("${engine[@]}" run --rm --entrypoint /bin/sh "$tag" -c "$lean" 2>&1 || true)
+extra=$("${engine[@]}" run --rm --entrypoint /bin/sh "$tag" -c "$lean" 2>>"$work/run.log" || true)
 if [ -n "$extra" ]; then
   fail "the runtime image holds what it should not (compilers, docs, caches):"; echo "$extra"
 fi
@@ -138,7 +139,7 @@ healthy() {
 n=xinit-go-it-exit-$$; names+=("$n")
 port=$((20000 + RANDOM % 10000))
 "${engine[@]}" run -d --name "$n" -e VNC_PASSWORD=imagetest -e XINIT_BACKEND=xvfb -p "127.0.0.1:$port:5900" \
-  "$tag" sh -c 'glxinfo -B | grep "OpenGL renderer"; while [ ! -e /tmp/done ]; do sleep 0.1; done; exit 7' >/dev/null
+  "$tag" sh -c 'glxinfo -B | grep "OpenGL renderer"; while [ ! -e /tmp/done ]; do sleep 0.1; done; exit 7' >/dev/null 2>>"$work/run.log"
 rfb "$port" || fail "VNC did not answer with an RFB banner (run, port $port)"
 if [ "${engine[0]}" = podman ]; then
   healthy "$n" || fail "the HEALTHCHECK never passed"
@@ -159,10 +160,10 @@ rc=$("${engine[@]}" wait "$n")
 
 # 2. stop -t 10: SIGTERM, the app's 143, well inside the 10 s.
 n=xinit-go-it-stop-$$; names+=("$n")
-"${engine[@]}" run -d --name "$n" -e XINIT_BACKEND=xvfb "$tag" sleep 1000 >/dev/null
+"${engine[@]}" run -d --name "$n" -e XINIT_BACKEND=xvfb "$tag" sleep 1000 >/dev/null 2>>"$work/run.log"
 healthy "$n" || { [ "${engine[0]}" != podman ] || fail "the HEALTHCHECK never passed (stop)"; }
 t0=$(date +%s%N)
-"${engine[@]}" stop -t 10 "$n" >/dev/null
+"${engine[@]}" stop -t 10 "$n" >/dev/null 2>>"$work/run.log"
 took=$((($(date +%s%N) - t0) / 1000000))
 rc=$("${engine[@]}" inspect "$n" --format '{{.State.ExitCode}}')
 [ "$rc" = 143 ] || fail "exit $rc after stop, want 143 (the app's SIGTERM)"
@@ -173,7 +174,7 @@ say "stop -t 10: exit $rc after $took ms"
 # the second kills everything at once.
 n=xinit-go-it-term2-$$; names+=("$n")
 "${engine[@]}" run -d --name "$n" -e XINIT_BACKEND=xvfb -e XINIT_STOP_GRACE=20s "$tag" \
-  sh -c 'trap "" TERM; touch /tmp/up; while :; do sleep 0.2; done' >/dev/null
+  sh -c 'trap "" TERM; touch /tmp/up; while :; do sleep 0.2; done' >/dev/null 2>>"$work/run.log"
 for _ in $(seq 600); do "${engine[@]}" exec "$n" test -e /tmp/up 2>/dev/null && break; sleep 0.1; done
 "${engine[@]}" kill -s TERM "$n" >/dev/null
 sleep 1
@@ -194,7 +195,7 @@ port=$((20000 + RANDOM % 10000))
 # creates itself. (A Kubernetes emptyDir is made for the pod's user; see the README.)
 "${engine[@]}" run -d --name "$n" --user 65534:65534 --read-only --tmpfs /tmp -e XINIT_RUNTIME_DIR=/tmp/xinit-go \
   --cap-drop ALL --security-opt no-new-privileges -e XINIT_BACKEND=xvfb -e VNC_PASSWORD=imagetest \
-  -p "127.0.0.1:$port:5900" "$tag" sh -c 'xdpyinfo | grep dimensions; while [ ! -e /tmp/done ]; do sleep 0.1; done; exit 5' >/dev/null
+  -p "127.0.0.1:$port:5900" "$tag" sh -c 'xdpyinfo | grep dimensions; while [ ! -e /tmp/done ]; do sleep 0.1; done; exit 5' >/dev/null 2>>"$work/run.log"
 rfb "$port" || fail "hardened: VNC did not answer (port $port)"
 "${engine[@]}" exec "$n" touch /tmp/done || true
 rc=$("${engine[@]}" wait "$n")
