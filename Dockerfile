@@ -18,10 +18,12 @@ ARG GO_IMAGE=golang:1.26-bookworm
 FROM ${GO_IMAGE} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
-RUN go mod download
+RUN --mount=type=cache,target=/root/.cache/go-build go mod download
 COPY . .
 ARG VERSION=devel
-RUN CGO_ENABLED=1 CGO_CFLAGS="-O2 -Wno-deprecated-declarations" \
+# Go's build cache survives between builds (docker and podman keep the mount).
+RUN --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=1 CGO_CFLAGS="-O2 -Wno-deprecated-declarations" \
     go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/xinit-go ./cmd/xinit-go
 # The present-by-copy Vulkan layer: its library in /usr/lib/xinit-go, its manifest
 # where the Vulkan loader looks for explicit layers.

@@ -5,11 +5,14 @@ GO          ?= go
 BIN         := bin/xinit-go
 # go-nvml's header marks some functions deprecated; the warnings say nothing about us.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
+# cgo is needed (NVML, -race): without a C compiler the build fails instead of quietly
+# leaving it out.
+export CGO_ENABLED := 1
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 STATICCHECK := $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: all build vklayer deps demo test unit lint fuzz bench clean
+.PHONY: all build vklayer deps deps-demo demo test fresh-test unit lint fuzz bench clean
 
 all: build
 
@@ -21,21 +24,30 @@ vklayer:
 	$(MAKE) -C vklayer
 
 deps:
-	bash scripts/deps.sh
+	bash scripts/deps.sh test
+
+deps-demo:
+	bash scripts/deps.sh demo
 
 # The whole session as PID 1 of a PID namespace: X (software rendering when there
 # is no GPU), x11vnc on localhost:5900 and glxgears as the app. Ctrl-C stops it.
-demo: deps build
-	bash scripts/demo.sh
+demo: deps-demo build
+	@bash scripts/demo.sh
 
-# Every test: formatting, vet, staticcheck, all tests with the race detector, and a
-# short benchmark run that only keeps the benchmark from rotting.
+# Every test: formatting, vet, staticcheck, all tests with the race detector, the
+# deploy checks, a short benchmark run that only keeps the benchmark from rotting,
+# the session in a debootstrapped Debian 12 root, and the image on a real engine.
 test: deps lint build
 	$(GO) test -race -count=1 -timeout 30m ./...
 	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
 	$(GO) run ./cmd/xinit-bench -short -xinit $(BIN) >/dev/null
 	bash scripts/rootfs-test.sh $(BIN)
 	bash scripts/image-test.sh
+
+# CI's proof of the Quick start: the README's two commands in a fresh Debian 12 root
+# holding only the README's prerequisites (scripts/fresh-test.sh).
+fresh-test:
+	bash scripts/fresh-test.sh
 
 # The full side-by-side benchmark (several minutes), written to docs/benchmarks.md.
 bench: deps build
@@ -45,7 +57,7 @@ unit:
 	$(GO) test -race -short ./...
 
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 

@@ -167,21 +167,21 @@ func LoadLookup(args []string, lookup func(string) (string, bool), defaultFile s
 		if st.env == "XINIT_CONFIG" {
 			continue
 		}
-		val, src := st.def, ""
+		val, src, from := st.def, "", "env"
 		if v, ok := fileVals[st.key]; ok && st.key != "" {
-			val, src = v, fmt.Sprintf("%s: %s = %q", file, st.key, v)
+			val, src, from = v, fmt.Sprintf("%s: %s = %q", file, st.key, v), "file"
 		}
 		if v, ok := lookup(st.env); ok && (v != "" || st.def == "") {
-			val, src = v, fmt.Sprintf("%s=%q", st.env, v)
+			val, src, from = v, fmt.Sprintf("%s=%q", st.env, v), "env"
 		}
 		if p := flagVals[st.flag]; p != nil && st.flag != "" {
-			val, src = *p, fmt.Sprintf("--%s %q", st.flag, *p)
+			val, src, from = *p, fmt.Sprintf("--%s %q", st.flag, *p), "flag"
 		}
 		if src == "" {
 			src = fmt.Sprintf("%s default %q", st.env, val)
 		}
 		if err := st.apply(c, strings.TrimSpace(val)); err != nil {
-			problems = append(problems, fmt.Errorf("%s: %v, e.g. %s", src, err, st.example))
+			problems = append(problems, fmt.Errorf("%s: %v, e.g. %s", src, err, exampleIn(st, from)))
 		}
 	}
 	problems = append(problems, c.crossCheck(getenv)...)

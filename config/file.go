@@ -57,6 +57,10 @@ func readFile(path string) (map[string]string, []Service, []error) {
 		}
 		switch v := raw[k].(type) {
 		case string:
+			if numericKeys[k] {
+				errs = append(errs, fmt.Errorf("config file %s: %s = %q: want a number, not a string, e.g. %s = 5901", path, k, v, k))
+				continue
+			}
 			vals[k] = v
 		case int64:
 			vals[k] = strconv.FormatInt(v, 10)
@@ -90,6 +94,7 @@ func readFile(path string) (map[string]string, []Service, []error) {
 func Usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   xinit-go [flags] [--] APP [ARGS...]   run the X session and the app as PID 1
+  xinit-go [flags]                      no app: X and VNC run until stopped (SIGTERM)
   xinit-go check [flags]                preflight: GPUs, driver, X modules, chosen backend
   xinit-go xorgconf [flags]             print the xorg.conf that would be written
   xinit-go health [--ready] [flags]     probe a running xinit-go (exit 0 healthy, 1 not)

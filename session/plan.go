@@ -83,6 +83,9 @@ func Decide(cfg *config.Config, env Env) (*Plan, error) {
 			p.Why += "; " + p.GLXWhy
 		case p.NvidiaGLX:
 			p.Why += "; the app renders on the GPU through NVIDIA's GLX (__GLX_VENDOR_LIBRARY_NAME=nvidia)"
+		case p.Info == nil && strings.Contains(p.Why, p.GPUError):
+			// The reason is already there: "auto: nvidia backend: no NVIDIA GPU: ...".
+			p.Why += "; the app renders in software (Mesa)"
 		default:
 			p.Why += "; the app renders in software (Mesa): " + p.GLXWhy
 		}
@@ -121,7 +124,10 @@ func (p *Plan) glxRule(env Env) {
 		p.NvidiaGLX = v == "nvidia"
 		p.GLXWhy = "__GLX_VENDOR_LIBRARY_NAME=" + v + " is set in the environment and left as it is"
 	case p.Info == nil:
-		p.GLXWhy = "no NVIDIA GPU (" + p.GPUError + ")"
+		p.GLXWhy = p.GPUError
+		if !strings.HasPrefix(p.GPUError, "no NVIDIA GPU") {
+			p.GLXWhy = "no NVIDIA GPU (" + p.GPUError + ")"
+		}
 	case len(p.GPUs) > 0 && p.GPUs[0].MIG:
 		p.GLXWhy = "the GPU is in MIG mode, which cannot render graphics"
 	default:

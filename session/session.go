@@ -300,7 +300,7 @@ func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.R
 			shm.starting(time.Now())
 			return nil
 		},
-		Output: func(line string) { vlog.Info(line) },
+		Output: vncOutput(vlog),
 	}, nil
 }
 

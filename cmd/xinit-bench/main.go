@@ -49,6 +49,12 @@ type bench struct {
 	display   int
 	appNice   int      // the viewer benchmark's app niceness
 	viewerApp []string // and its command
+	// noise receives the contenders' own stderr (x11vnc's and Xlib's complaints
+	// when a session ends under them): discarded unless -v.
+	noise io.Writer
+	// errw reports failed samples; failed counts them.
+	errw   io.Writer
+	failed int
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -59,6 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	orphans := fs.String("orphans", "100,1000,10000", "orphan counts for the reaping figures")
 	out := fs.String("out", "", "write the report as Markdown to this file")
 	short := fs.Bool("short", false, "a quick run: 1 run, 2s idle, 100 orphans, one short viewer run")
+	verbose := fs.Bool("v", false, "pass the contenders' own stderr through")
 	viewer := fs.Bool("viewer", false, "measure only the viewer's frame rate (x11vnc direct and through the browser view's bridge)")
 	viewerRes := fs.String("viewer-res", defaultViewerRes, "screen sizes for -viewer")
 	viewerWindow := fs.Duration("viewer-window", 8*time.Second, "measuring window of each -viewer run")
@@ -73,7 +80,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "xinit-bench: needs root (PID namespaces)")
 		return 2
 	}
-	b := &bench{xinit: *xinit, runs: *runs, idle: *idle, out: stdout, display: 900 + os.Getpid()%50}
+	b := &bench{xinit: *xinit, runs: *runs, idle: *idle, out: stdout, display: 900 + os.Getpid()%50,
+		noise: io.Discard, errw: stderr}
+	if *verbose {
+		b.noise = stderr
+	}
 	if *short {
 		b.runs, b.idle, *orphans = 1, 2*time.Second, "100"
 	}
@@ -145,6 +156,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
+	}
+	if b.failed > 0 {
+		fmt.Fprintf(stderr, "xinit-bench: %d samples failed (above); they are left out of the figures\n", b.failed)
+		return 1
 	}
 	return 0
 }
@@ -231,11 +246,17 @@ func (b *bench) inits() []contender {
 	return cs
 }
 
+// fail reports a sample that did not complete: it is never averaged in.
+func (b *bench) fail(format string, a ...any) {
+	b.failed++
+	fmt.Fprintf(b.errw, "xinit-bench: failed sample: "+format+"\n", a...)
+}
+
 // pid1 starts argv as PID 1 of a new PID namespace.
-func pid1(argv []string, env []string, stdout io.Writer) (*exec.Cmd, error) {
+func (b *bench) pid1(argv []string, env []string, stdout io.Writer) (*exec.Cmd, error) {
 	cmd := exec.Command("unshare", append([]string{"--pid", "--fork", "--mount-proc", "--kill-child"}, argv...)...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = stdout, os.Stderr
+	cmd.Stdout, cmd.Stderr = stdout, b.noise
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd, cmd.Start()
 }
@@ -287,7 +308,7 @@ func (b *bench) reaping() {
 			var xs, hwm []float64
 			for r := 0; r < b.runs; r++ {
 				var out strings.Builder
-				cmd, err := pid1(c.argv(b.helperArgv("orphans", strconv.Itoa(n))), c.env, &out)
+				cmd, err := b.pid1(c.argv(b.helperArgv("orphans", strconv.Itoa(n))), c.env, &out)
 				if err != nil {
 					continue
 				}
@@ -369,7 +390,7 @@ func (b *bench) signals() {
 		for r := 0; r < b.runs; r++ {
 			dir, _ := os.MkdirTemp("", "bench-")
 			ready := filepath.Join(dir, "ready")
-			cmd, err := pid1(c.argv(b.helperArgv("trap", ready)), c.env, io.Discard)
+			cmd, err := b.pid1(c.argv(b.helperArgv("trap", ready)), c.env, io.Discard)
 			if err != nil {
 				continue
 			}
@@ -449,7 +470,7 @@ func (b *bench) memoryAndIdle() {
 	}
 	var rows []row
 	for _, c := range b.inits() {
-		cmd, err := pid1(c.argv(b.helperArgv("sleep")), c.env, io.Discard)
+		cmd, err := b.pid1(c.argv(b.helperArgv("sleep")), c.env, io.Discard)
 		if err != nil {
 			continue
 		}

@@ -77,7 +77,7 @@ func (b *bench) session() {
 			w := strings.ReplaceAll(wait, "N", strconv.Itoa(d))
 			sh := fmt.Sprintf("Xvfb :%d -screen 0 1280x1024x24 -nolisten tcp >/dev/null 2>&1 &\n%s\nx11vnc -display :%d -rfbport %d -forever -shared -localhost -nopw -quiet >/dev/null 2>&1 &\nDISPLAY=:%d exec %s",
 				d, w, d, p, d, strings.Join(b.helperArgv("mark", m), " "))
-			return pid1([]string{"tini", "-s", "--", "sh", "-c", sh}, nil, io.Discard)
+			return b.pid1([]string{"tini", "-s", "--", "sh", "-c", sh}, nil, io.Discard)
 		}
 	}
 	supervisord := func(d, p int, m, dir string) (*exec.Cmd, error) {
@@ -101,7 +101,7 @@ priority=3
 		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 			return nil, err
 		}
-		return pid1([]string{"supervisord", "-c", conf}, nil, io.Discard)
+		return b.pid1([]string{"supervisord", "-c", conf}, nil, io.Discard)
 	}
 	s6 := func(d, p int, m, dir string) (*exec.Cmd, error) {
 		scan := filepath.Join(dir, "s6")
@@ -118,7 +118,7 @@ priority=3
 				return nil, err
 			}
 		}
-		return pid1([]string{"s6-svscan", scan}, nil, io.Discard)
+		return b.pid1([]string{"s6-svscan", scan}, nil, io.Discard)
 	}
 	contenders := []sessionContender{
 		{"xinit-go (xvfb)", xinit("xvfb")},
@@ -148,6 +148,8 @@ priority=3
 			start := time.Now()
 			cmd, err := c.start(d, p, m, dir)
 			if err != nil {
+				b.fail("%s: start: %v", c.name, err)
+				os.RemoveAll(dir)
 				continue
 			}
 			if took, ok := usable(start, m, p, 30*time.Second); ok {
@@ -156,9 +158,16 @@ priority=3
 					kb, _, _ := procStats(init)
 					rss = append(rss, float64(kb)/1024)
 				}
+			} else {
+				b.fail("%s: no usable session (app running and VNC answering) within 30 s", c.name)
 			}
 			stopInit(cmd)
+			removeDisplay(d)
 			os.RemoveAll(dir)
+		}
+		if len(xs) == 0 {
+			b.printf("| %s | failed | — | — |\n", c.name)
+			continue
 		}
 		b.printf("| %s | %.0f | %s | %.1f |\n", c.name, median(xs), ratio(median(xs), limit), median(rss))
 	}
@@ -169,7 +178,7 @@ priority=3
 
 func (b *bench) xinitAt(backend, res string) func(d, p int, m, dir string) (*exec.Cmd, error) {
 	return func(d, p int, m, dir string) (*exec.Cmd, error) {
-		return pid1(append([]string{b.xinit, "--"}, b.helperArgv("mark", m)...), []string{
+		return b.pid1(append([]string{b.xinit, "--"}, b.helperArgv("mark", m)...), []string{
 			"XINIT_BACKEND=" + backend, "XINIT_DISPLAY=:" + strconv.Itoa(d), "XINIT_VNC_PORT=" + strconv.Itoa(p),
 			"XINIT_HEALTH_ADDR=off", "XINIT_WEB_ADDR=off", "XINIT_LOG_LEVEL=error", "XINIT_RUNTIME_DIR=" + filepath.Join(dir, "run"),
 			"SCREEN_RESOLUTION=" + res}, io.Discard)
@@ -177,7 +186,7 @@ func (b *bench) xinitAt(backend, res string) func(d, p int, m, dir string) (*exe
 }
 
 // timeToUsable runs one contender runs times and returns the median in ms.
-func (b *bench) timeToUsable(start func(d, p int, m, dir string) (*exec.Cmd, error)) float64 {
+func (b *bench) timeToUsable(name string, start func(d, p int, m, dir string) (*exec.Cmd, error)) float64 {
 	var xs []float64
 	for r := 0; r < b.runs; r++ {
 		dir, _ := os.MkdirTemp("", "bench-")
@@ -186,13 +195,17 @@ func (b *bench) timeToUsable(start func(d, p int, m, dir string) (*exec.Cmd, err
 		t0 := time.Now()
 		cmd, err := start(d, p, m, dir)
 		if err != nil {
+			b.fail("%s: start: %v", name, err)
 			os.RemoveAll(dir)
 			continue
 		}
 		if took, ok := usable(t0, m, p, 20*time.Second); ok {
 			xs = append(xs, float64(took.Microseconds())/1000)
+		} else {
+			b.fail("%s: no usable session within 20 s", name)
 		}
 		stopInit(cmd)
+		removeDisplay(d)
 		os.RemoveAll(dir)
 	}
 	return median(xs)
@@ -230,9 +243,9 @@ func (b *bench) resolutions() {
 	}
 	b.printf("\n")
 	for _, res := range []string{"1280x1024x24", "1920x1080x24", "3840x2160x24", "7680x4320x24"} {
-		b.printf("| %s | %.0f |", res, b.timeToUsable(b.xinitAt("xvfb", res)))
+		b.printf("| %s | %.0f |", res, b.timeToUsable("xinit-go (xvfb) at "+res, b.xinitAt("xvfb", res)))
 		if withDummy {
-			b.printf(" %.0f |", b.timeToUsable(b.xinitAt("dummy", res)))
+			b.printf(" %.0f |", b.timeToUsable("xinit-go (dummy) at "+res, b.xinitAt("dummy", res)))
 		}
 		b.printf("\n")
 	}
@@ -251,30 +264,59 @@ func (b *bench) limit() float64 {
 		start := time.Now()
 		x := exec.Command("Xvfb", ":"+strconv.Itoa(d), "-screen", "0", "1280x1024x24", "-nolisten", "tcp", "-displayfd", "3")
 		x.ExtraFiles = []*os.File{wr}
+		x.Stderr = b.noise
 		if err := x.Start(); err != nil {
+			wr.Close()
+			rd.Close()
+			b.fail("limit: start Xvfb: %v", err)
 			continue
 		}
 		wr.Close()
 		buf := make([]byte, 16)
-		_, _ = rd.Read(buf)
+		n, _ := rd.Read(buf)
 		xTook := time.Since(start)
 		rd.Close()
-		vstart := time.Now()
-		v := exec.Command("x11vnc", "-display", ":"+strconv.Itoa(d), "-rfbport", strconv.Itoa(p), "-forever", "-shared", "-localhost", "-nopw", "-quiet")
-		if err := v.Start(); err == nil {
-			for i := 0; i < 5000 && !rfbUp(p); i++ {
-				time.Sleep(2 * time.Millisecond)
-			}
-			vTook := time.Since(vstart)
-			xs = append(xs, float64((xTook+vTook).Microseconds())/1000)
-			_ = v.Process.Kill()
-			_ = v.Wait()
+		if n == 0 {
+			b.fail("limit: Xvfb :%d exited before it reported its display", d)
+		} else {
+			b.limitVNC(d, p, xTook, &xs)
 		}
 		_ = x.Process.Kill()
 		_ = x.Wait()
+		removeDisplay(d)
 	}
 	removeDeadShm()
 	return median(xs)
+}
+
+// limitVNC times x11vnc on display d to its banner; a time-out is a failed sample.
+func (b *bench) limitVNC(d, p int, xTook time.Duration, xs *[]float64) {
+	vstart := time.Now()
+	v := exec.Command("x11vnc", "-display", ":"+strconv.Itoa(d), "-rfbport", strconv.Itoa(p), "-forever", "-shared", "-localhost", "-nopw", "-quiet")
+	v.Stdout, v.Stderr = b.noise, b.noise
+	if err := v.Start(); err != nil {
+		b.fail("limit: start x11vnc: %v", err)
+		return
+	}
+	defer func() { _ = v.Process.Kill(); _ = v.Wait() }()
+	deadline := vstart.Add(30 * time.Second)
+	for !rfbUp(p) {
+		if time.Now().After(deadline) {
+			b.fail("limit: x11vnc on :%d did not answer on port %d within 30 s", d, p)
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	*xs = append(*xs, float64((xTook+time.Since(vstart)).Microseconds())/1000)
+}
+
+// removeDisplay removes the lock file and socket of display d that the benchmark
+// chose: a contender's X server killed inside its PID namespace leaves them, with
+// a pid from that namespace that may be a live process out here. The benchmark
+// picked d because it was free, and everything started on it has ended.
+func removeDisplay(d int) {
+	_ = os.Remove(fmt.Sprintf("/tmp/.X%d-lock", d))
+	_ = os.Remove(fmt.Sprintf("/tmp/.X11-unix/X%d", d))
 }
 
 // removeDeadShm removes the System V shared memory segments that nobody has
@@ -309,11 +351,13 @@ func (b *bench) restartAndChain() {
 		dir, _ := os.MkdirTemp("", "bench-")
 		d, p := b.nextDisplay(), freePort()
 		m := filepath.Join(dir, "app")
-		cmd, err := pid1(append([]string{b.xinit, "--"}, b.helperArgv("mark", m)...), []string{
+		cmd, err := b.pid1(append([]string{b.xinit, "--"}, b.helperArgv("mark", m)...), []string{
 			"XINIT_BACKEND=xvfb", "XINIT_DISPLAY=:" + strconv.Itoa(d), "XINIT_VNC_PORT=" + strconv.Itoa(p),
 			"XINIT_HEALTH_ADDR=off", "XINIT_WEB_ADDR=off", "XINIT_LOG_LEVEL=error", "XINIT_RUNTIME_DIR=" + filepath.Join(dir, "run"),
 			"XINIT_APP_RESTART=always"}, io.Discard)
 		if err != nil {
+			b.fail("restart: start xinit-go: %v", err)
+			os.RemoveAll(dir)
 			continue
 		}
 		if _, ok := usable(time.Now(), m, p, 30*time.Second); ok {
@@ -327,6 +371,8 @@ func (b *bench) restartAndChain() {
 			if pid > 0 && waitFile(m, 10*time.Second) {
 				// 250 ms is the first restart's backoff.
 				restart = append(restart, float64((time.Since(start)-250*time.Millisecond).Microseconds())/1000)
+			} else {
+				b.fail("restart: the app (pid %d here) did not run again within 10 s of SIGKILL", pid)
 			}
 			time.Sleep(300 * time.Millisecond)
 			if init := childOf(cmd.Process.Pid); init > 0 {
@@ -339,9 +385,11 @@ func (b *bench) restartAndChain() {
 				_ = cmd.Wait()
 			}
 		} else {
+			b.fail("restart: no usable xinit-go session within 30 s")
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			_ = cmd.Wait()
 		}
+		removeDisplay(d)
 		os.RemoveAll(dir)
 	}
 	b.printf("## Restart and stop\n\n| figure | xinit-go (ms) |\n|---|---|\n")

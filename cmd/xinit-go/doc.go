@@ -5,6 +5,7 @@
 // Usage:
 //
 //	xinit-go [flags] [--] APP [ARGS...]   run the X session and the app as PID 1
+//	xinit-go [flags]                      no app: X and VNC run until stopped (SIGTERM)
 //	xinit-go check [flags]                preflight: GPUs, driver, X modules, chosen backend
 //	xinit-go xorgconf [flags]             print the xorg.conf that would be written
 //	xinit-go health [--ready] [flags]     probe a running xinit-go (exit 0 healthy, 1 not)

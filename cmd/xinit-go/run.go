@@ -12,7 +12,6 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-	"golang.org/x/sys/unix"
 
 	"github.com/xinit-go/xinit-go/config"
 	"github.com/xinit-go/xinit-go/health"
@@ -68,6 +67,9 @@ func run(ctx context.Context, args []string, sys system, stdout, stderr io.Write
 		case "help":
 			config.Usage(stdout)
 			return 0
+		}
+		if unknownCommand(args, sys.getenv, stderr) {
+			return exitNotFound
 		}
 	}
 	return runSession(ctx, args, sys, stderr)
@@ -194,12 +196,12 @@ func newLogger(cfg *config.Config, w io.Writer) (*zap.Logger, error) {
 		return nil, err
 	}
 	format := cfg.LogFormat
+	f, isFile := w.(*os.File)
+	tty := isFile && isTerminal(f)
 	if format == "auto" {
 		format = "json"
-		if f, ok := w.(*os.File); ok {
-			if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
-				format = "console"
-			}
+		if tty {
+			format = "console"
 		}
 	}
 	ec := zap.NewProductionEncoderConfig()
@@ -207,7 +209,10 @@ func newLogger(cfg *config.Config, w io.Writer) (*zap.Logger, error) {
 	ec.TimeKey = "time"
 	var enc zapcore.Encoder
 	if format == "console" {
-		ec.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		ec.EncodeLevel = zapcore.CapitalLevelEncoder
+		if tty {
+			ec.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		}
 		enc = zapcore.NewConsoleEncoder(ec)
 	} else {
 		enc = zapcore.NewJSONEncoder(ec)

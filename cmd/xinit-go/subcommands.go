@@ -66,7 +66,7 @@ func runCheck(args []string, sys system, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(tw, "NVIDIA_DRIVER_CAPABILITIES\t%q\n", sys.getenv("NVIDIA_DRIVER_CAPABILITIES"))
 	if plan.Preflight != "" {
-		fmt.Fprintf(tw, "nvidia preflight\t%s\n", strings.ReplaceAll(plan.Preflight, "\n", "\n\t"))
+		fmt.Fprintf(tw, "nvidia preflight\t%s\n", strings.ReplaceAll(preflightFor(cfg.Backend, plan.Preflight), "\n", "\n\t"))
 	} else if cfg.Backend != config.BackendNone {
 		fmt.Fprintf(tw, "nvidia preflight\tpassed\n")
 	}
@@ -117,7 +117,11 @@ func runXorgConf(args []string, sys system, stdout, stderr io.Writer) int {
 	plan.Backend = want
 	text, err := plan.XorgConf()
 	if err != nil {
-		fmt.Fprintln(stderr, "xinit-go xorgconf:", err)
+		hint := ""
+		if want == config.BackendNvidia {
+			hint = noGPUXorgConfHint
+		}
+		fmt.Fprintf(stderr, "xinit-go xorgconf: %v%s\n", err, hint)
 		return exitUnavailable
 	}
 	_, _ = stdout.Write(text)

@@ -163,6 +163,22 @@ func checkPod(t *testing.T, what string, spec corev1.PodSpec) {
 	if c.SecurityContext == nil || c.SecurityContext.Privileged == nil || *c.SecurityContext.Privileged {
 		t.Errorf("%s: must not be privileged", what)
 	}
+	// The hardened way scripts/image-test.sh runs the image: a read-only root with
+	// writable /tmp and runtime directory, no capabilities, no new privileges.
+	if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
+		sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+		sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" {
+		t.Errorf("%s: want readOnlyRootFilesystem, allowPrivilegeEscalation false and capabilities drop ALL", what)
+	}
+	writable := map[string]bool{}
+	for _, m := range c.VolumeMounts {
+		writable[m.MountPath] = !m.ReadOnly
+	}
+	for _, dir := range []string{"/tmp", "/run/xinit-go"} {
+		if !writable[dir] {
+			t.Errorf("%s: with a read-only root, %s needs a writable volume", what, dir)
+		}
+	}
 	for _, p := range []*corev1.Probe{c.ReadinessProbe, c.LivenessProbe} {
 		if p == nil || p.Exec == nil || !strings.Contains(strings.Join(p.Exec.Command, " "), "xinit-go health") {
 			t.Errorf("%s: probes must exec xinit-go health", what)

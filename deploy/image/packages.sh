@@ -4,6 +4,16 @@
 # package missing here fails CI, not a user's first run.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
+# No documentation, manual pages or translations (copyright files stay), as in
+# Debian's slim images; a debootstrapped base lacks this setting.
+cat >/etc/dpkg/dpkg.cfg.d/90xinit-go-nodoc <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+EOF
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   xvfb \

@@ -306,6 +306,7 @@ func FreeDisplay(t testing.TB) int {
 		n := base + int(displaySeq.Add(1))
 		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); errors.Is(err, os.ErrNotExist) {
 			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); errors.Is(err, os.ErrNotExist) {
+				t.Cleanup(func() { removeStaleDisplay(n) })
 				return n
 			}
 		}
