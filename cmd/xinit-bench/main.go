@@ -66,6 +66,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "write the report as Markdown to this file")
 	short := fs.Bool("short", false, "a quick run: 1 run, 2s idle, 100 orphans, one short viewer run")
 	verbose := fs.Bool("v", false, "pass the contenders' own stderr through")
+	record := fs.Bool("record", false, "measure only the recorder's and the watchdog's CPU")
+	recordRes := fs.String("record-res", "1280x1024,1920x1080", "screen sizes for -record")
+	recordOut := fs.String("record-out", "", "rewrite the recorder section of this Markdown file (between its markers)")
 	viewer := fs.Bool("viewer", false, "measure only the viewer's frame rate (x11vnc direct and through the browser view's bridge)")
 	viewerRes := fs.String("viewer-res", defaultViewerRes, "screen sizes for -viewer")
 	viewerWindow := fs.Duration("viewer-window", 8*time.Second, "measuring window of each -viewer run")
@@ -117,6 +120,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 			keep = append(keep, vncVariants[n-1])
 		}
 		vncVariants = keep
+	}
+	if *record {
+		window := 10 * time.Second
+		if *short {
+			b.runs, window = 1, 2*time.Second
+		}
+		if err := b.recordCost(strings.Split(*recordRes, ","), window, *recordOut); err != nil {
+			fmt.Fprintln(stderr, "xinit-bench: record:", err)
+			return 1
+		}
+		return 0
 	}
 	if *viewer {
 		if *short {
