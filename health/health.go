@@ -106,7 +106,7 @@ func Healthy(st supervisor.Status, vital ...string) (bool, string) {
 	return true, "ok"
 }
 
-// Ready says whether every service is ready, naming those that are not. An
+// Ready says whether every service is ready (a oneshot: done), naming those that are not. An
 // optional service counts only when it is vital.
 func Ready(st supervisor.Status, vital ...string) (bool, string) {
 	if st.Stopping {
@@ -114,7 +114,7 @@ func Ready(st supervisor.Status, vital ...string) (bool, string) {
 	}
 	var waiting []string
 	for _, sv := range st.Services {
-		if sv.State != supervisor.Ready && (sv.Role != "optional" || slices.Contains(vital, sv.Name)) {
+		if !sv.State.Up() && (sv.Role != "optional" || slices.Contains(vital, sv.Name)) {
 			waiting = append(waiting, fmt.Sprintf("%s is %s", sv.Name, sv.State))
 		}
 	}
