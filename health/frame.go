@@ -55,6 +55,9 @@ func StatusJSON(st supervisor.Status, info Info) []byte {
 	if info.Frame != nil {
 		doc.Frame = info.Frame()
 	}
+	if info.GL != nil {
+		doc.GL = info.GL()
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")

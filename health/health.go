@@ -46,6 +46,8 @@ type Info struct {
 	Vital []string `json:"vital,omitempty"`
 	// Frame, when set, reports the frozen-screen watchdog; nil before its first sample.
 	Frame func() *FrameStatus `json:"-"`
+	// GL, when set, reports the GL renderer probe; nil before its first result.
+	GL func() *GL `json:"-"`
 }
 
 // Server is the health and metrics HTTP server.
@@ -153,6 +155,7 @@ type statusDoc struct {
 	Orphans  int64                      `json:"orphans_reaped"`
 	Services []supervisor.ServiceStatus `json:"services"`
 	Frame    *FrameStatus               `json:"frame,omitempty"`
+	GL       *GL                        `json:"gl,omitempty"`
 }
 
 func (s *Server) statusJSON(w http.ResponseWriter, _ *http.Request) {

@@ -13,7 +13,7 @@ func probeSession(failCode int) []Spec {
 	specs := session(Never)
 	gl := Spec{Name: "gl", Argv: []string{"probe"}, Role: Required, After: []string{"x"}, Oneshot: true,
 		FailCode: failCode, ReadyTimeout: 10 * time.Second, Restart: Restart{Policy: Never, Budget: NoRestarts}}
-	specs[2].After = []string{"gl"}
+	specs[2].After = []string{"x", "gl"}
 	return []Spec{specs[0], specs[1], gl, specs[2]}
 }
 
@@ -103,6 +103,19 @@ func TestOneshot(t *testing.T) {
 			if m.f.starts["gl"] != 2 || m.f.starts["app"] != 2 || m.svc("gl").restarts != 0 || m.svc("app").restarts != 0 {
 				t.Fatalf("starts %v, restarts gl %d app %d", m.f.starts, m.svc("gl").restarts, m.svc("app").restarts)
 			}
+		}},
+		{"the app that dies with X before X is reaped follows it, past the done oneshot", func(t *testing.T) {
+			m := probeUp(t, 69)
+			m.exit("gl", Exited(0))
+			m.f.dyingPids[m.f.pids["x"]] = true
+			m.exit("app", Exited(1))
+			m.want("app", Pending)
+			m.exit("x", Signaled(syscall.SIGKILL))
+			m.want("gl", Pending)
+			m.at(250 * time.Millisecond)
+			m.ready("x", nil)
+			m.exit("gl", Exited(0))
+			m.want("app", Ready)
 		}},
 		{"X dying during its run: it follows X and runs again", func(t *testing.T) {
 			m := probeUp(t, 69)
