@@ -19,7 +19,7 @@ var EGLVendorDirs = []string{"/etc/glvnd/egl_vendor.d", "/usr/share/glvnd/egl_ve
 // the manifest that names it to its loader ("" when none names it).
 type Loadable struct {
 	Loads    bool   `json:"loads"`
-	Path     string `json:"path,omitempty"`  // the loaded file, or why it did not load
+	Path     string `json:"path,omitempty"` // the loaded file, or why it did not load
 	Manifest string `json:"manifest,omitempty"`
 }
 
