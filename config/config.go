@@ -63,6 +63,7 @@ type Config struct {
 	RestartBackoff time.Duration `json:"restart_backoff"`
 	Screenshot     string        `json:"screenshot,omitempty"`
 	Vulkan         string        `json:"vulkan"` // auto, layer or off
+	RequireGPU     bool          `json:"require_gpu"`
 
 	Record        string        `json:"record,omitempty"`
 	RecordFPS     int           `json:"record_fps"`
@@ -218,14 +219,17 @@ func (c *Config) crossCheck(getenv func(string) string) []error {
 	if c.Backend == BackendNone && c.Screenshot != "" {
 		errs = append(errs, fmt.Errorf("XINIT_SCREENSHOT=%q needs a display, but XINIT_BACKEND=none starts none; unset one of them", c.Screenshot))
 	}
+	if c.Backend == BackendNone && c.RequireGPU {
+		errs = append(errs, errors.New("XINIT_REQUIRE_GPU=1 checks the GL renderer on the display, but XINIT_BACKEND=none starts none; unset one of them"))
+	}
 	errs = append(errs, c.checkRecord()...)
-	names := map[string]bool{"x": true, "vnc": true, "app": true}
+	names := map[string]bool{"x": true, "vnc": true, "gl": true, "app": true}
 	for i, s := range c.Services {
 		where := fmt.Sprintf("%s: [[service]] #%d", c.File, i+1)
 		if s.Name == "" {
 			errs = append(errs, fmt.Errorf("%s: name is missing, e.g. name = \"wm\"", where))
 		} else if names[s.Name] {
-			errs = append(errs, fmt.Errorf("%s: name = %q is taken (x, vnc, app and each service name are reserved), e.g. name = \"wm\"", where, s.Name))
+			errs = append(errs, fmt.Errorf("%s: name = %q is taken (x, vnc, gl, app and each service name are reserved), e.g. name = \"wm\"", where, s.Name))
 		}
 		names[s.Name] = true
 		if len(s.Command) == 0 || s.Command[0] == "" {
@@ -240,13 +244,13 @@ func (c *Config) crossCheck(getenv func(string) string) []error {
 	for _, s := range c.Services {
 		for _, a := range s.After {
 			if !names[a] {
-				errs = append(errs, fmt.Errorf("%s: service %s: after = [%q]: no such service; want x, vnc, app or a declared service name", c.File, s.Name, a))
+				errs = append(errs, fmt.Errorf("%s: service %s: after = [%q]: no such service; want x, vnc, gl, app or a declared service name", c.File, s.Name, a))
 			}
 			if a == "app" && c.Backend == BackendNone {
 				continue
 			}
-			if (a == "x" || a == "vnc") && c.Backend == BackendNone {
-				errs = append(errs, fmt.Errorf("%s: service %s: after = [%q], but XINIT_BACKEND=none starts no X server or VNC", c.File, s.Name, a))
+			if (a == "x" || a == "vnc" || a == "gl") && c.Backend == BackendNone {
+				errs = append(errs, fmt.Errorf("%s: service %s: after = [%q], but XINIT_BACKEND=none starts no X server, VNC or GL probe", c.File, s.Name, a))
 			}
 		}
 	}

@@ -78,12 +78,13 @@ func TestGoodValues(t *testing.T) {
 	t.Parallel()
 	c, err := load(t, []string{"app"}, env(
 		"BUSID=00000000:1A:00.0", "SCREEN_RESOLUTION=1280x1024", "XINIT_GPU=GPU-1234", "XINIT_HEALTH_ADDR=off",
-		"XINIT_FORWARD_SIGNALS=hup, SIGUSR1", "XINIT_APP_TIMEOUT=90m", "XINIT_RESTART_BUDGET=0/10s", "XINIT_VNC=no"))
+		"XINIT_FORWARD_SIGNALS=hup, SIGUSR1", "XINIT_APP_TIMEOUT=90m", "XINIT_RESTART_BUDGET=0/10s", "XINIT_VNC=no",
+		"XINIT_REQUIRE_GPU=1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.BusID.String() != "PCI:26:0:0" || c.Depth != 24 || c.HealthAddr != "" || c.AppTimeout != 90*time.Minute ||
-		len(c.Forward) != 2 || c.Forward[0] != syscall.SIGHUP || c.RestartBudget != 0 || c.VNC {
+		len(c.Forward) != 2 || c.Forward[0] != syscall.SIGHUP || c.RestartBudget != 0 || c.VNC || !c.RequireGPU {
 		t.Errorf("%+v", c)
 	}
 }
@@ -125,6 +126,8 @@ func TestBadValues(t *testing.T) {
 		{"BUSID=PCI:0:4:9", "BUSID"},
 		{"BUSID=00000000:1G:00.0", "BUSID"},
 		{"XINIT_GPU=first", "XINIT_GPU"},
+		{"XINIT_REQUIRE_GPU=yes please", "XINIT_REQUIRE_GPU"},
+		{"XINIT_REQUIRE_GPU=2", "XINIT_REQUIRE_GPU"},
 		{"XINIT_GPU=-1", "XINIT_GPU"},
 		{"XINIT_XORG_CONF=xorg.conf", "XINIT_XORG_CONF"},
 		{"XINIT_RUNTIME_DIR=run", "XINIT_RUNTIME_DIR"},
@@ -212,6 +215,7 @@ func TestCrossChecks(t *testing.T) {
 		{[]string{"app"}, []string{"XINIT_VNC_PORT=9810"}, "same port"},
 		{nil, []string{"XINIT_BACKEND=none"}, "needs an app"},
 		{[]string{"app"}, []string{"XINIT_BACKEND=none", "XINIT_SCREENSHOT=/a.png"}, "needs a display"},
+		{[]string{"app"}, []string{"XINIT_BACKEND=none", "XINIT_REQUIRE_GPU=1"}, "XINIT_REQUIRE_GPU=1 checks the GL renderer"},
 		{[]string{"--bogus-flag", "app"}, nil, "bogus-flag"},
 		{[]string{"app"}, []string{"XINIT_WEB_ADDR=:9810"}, "same port"},
 		{[]string{"app"}, []string{"XINIT_WEB_TLS_CERT=" + pw, "XINIT_WEB_TLS_KEY=" + pw}, "XINIT_WEB_TLS_CERT"},

@@ -336,6 +336,19 @@ var settings = []setting{
 			c.Vulkan, err = parseChoice(v, "auto", "layer", "off")
 			return err
 		}},
+	{env: "XINIT_REQUIRE_GPU", key: "require_gpu", flag: "require-gpu", def: "0", example: "XINIT_REQUIRE_GPU=1",
+		help: "1: the GL renderer the app gets on the display must be a GPU's; a software one (llvmpipe, softpipe, swrast) ends the session with exit code 69 before the app starts",
+		apply: func(c *Config, v string) error {
+			switch strings.ToLower(v) {
+			case "1", "on", "true", "yes":
+				c.RequireGPU = true
+			case "0", "off", "false", "no":
+				c.RequireGPU = false
+			default:
+				return errors.New("want 0 or 1")
+			}
+			return nil
+		}},
 	{env: "XINIT_LOG_FORMAT", key: "log_format", flag: "log-format", def: "auto", example: "XINIT_LOG_FORMAT=json",
 		help: "log format: json, console, or auto (console on a terminal, else json)",
 		apply: func(c *Config, v string) (err error) {

@@ -61,6 +61,9 @@ func statusJSON(st supervisor.Status, info Info, r bool) []byte {
 	if info.Frame != nil {
 		doc.Frame = info.Frame()
 	}
+	if info.GL != nil {
+		doc.GL = info.GL()
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")

@@ -46,6 +46,8 @@ type Info struct {
 	Vital []string `json:"vital,omitempty"`
 	// Frame, when set, reports the frozen-screen watchdog; nil before its first sample.
 	Frame func() *FrameStatus `json:"-"`
+	// GL, when set, reports the GL renderer probe; nil before its first result.
+	GL func() *GL `json:"-"`
 }
 
 // Server is the health and metrics HTTP server.
@@ -160,7 +162,7 @@ func Healthy(st supervisor.Status, vital ...string) (bool, string) {
 	return true, "ok"
 }
 
-// Ready says whether every service is ready, naming those that are not. An
+// Ready says whether every service is ready (a oneshot: done), naming those that are not. An
 // optional service counts only when it is vital.
 func Ready(st supervisor.Status, vital ...string) (bool, string) {
 	if st.Stopping {
@@ -168,7 +170,7 @@ func Ready(st supervisor.Status, vital ...string) (bool, string) {
 	}
 	var waiting []string
 	for _, sv := range st.Services {
-		if sv.State != supervisor.Ready && (sv.Role != "optional" || slices.Contains(vital, sv.Name)) {
+		if !sv.State.Up() && (sv.Role != "optional" || slices.Contains(vital, sv.Name)) {
 			waiting = append(waiting, fmt.Sprintf("%s is %s", sv.Name, sv.State))
 		}
 	}
@@ -207,6 +209,7 @@ type statusDoc struct {
 	Orphans  int64                      `json:"orphans_reaped"`
 	Services []supervisor.ServiceStatus `json:"services"`
 	Frame    *FrameStatus               `json:"frame,omitempty"`
+	GL       *GL                        `json:"gl,omitempty"`
 }
 
 func (s *Server) statusJSON(w http.ResponseWriter, _ *http.Request) {

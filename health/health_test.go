@@ -33,6 +33,10 @@ func TestHealthyAndReady(t *testing.T) {
 			svc("x", "required", supervisor.Failed), svc("app", "main", supervisor.Ready)}}, false, false, "x failed: exit code 1"},
 		{"an optional service failed", supervisor.Status{Services: []supervisor.ServiceStatus{
 			svc("wm", "optional", supervisor.Failed), svc("app", "main", supervisor.Ready)}}, true, true, "ok"},
+		{"a required oneshot done counts as ready", supervisor.Status{Services: []supervisor.ServiceStatus{
+			svc("x", "required", supervisor.Ready), svc("gl", "required", supervisor.Done), svc("app", "main", supervisor.Ready)}}, true, true, "ok"},
+		{"a required oneshot running is not ready yet", supervisor.Status{Services: []supervisor.ServiceStatus{
+			svc("x", "required", supervisor.Ready), svc("gl", "required", supervisor.Starting), svc("app", "main", supervisor.Pending)}}, true, false, "gl is starting"},
 		{"stopping", supervisor.Status{Stopping: true, Reason: "received SIGTERM"}, false, false, "stopping: received SIGTERM"},
 	}
 	for _, c := range cases {

@@ -47,6 +47,7 @@ type Session struct {
 	user      *AppUser
 	clientDir string
 	rt        *runtimeDir // open while Build runs
+	gl        *glProbe    // the GL renderer probe, nil without X
 }
 
 func (s *Session) credential() *syscall.Credential {
@@ -128,6 +129,9 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 	if s.user != nil {
 		extraEnv = ownIdentity(appEnv)
 	}
+	if withX {
+		specs = append(specs, s.glProbeSpec(cfg, plan, extraEnv, selfPath(), log))
+	}
 	if len(cfg.App) > 0 {
 		policy, _ := supervisor.ParsePolicy(cfg.AppRestart)
 		r := restart
@@ -149,6 +153,10 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 		}
 		if withX {
 			app.After = []string{XName}
+			if cfg.RequireGPU {
+				// X stays named: an app that dies with X, before X is reaped, follows it.
+				app.After = append(app.After, GLName)
+			}
 		}
 		specs = append(specs, app)
 	}

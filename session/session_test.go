@@ -150,7 +150,7 @@ func TestBuildKeepsThePasswordOutOfChildren(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Specs) != 3 {
+	if len(s.Specs) != 4 { // x, vnc, gl, app
 		t.Fatalf("%d specs", len(s.Specs))
 	}
 	for _, sp := range s.Specs {

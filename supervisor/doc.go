@@ -6,6 +6,14 @@
 // when every service it comes after is ready, and the whole set stops in reverse
 // dependency order: the stop signal to the group, the grace, then SIGKILL to the group.
 //
+// A Oneshot service runs to its end once, as a check between two services (the
+// GL renderer probe between the X server and the app): its exit 0 is its
+// readiness (state Done), ReadyTimeout bounds its run, and it runs again only
+// when a service it comes after restarts. A Required service's FailCode is the
+// set's exit code when it fails for good (69 for the probe of XINIT_REQUIRE_GPU).
+// A check that must start a program is such a service, never a goroutine: the
+// loop's wait4(-1) would reap the program and its status would be lost.
+//
 // One goroutine, the loop in Supervisor.Run, owns every process: it starts them,
 // it is the only caller of wait4 in the program, and it routes each exit status to
 // the service it belongs to. On SIGCHLD it calls wait4(-1, WNOHANG) until nothing is
@@ -61,7 +69,7 @@
 //
 // Exit codes follow the contract: the main service's own code, 128+N when a signal
 // N killed it, 124 when it outlived its timeout, 126/127 when its program could
-// not run, 70 when a required service failed for good (never ready, or its
+// not run, a required service's FailCode (70 by default) when it failed for good (never ready, or its
 // restart budget spent) or when the main service spent its budget with a clean
 // exit: a set that failed never exits 0.
 package supervisor

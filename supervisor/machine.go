@@ -24,9 +24,13 @@ const (
 	Stopping State = "stopping" // stop signal sent
 	Stopped  State = "stopped"  // stopped by us
 	Failed   State = "failed"   // ended for good on its own
+	Done     State = "done"     // a oneshot that exited 0: ready for what comes after it
 )
 
 func (s State) running() bool { return s == Starting || s == Ready || s == Stopping }
+
+// Up is what the services after it wait for: ready, or a oneshot done.
+func (s State) Up() bool { return s == Ready || s == Done }
 
 // Exit codes the supervisor decides on its own (the app's own code, or 128+N for
 // a signal, is the rest of the contract).
@@ -215,7 +219,7 @@ func (s *Supervisor) expire(sv *service, now time.Time) {
 
 func (s *Supervisor) depsReady(sv *service) bool {
 	for _, d := range sv.deps {
-		if d.state != Ready || d.dying {
+		if !d.state.Up() || d.dying {
 			return false
 		}
 	}
@@ -268,6 +272,15 @@ func (s *Supervisor) start(sv *service, now time.Time) {
 		sv.firstStart = now
 	}
 	fields := []zap.Field{zap.Int("pid", pid), zap.Int("attempt", sv.restarts+1), zap.Strings("argv", sv.spec.Argv)}
+	if sv.spec.Oneshot {
+		// Its exit 0 is its readiness; the ready timeout bounds the run.
+		sv.readyBy = time.Time{}
+		if sv.spec.ReadyTimeout > 0 {
+			sv.readyBy = now.Add(sv.spec.ReadyTimeout)
+		}
+		s.set(sv, Starting, "started", fields...)
+		return
+	}
 	if probe == nil || probe.Wait == nil {
 		if probe != nil && probe.Close != nil {
 			probe.Close()
@@ -422,6 +435,8 @@ const (
 	restart
 	// fail: it ended for good.
 	fail
+	// done: a oneshot that exited 0.
+	done
 )
 
 // classify decides what an end of sv's run means; it changes nothing.
@@ -434,6 +449,8 @@ func (s *Supervisor) classify(sv *service, st *ExitStatus, cause error) verdict 
 		return follow
 	case sv.forced != nil:
 		return restart
+	case sv.spec.Oneshot && cause == nil && st != nil && st.Success():
+		return done
 	case sv.spec.Role == Main && st != nil && s.depGone(sv, false):
 		return follow
 	case IsPermanent(cause), errors.Is(cause, errAbandoned) && sv.spec.Role == Main:
@@ -523,6 +540,9 @@ func (s *Supervisor) ended(sv *service, now time.Time, st *ExitStatus, cause err
 		sv.log.Warn("exited", fields...)
 		s.stopDependents(sv, now)
 		s.fail(sv, now, st, cause, false)
+	case done:
+		sv.readyAfter = now.Sub(sv.started)
+		s.set(sv, Done, "done", append(fields, zap.Duration("after", sv.readyAfter))...)
 	}
 }
 
@@ -534,7 +554,11 @@ func (s *Supervisor) fail(sv *service, now time.Time, st *ExitStatus, cause erro
 	case Main:
 		s.finish(now, mainCode(st, cause, spent), fmt.Sprintf("%s ended: %s", sv.spec.Name, reason), false)
 	case Required:
-		s.finish(now, ExitFailed, fmt.Sprintf("required service %s failed: %s", sv.spec.Name, reason), false)
+		code := ExitFailed
+		if sv.spec.FailCode != 0 {
+			code = sv.spec.FailCode
+		}
+		s.finish(now, code, fmt.Sprintf("required service %s failed: %s", sv.spec.Name, reason), false)
 	default:
 		sv.log.Error("optional service failed for good", zap.String("reason", reason))
 	}
@@ -580,7 +604,7 @@ func (s *Supervisor) depGone(sv *service, mark bool) bool {
 	gone := false
 	for _, d := range sv.deps {
 		switch {
-		case d.state != Ready:
+		case !d.state.Up():
 			gone = true
 		case d.pid != 0 && (d.dying || s.procs.dying(d.pid)):
 			gone = true
@@ -604,6 +628,9 @@ func (s *Supervisor) stopDependents(sv *service, now time.Time) {
 			s.sendStop(d, now)
 		case Backoff:
 			s.set(d, Pending, "")
+		case Done:
+			// A oneshot runs again after what it comes after is back.
+			s.set(d, Pending, "runs again after the service it comes after")
 		}
 		s.stopDependents(d, now)
 	}

@@ -66,6 +66,16 @@ type Spec struct {
 	Ready        Readiness
 	ReadyTimeout time.Duration
 
+	// Oneshot marks a service that runs to its end once: an exit 0 means done
+	// (state Done), which counts as ready for the services after it, and it is
+	// not started again unless a service it comes after restarts. ReadyTimeout
+	// bounds the whole run; Ready must be nil. A non-zero exit is a failure that
+	// its restart policy handles like any other.
+	Oneshot bool
+	// FailCode is the set's exit code when this Required service fails for
+	// good; zero means ExitFailed (70).
+	FailCode int
+
 	// PreStart runs before each start, in the supervisor's goroutine; keep it short.
 	// An error counts as a failed start; wrap it with Permanent to fail for good.
 	PreStart func(ctx context.Context) error
@@ -108,6 +118,18 @@ func Validate(specs []Spec) error {
 		}
 		if s.Role == Main {
 			mains++
+		}
+		if s.Oneshot && s.Role == Main {
+			errs = append(errs, fmt.Errorf("service %q: the main service cannot be a oneshot", s.Name))
+		}
+		if s.Oneshot && s.Ready != nil {
+			errs = append(errs, fmt.Errorf("service %q: a oneshot is ready when it exits 0; it takes no readiness check", s.Name))
+		}
+		if s.FailCode != 0 && s.Role != Required {
+			errs = append(errs, fmt.Errorf("service %q: a fail code is for a required service, this one is %s", s.Name, s.Role))
+		}
+		if s.FailCode < 0 || s.FailCode > 255 {
+			errs = append(errs, fmt.Errorf("service %q: fail code %d is not an exit code (1-255)", s.Name, s.FailCode))
 		}
 	}
 	if mains > 1 {

@@ -54,7 +54,7 @@ func (s *Supervisor) publish() {
 		if sv.state.running() {
 			ss.Started = sv.started
 		}
-		if sv.state == Ready {
+		if sv.state.Up() {
 			ss.ReadyAfter = sv.readyAfter
 		}
 		if sv.last != nil {

@@ -49,12 +49,15 @@
 //	XINIT_FREEZE_TIMEOUT     freeze_timeout     --freeze-timeout     0 (off)
 //	XINIT_FREEZE_ACTION      freeze_action      --freeze-action      fail (restart, log)
 //	XINIT_VULKAN             vulkan             --vulkan             auto (layer, off): the present-by-copy layer
+//	XINIT_REQUIRE_GPU        require_gpu        --require-gpu        0 (1: a software GL renderer exits 69)
 //	XINIT_LOG_FORMAT         log_format         --log-format         auto (json, console)
 //	XINIT_LOG_LEVEL          log_level          --log-level          info
 //
 // Exit codes: the app's own; 128+N when signal N killed it; 124 past
 // XINIT_APP_TIMEOUT; 126/127 when the app cannot be executed or found; 78 for bad
-// configuration (nothing started); 69 when the requested backend is unavailable;
+// configuration (nothing started); 69 when the requested backend is unavailable,
+// or, with XINIT_REQUIRE_GPU=1, when the app's GL renderer is software (the app
+// never started);
 // 70 when the X server or VNC failed for good; 75 when the watchdog found the
 // screen frozen or black and XINIT_FREEZE_ACTION=fail.
 //

@@ -61,6 +61,8 @@ func run(ctx context.Context, args []string, sys system, stdout, stderr io.Write
 			return runXorgConf(args[1:], sys, stdout, stderr)
 		case "health":
 			return runHealth(ctx, args[1:], sys, stdout, stderr)
+		case "probe-gl":
+			return runProbeGL(ctx, args[1:], sys, stdout, stderr)
 		case "version", "--version":
 			fmt.Fprintln(stdout, "xinit-go", versionString())
 			return 0
@@ -151,6 +153,7 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 		return exitConfig
 	}
 	info := healthInfo(cfg, plan, sess)
+	info.GL = glStatus(sess)
 	ex.attach(sup, &info)
 	wv, code := startWeb(cfg, sess, sup.Status, log, stderr)
 	if code != 0 {

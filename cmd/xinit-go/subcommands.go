@@ -64,6 +64,7 @@ func runCheck(args []string, sys system, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintf(tw, "GLX vendor %s\tdoes not load: %s\n", gpu.GLXVendorLib, where)
 	}
+	checkDrivers(tw, sys, plan)
 	fmt.Fprintf(tw, "NVIDIA_DRIVER_CAPABILITIES\t%q\n", sys.getenv("NVIDIA_DRIVER_CAPABILITIES"))
 	if plan.Preflight != "" {
 		fmt.Fprintf(tw, "nvidia preflight\t%s\n", strings.ReplaceAll(preflightFor(cfg.Backend, plan.Preflight), "\n", "\n\t"))

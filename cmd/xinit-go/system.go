@@ -23,6 +23,10 @@ type system struct {
 	// notify subscribes a channel to signals, as signal.Notify does. Nil for
 	// tests that start no session.
 	notify func(c chan<- os.Signal, sig ...os.Signal)
+	// egl and vulkanICD load NVIDIA's EGL and Vulkan drivers for check; nil
+	// means the real ones.
+	egl       func(environ []string) gpu.Loadable
+	vulkanICD func(manifest string) gpu.Loadable
 }
 
 // host is the real system.

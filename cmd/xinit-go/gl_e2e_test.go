@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/xinit-go/xinit-go/internal/testutil"
+)
+
+// TestRequireGPUOnMesa: with XINIT_REQUIRE_GPU=1 on a machine whose GL is Mesa's
+// llvmpipe, the session exits 69 before the app starts, and the log says which
+// library answered and what to set; with __GLX_VENDOR_LIBRARY_NAME=nvidia and no
+// NVIDIA library, it names libglvnd's silent fallback.
+func TestRequireGPUOnMesa(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		env  []string
+		want []string
+	}{
+		{"vendor unset", nil, []string{"__GLX_VENDOR_LIBRARY_NAME is unset"}},
+		{"vendor nvidia", []string{"__GLX_VENDOR_LIBRARY_NAME=nvidia"}, []string{"__GLX_VENDOR_LIBRARY_NAME=nvidia, but libGLX_nvidia.so.0 did not load"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			started := filepath.Join(t.TempDir(), "app-started")
+			s := startX(t, "xvfb", append([]string{"XINIT_REQUIRE_GPU=1"}, c.env...), helperCmd("append", started, "app"))
+			code := s.p.Wait(60 * time.Second)
+			log := s.p.Stderr.String()
+			if code != 69 {
+				t.Fatalf("exit %d, want 69", code)
+			}
+			if _, err := os.Stat(started); !os.IsNotExist(err) {
+				t.Fatalf("the app started: %v", err)
+			}
+			for _, w := range append(c.want, "XINIT_REQUIRE_GPU=1: the app's GL renderer is software", "llvmpipe", "libGLX_mesa.so.0",
+				"NVIDIA_DRIVER_CAPABILITIES", "unset XINIT_REQUIRE_GPU", "required service gl failed") {
+				if !strings.Contains(log, w) {
+					t.Errorf("the log lacks %q", w)
+				}
+			}
+		})
+	}
+}
+
+// TestGLRendererReported: without XINIT_REQUIRE_GPU a software renderer is no
+// failure: the app runs, and /status, /metrics and the log name llvmpipe.
+func TestGLRendererReported(t *testing.T) {
+	started := filepath.Join(t.TempDir(), "app-started")
+	s := startX(t, "xvfb", nil, helperCmd("append", started, "app"))
+	s.waitReady()
+	var doc struct {
+		GL *struct {
+			Renderer, Vendor, Version string
+			Direct, Software          bool
+		} `json:"gl"`
+		Services []struct{ Name, State string } `json:"services"`
+	}
+	testutil.Eventually(t, 30*time.Second, "/status to show the GL renderer", func() bool {
+		_, body := s.get("/status")
+		doc.GL = nil
+		_ = json.Unmarshal([]byte(body), &doc)
+		return doc.GL != nil
+	})
+	g := doc.GL
+	if !strings.Contains(g.Renderer, "llvmpipe") || !g.Software || !strings.Contains(g.Version, "Mesa") || g.Vendor == "" {
+		t.Errorf("gl %+v", g)
+	}
+	for _, sv := range doc.Services {
+		if sv.Name == "gl" && sv.State != "done" {
+			t.Errorf("gl is %s, want done", sv.State)
+		}
+	}
+	_, metrics := s.get("/metrics")
+	if !strings.Contains(metrics, `xinit_gl_renderer_info{renderer="llvmpipe`) || !strings.Contains(metrics, `software="true"`) {
+		t.Errorf("metrics lack the renderer:\n%s", metrics)
+	}
+	testutil.Eventually(t, 20*time.Second, "the app's start", func() bool {
+		_, err := os.Stat(started)
+		return err == nil
+	})
+	if log := s.p.Stderr.String(); !strings.Contains(log, "GL renderer is software") {
+		t.Error("the log does not say the renderer is software")
+	}
+	s.p.Signal(syscall.SIGTERM)
+	if c := s.p.Wait(30 * time.Second); c != 0 {
+		t.Errorf("exit %d, want 0 (the app's own on SIGTERM)", c)
+	}
+}

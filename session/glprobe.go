@@ -1,0 +1,239 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/xinit-go/xinit-go/config"
+	"github.com/xinit-go/xinit-go/supervisor"
+)
+
+// GLName is the GL renderer probe's service name.
+const GLName = "gl"
+
+// GLResultFile is the probe's result in the runtime directory.
+const GLResultFile = "gl.json"
+
+// GLProbeTimeout bounds one run of the probe (glxinfo takes a fraction of a
+// second: the bound is for a GL driver that hangs).
+const GLProbeTimeout = 20 * time.Second
+
+// ExitSoftwareGL is the probe's exit code, and the session's, when the renderer is
+// software under XINIT_REQUIRE_GPU=1: the GPU the session was asked for is not
+// there for the app (69 is EX_UNAVAILABLE, as for a backend that cannot run).
+const ExitSoftwareGL = 69
+
+// GLResult is what the probe found: the GL renderer an app gets on the display
+// with the app's environment.
+type GLResult struct {
+	Renderer string `json:"renderer"`
+	Vendor   string `json:"vendor"`
+	Version  string `json:"version"`
+	Direct   bool   `json:"direct"`
+	Software bool   `json:"software"`
+	// Library is the GLX vendor library that answered, as its vendor string shows.
+	Library string `json:"library,omitempty"`
+	// GLXVendor is __GLX_VENDOR_LIBRARY_NAME in the app's environment, "" when unset.
+	GLXVendor string `json:"glx_vendor_library_name,omitempty"`
+	// Error says why the renderer is unknown (no glxinfo, no GLX); "" otherwise.
+	Error  string  `json:"error,omitempty"`
+	TookMS float64 `json:"took_ms"`
+}
+
+// softwareRenderers are the substrings of Mesa's software renderers' names.
+var softwareRenderers = []string{"llvmpipe", "softpipe", "swrast", "software rasterizer", "mesa offscreen"}
+
+// IsSoftwareRenderer reports a GL renderer string that names a CPU renderer.
+func IsSoftwareRenderer(renderer string) bool {
+	r := strings.ToLower(renderer)
+	for _, s := range softwareRenderers {
+		if strings.Contains(r, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseGLXInfo reads the output of `glxinfo -B`. The compatibility profile's
+// version is the one a GLX app gets by default; the core profile's stands in
+// when there is no other.
+func ParseGLXInfo(out string) (GLResult, error) {
+	var r GLResult
+	core := ""
+	for line := range strings.SplitSeq(out, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case "direct rendering":
+			r.Direct = strings.HasPrefix(strings.ToLower(v), "yes")
+		case "OpenGL vendor string":
+			r.Vendor = v
+		case "OpenGL renderer string":
+			r.Renderer = v
+		case "OpenGL version string":
+			r.Version = v
+		case "OpenGL core profile version string":
+			core = v
+		}
+	}
+	if r.Version == "" {
+		r.Version = core
+	}
+	if r.Renderer == "" {
+		return r, errors.New("glxinfo printed no \"OpenGL renderer string\"")
+	}
+	r.Software = IsSoftwareRenderer(r.Renderer)
+	r.Library = glxLibrary(r.Vendor)
+	return r, nil
+}
+
+// glxLibrary names the GLX vendor library behind a GL vendor string.
+func glxLibrary(vendor string) string {
+	v := strings.ToLower(vendor)
+	switch {
+	case strings.Contains(v, "nvidia"):
+		return "libGLX_nvidia.so.0"
+	case strings.Contains(v, "mesa"), strings.Contains(v, "vmware"), strings.Contains(v, "x.org"), strings.Contains(v, "intel"), strings.Contains(v, "amd"):
+		return "libGLX_mesa.so.0"
+	}
+	return ""
+}
+
+// SoftwareAdvice is the reason and the way out for a software renderer under
+// XINIT_REQUIRE_GPU=1: which library answered, why, and what to set.
+func SoftwareAdvice(r GLResult, glxWhy string) string {
+	lib := r.Library
+	if lib == "" {
+		lib = "an unknown GLX library"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "XINIT_REQUIRE_GPU=1: the app's GL renderer is software: %q (OpenGL vendor %q, from %s)", r.Renderer, r.Vendor, lib)
+	switch r.GLXVendor {
+	case "":
+		b.WriteString("; __GLX_VENDOR_LIBRARY_NAME is unset, so libglvnd used the X server's vendor (Mesa)")
+	case "nvidia":
+		b.WriteString("; __GLX_VENDOR_LIBRARY_NAME=nvidia, but libGLX_nvidia.so.0 did not load and libglvnd fell back to Mesa")
+	default:
+		fmt.Fprintf(&b, "; __GLX_VENDOR_LIBRARY_NAME=%s selects that library", r.GLXVendor)
+	}
+	if glxWhy != "" {
+		b.WriteString("; xinit-go: " + glxWhy)
+	}
+	b.WriteString(". To render on the GPU: run with the NVIDIA container runtime and a GPU request, NVIDIA_DRIVER_CAPABILITIES including graphics " +
+		"(e.g. NVIDIA_DRIVER_CAPABILITIES=all), and __GLX_VENDOR_LIBRARY_NAME unset or nvidia; `xinit-go check` shows what is found. " +
+		"To accept software rendering, unset XINIT_REQUIRE_GPU")
+	return b.String()
+}
+
+// glProbe holds the probe's latest result for the log, /status and /metrics.
+type glProbe struct {
+	path    string
+	require bool
+	log     *zap.Logger
+	result  atomic.Pointer[GLResult]
+}
+
+// GL returns the probe's latest result, nil before its first.
+func (s *Session) GL() *GLResult {
+	if s.gl == nil {
+		return nil
+	}
+	return s.gl.result.Load()
+}
+
+// GLRequired reports whether the probe's failure ends the session (XINIT_REQUIRE_GPU=1).
+func (s *Session) GLRequired() bool { return s.gl != nil && s.gl.require }
+
+// glProbeSpec is the probe as a oneshot service after X: `xinit-go probe-gl`,
+// the same binary, run as a child with the environment an app gets (DISPLAY,
+// XAUTHORITY, the GLX vendor rule). PID 1 never loads a GL driver itself. Under
+// XINIT_REQUIRE_GPU=1 it is required, its failure is exit 69, and the app comes
+// after it; otherwise it is optional and runs beside the app, which does not
+// wait for it.
+func (s *Session) glProbeSpec(cfg *config.Config, plan *Plan, env []string, self string, log *zap.Logger) supervisor.Spec {
+	glog := log.Named(GLName)
+	p := &glProbe{path: filepath.Join(cfg.RuntimeDir, GLResultFile), require: cfg.RequireGPU, log: glog}
+	s.gl = p
+	argv := []string{self, "probe-gl", "--out", p.path}
+	if cfg.RequireGPU {
+		argv = append(argv, "--require-gpu")
+		if !plan.NvidiaGLX && plan.GLXWhy != "" {
+			argv = append(argv, "--glx-why", plan.GLXWhy)
+		}
+	}
+	sp := supervisor.Spec{
+		Name:         GLName,
+		Argv:         argv,
+		Env:          env,
+		After:        []string{XName},
+		Role:         supervisor.Optional,
+		Oneshot:      true,
+		ReadyTimeout: GLProbeTimeout,
+		Restart:      supervisor.Restart{Policy: supervisor.Never, Budget: supervisor.NoRestarts},
+		PreStart: func(ctx context.Context) error {
+			if err := os.Remove(p.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("remove the last result %s: %w", p.path, err)
+			}
+			return nil
+		},
+		Exited: func(int) { p.read() },
+		Output: func(line string) { glog.Info(line) },
+	}
+	if cfg.RequireGPU {
+		sp.Role = supervisor.Required
+		sp.FailCode = ExitSoftwareGL
+	}
+	return sp
+}
+
+// read takes the result the probe wrote, when it wrote one, and logs it.
+func (p *glProbe) read() {
+	f, err := os.OpenFile(p.path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return // killed, or it could not write: its output says why
+	}
+	if err != nil {
+		p.log.Warn("read the GL probe's result", zap.Error(err))
+		return
+	}
+	defer f.Close()
+	var r GLResult
+	if err := json.NewDecoder(io.LimitReader(f, 64<<10)).Decode(&r); err != nil {
+		p.log.Warn("read the GL probe's result", zap.String("path", p.path), zap.Error(err))
+		return
+	}
+	p.result.Store(&r)
+	fields := []zap.Field{zap.String("renderer", r.Renderer), zap.String("vendor", r.Vendor), zap.String("version", r.Version),
+		zap.Bool("direct", r.Direct), zap.Bool("software", r.Software), zap.String("library", r.Library), zap.Float64("took_ms", r.TookMS)}
+	switch {
+	case r.Error != "":
+		p.log.Warn("GL renderer unknown", append(fields, zap.String("error", r.Error))...)
+	case r.Software && !p.require:
+		p.log.Warn("GL renderer is software: the app renders on the CPU (XINIT_REQUIRE_GPU=1 makes this an error)", fields...)
+	default:
+		p.log.Info("GL renderer", fields...)
+	}
+}
+
+// selfPath is this program, for the probe's argv: the same binary, so an image
+// needs nothing more.
+func selfPath() string {
+	if p, err := os.Executable(); err == nil {
+		return p
+	}
+	return "/proc/self/exe"
+}
