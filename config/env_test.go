@@ -46,7 +46,7 @@ func TestPasswordWhitespaceIsTheSameFromEitherSource(t *testing.T) {
 func TestEmptyVariableOverridesTheFile(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "config.toml")
-	toml := "vnc_password = \"fromfile\"\nscreenshot = \"/artifacts/shot.png\"\napp_user = \"nobody\"\nvnc_port = \"5901\"\n"
+	toml := "vnc_password = \"fromfile\"\nscreenshot = \"/artifacts/shot.png\"\napp_user = \"nobody\"\nvnc_port = 5901\n"
 	if err := os.WriteFile(file, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}

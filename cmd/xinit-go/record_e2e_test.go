@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xinit-go/xinit-go/internal/procfs"
 	"github.com/xinit-go/xinit-go/internal/testutil"
 	"github.com/xinit-go/xinit-go/record"
 	"github.com/xinit-go/xinit-go/supervisor"
@@ -248,7 +249,7 @@ func TestFailingRunLeavesABundle(t *testing.T) {
 	}
 	testutil.Eventually(t, 90*time.Second, "a first segment", waitDuration)
 	// The app dies of a signal: a failure.
-	signalComm(t, "glxgears", syscall.SIGSEGV)
+	signalComm(t, s, "glxgears", syscall.SIGSEGV)
 	if code := s.p.Wait(60 * time.Second); code != 128+int(syscall.SIGSEGV) {
 		t.Errorf("exit %d", code)
 	}
@@ -332,12 +333,14 @@ func TestPassingRunLeavesTheSummaryOnly(t *testing.T) {
 
 // signalComm signals every process whose command name is comm (not xinit-go,
 // whose argv may name it too).
-func signalComm(t *testing.T, comm string, sig syscall.Signal) {
+// signalComm signals the processes named comm in one session, never another's
+// (other tests, or other sessions on the machine, may run the same program).
+func signalComm(t *testing.T, s *xsession, comm string, sig syscall.Signal) {
 	t.Helper()
 	n := 0
-	for _, p := range testutil.Procs() {
-		if p.Comm == comm {
-			if err := syscall.Kill(p.PID, sig); err == nil {
+	for _, pid := range descendants(s.p.PID()) {
+		if st, err := procfs.Default.Stat(pid); err == nil && st.Comm == comm {
+			if err := syscall.Kill(pid, sig); err == nil {
 				n++
 			}
 		}

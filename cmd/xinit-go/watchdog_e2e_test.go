@@ -71,7 +71,7 @@ func TestFrozenScreenFails(t *testing.T) {
 		f := s.frame().Frame
 		return f != nil && f.Action == "fail" && !f.Black && !f.Frozen && f.Unchanged < timeout.Seconds()/2
 	})
-	signalComm(t, "glxgears", syscall.SIGSTOP)
+	signalComm(t, s, "glxgears", syscall.SIGSTOP)
 	if code := s.p.Wait(90 * time.Second); code != exitFrozen {
 		t.Fatalf("exit %d, want %d", code, exitFrozen)
 	}
