@@ -12,6 +12,9 @@ import (
 
 // FrameStatus is what /status shows of the frozen-screen watchdog.
 type FrameStatus struct {
+	// Sampling: the watchdog has taken a first sample; before it the other
+	// fields say nothing of the picture.
+	Sampling bool `json:"sampling"`
 	// UnchangedSeconds is the age of the last change of the picture (or of the
 	// app's start, when that came later).
 	UnchangedSeconds float64 `json:"unchanged_seconds"`

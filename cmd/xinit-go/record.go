@@ -156,7 +156,7 @@ func (e *extras) attach(sup *supervisor.Supervisor, info *health.Info) {
 		if !st.Sampling {
 			return &health.FrameStatus{Timeout: timeout, Action: action, Error: st.Error}
 		}
-		return &health.FrameStatus{UnchangedSeconds: st.Unchanged.Seconds(), Black: st.Black, Frozen: st.Frozen,
+		return &health.FrameStatus{Sampling: true, UnchangedSeconds: st.Unchanged.Seconds(), Black: st.Black, Frozen: st.Frozen,
 			Timeout: timeout, Action: action, Error: st.Error}
 	}
 }
