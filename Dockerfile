@@ -28,7 +28,7 @@ RUN --mount=type=cache,target=/root/.cache/go-build \
 # The present-by-copy Vulkan layer: its library in /usr/lib/xinit-go, its manifest
 # where the Vulkan loader looks for explicit layers.
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      libvulkan-dev libxcb1-dev libxcb-shm0-dev libx11-dev libx11-xcb-dev >/dev/null && \
+      make libvulkan-dev libxcb1-dev libxcb-shm0-dev libx11-dev libx11-xcb-dev >/dev/null && \
     make -C vklayer install DESTDIR=/out/root PREFIX=/usr
 
 FROM ${BASE} AS runtime
