@@ -10,11 +10,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"github.com/xinit-go/xinit-go/internal/prom"
 	"github.com/xinit-go/xinit-go/supervisor"
 )
 
@@ -65,13 +63,11 @@ func Listen(addr string, status func() supervisor.Status, info Info, log *zap.Lo
 		return nil, err
 	}
 	s := &Server{log: log.Named("health"), status: status, info: info, ln: newLimitListener(ln, maxConns)}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &collector{s: s})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /status", s.statusJSON)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", prom.Handler(prom.GoCollector{}, prom.ProcessCollector{}, &collector{s: s}))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
 		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes}
 	return s, nil
