@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"debug/elf"
 	"flag"
 	"fmt"
 	"io"
@@ -17,7 +18,7 @@ import (
 
 // mapping is one class of xinit-go's address space and what of it is resident.
 type mapping struct {
-	class         string
+	class          string
 	size, rss, pss int // KiB
 	anon, private  int // KiB: anonymous, and private (clean+dirty)
 }
@@ -181,11 +182,19 @@ func (b *bench) sessionSmaps() ([]mapping, error) {
 		return nil, fmt.Errorf("the session did not become usable in 60s")
 	}
 	for _, path := range []string{"/metrics", "/status", "/healthz"} {
-		if err := scrape(fmt.Sprintf("http://127.0.0.1:%d%s", hp, path)); err != nil {
+		if _, err := scrape(fmt.Sprintf("http://127.0.0.1:%d%s", hp, path)); err != nil {
 			return nil, err
 		}
 	}
 	time.Sleep(2 * time.Second)
+	if os.Getenv("XINIT_BENCH_SHOW_GO") != "" {
+		body, _ := scrape(fmt.Sprintf("http://127.0.0.1:%d/metrics", hp))
+		for _, l := range strings.Split(body, "\n") {
+			if strings.HasPrefix(l, "go_") || strings.HasPrefix(l, "process_") {
+				fmt.Fprintln(os.Stderr, l)
+			}
+		}
+	}
 	pid := childOf(cmd.Process.Pid)
 	if pid == 0 {
 		return nil, fmt.Errorf("xinit-go not found in its namespace")
@@ -193,18 +202,19 @@ func (b *bench) sessionSmaps() ([]mapping, error) {
 	return smapsBreakdown(pid)
 }
 
-func scrape(url string) error {
+// scrape GETs url and returns the body; a status other than 200 is an error.
+func scrape(url string) (string, error) {
 	c := http.Client{Timeout: 10 * time.Second}
 	resp, err := c.Get(url)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
+	body, err := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", url, resp.Status)
+		return "", fmt.Errorf("%s: %s", url, resp.Status)
 	}
-	return err
+	return string(body), err
 }
 
 // sizes prints the executable's size by package (the sum of its symbols' sizes,
@@ -235,29 +245,36 @@ func sizes(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "go build:", err)
 		return 1
 	}
-	out, err := exec.Command("go", "tool", "nm", "-size", "-type", bin).Output()
+	f, err := elf.Open(bin)
 	if err != nil {
-		fmt.Fprintln(stderr, "go tool nm:", err)
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	// Symbols in .bss and .noptrbss take no room in the file and are resident
+	// only once written: left out.
+	kindOf := map[string]string{".text": "T", ".rodata": "R", ".typelink": "R", ".itablink": "R", ".data": "D", ".noptrdata": "D"}
 	bySym := map[string]map[string]int{} // package -> T/R/D -> bytes
 	total := map[string]int{}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 4 {
+	for _, sym := range syms {
+		if int(sym.Section) <= 0 || int(sym.Section) >= len(f.Sections) {
 			continue
 		}
-		size, err := strconv.Atoi(f[1])
-		if err != nil {
+		kind, ok := kindOf[f.Sections[sym.Section].Name]
+		if !ok || sym.Size == 0 {
 			continue
 		}
-		kind := strings.ToUpper(f[2])
-		p := symbolPackage(strings.Join(f[3:], " "))
+		p := symbolPackage(sym.Name)
 		if bySym[p] == nil {
 			bySym[p] = map[string]int{}
 		}
-		bySym[p][kind] += size
-		total[p] += size
+		bySym[p][kind] += int(sym.Size)
+		total[p] += int(sym.Size)
 	}
 	var pkgs []string
 	all := 0
@@ -266,15 +283,20 @@ func sizes(args []string, stdout, stderr io.Writer) int {
 		all += n
 	}
 	sort.Slice(pkgs, func(i, j int) bool { return total[pkgs[i]] > total[pkgs[j]] })
-	fmt.Fprintf(stdout, "| package (or module) | text (KB) | rodata (KB) | data, bss (KB) | total (KB) |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(stdout, "| package (or module) | text (KB) | rodata (KB) | data (KB) | total (KB) |\n|---|---|---|---|---|\n")
 	for i, p := range pkgs {
 		if i == top {
 			break
 		}
 		s := bySym[p]
-		fmt.Fprintf(stdout, "| %s | %d | %d | %d | %d |\n", p, s["T"]/1000, s["R"]/1000, (s["D"]+s["B"])/1000, total[p]/1000)
+		fmt.Fprintf(stdout, "| %s | %d | %d | %d | %d |\n", p, s["T"]/1000, s["R"]/1000, s["D"]/1000, total[p]/1000)
 	}
 	fmt.Fprintf(stdout, "| all symbols | | | | %d |\n", all/1000)
+	for _, sec := range f.Sections {
+		if sec.Name == ".gopclntab" {
+			fmt.Fprintf(stdout, "\nNot by package: .gopclntab (function tables for tracebacks and the GC), %d KB.\n", sec.Size/1000)
+		}
+	}
 	return 0
 }
 
@@ -341,6 +363,7 @@ func benchFromFlags(name string, args []string, stderr io.Writer) (*bench, bool)
 var subcommands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"memory": memory,
 	"sizes":  sizes,
+	"soak":   soakBench,
 }
 
 func firstArg(args []string) string {

@@ -6,5 +6,6 @@ import (
 )
 
 func main() {
+	tuneGC(os.Getenv)
 	os.Exit(run(context.Background(), os.Args[1:], host(), os.Stdout, os.Stderr))
 }
