@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	prometheus "github.com/xinit-go/xinit-go/internal/prom"
 
 	"github.com/xinit-go/xinit-go/supervisor"
 )

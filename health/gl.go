@@ -3,7 +3,7 @@ package health
 import (
 	"strconv"
 
-	"github.com/prometheus/client_golang/prometheus"
+	prometheus "github.com/xinit-go/xinit-go/internal/prom"
 )
 
 // GL is what /status shows of the GL renderer probe: the renderer the app gets

@@ -10,11 +10,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"github.com/xinit-go/xinit-go/internal/prom"
 	"github.com/xinit-go/xinit-go/supervisor"
 )
 
@@ -58,10 +56,9 @@ type Server struct {
 	ln     net.Listener
 	srv    *http.Server
 	wg     sync.WaitGroup
-	reg    *prometheus.Registry
-
 	mu     sync.Mutex
-	checks []check // extra conditions of /readyz
+	checks []check          // extra conditions of /readyz
+	extra  []prom.Collector // collectors others added to /metrics
 }
 
 // check is an extra readiness condition, such as the browser view's.
@@ -76,14 +73,12 @@ func Listen(addr string, status func() supervisor.Status, info Info, log *zap.Lo
 	if err != nil {
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	s := &Server{log: log.Named("health"), status: status, info: info, ln: newLimitListener(ln, maxConns), reg: reg}
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &collector{s: s})
+	s := &Server{log: log.Named("health"), status: status, info: info, ln: newLimitListener(ln, maxConns)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /status", s.statusJSON)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(ownFirst{reg}, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", ownFirst(s.collectors))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
 		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes}
 	return s, nil
@@ -98,13 +93,19 @@ func (s *Server) AddReady(name string, ready func() error) {
 }
 
 // Register adds collectors to /metrics.
-func (s *Server) Register(cs ...prometheus.Collector) error {
-	for _, c := range cs {
-		if err := s.reg.Register(c); err != nil {
-			return err
-		}
-	}
+func (s *Server) Register(cs ...prom.Collector) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.extra = append(s.extra, cs...)
 	return nil
+}
+
+// collectors is what /metrics gathers: the Go runtime's, the process's, the
+// supervisor's and what others registered.
+func (s *Server) collectors() []prom.Collector {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]prom.Collector{prom.GoCollector{}, prom.ProcessCollector{}, &collector{s: s}}, s.extra...)
 }
 
 // ready is Ready with the extra conditions.

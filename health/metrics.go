@@ -1,7 +1,7 @@
 package health
 
 import (
-	"github.com/prometheus/client_golang/prometheus"
+	prometheus "github.com/xinit-go/xinit-go/internal/prom"
 
 	"github.com/xinit-go/xinit-go/supervisor"
 )

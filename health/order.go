@@ -1,22 +1,24 @@
 package health
 
 import (
+	"net/http"
 	"sort"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+	"github.com/xinit-go/xinit-go/internal/prom"
 )
 
-// ownFirst gathers from g and puts xinit-go's own metric families (xinit_*) before
-// the Go runtime's and the process's, so that /metrics starts with what a person
-// came to read; within each part the registry's order (by name) stays.
-type ownFirst struct{ g prometheus.Gatherer }
-
-func (o ownFirst) Gather() ([]*dto.MetricFamily, error) {
-	mfs, err := o.g.Gather()
-	sort.SliceStable(mfs, func(i, j int) bool {
-		return strings.HasPrefix(mfs[i].GetName(), "xinit_") && !strings.HasPrefix(mfs[j].GetName(), "xinit_")
+// ownFirst serves the collectors' metrics with xinit-go's own families (xinit_*)
+// before the Go runtime's and the process's, so that /metrics starts with what a
+// person came to read; within each part the order (by name) stays.
+func ownFirst(collectors func() []prom.Collector) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		ms := prom.Gather(collectors()...)
+		sort.SliceStable(ms, func(i, j int) bool {
+			return strings.HasPrefix(ms[i].Name(), "xinit_") && !strings.HasPrefix(ms[j].Name(), "xinit_")
+		})
+		w.Header().Set("Content-Type", prom.ContentType)
+		w.Header().Set("Cache-Control", "no-store")
+		_ = prom.Write(w, ms)
 	})
-	return mfs, err
 }

@@ -1,21 +1,21 @@
 package health
 
 import (
+	"io"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/xinit-go/xinit-go/internal/prom"
 )
 
 func TestMetricsStartWithOwnFamilies(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	own := prometheus.NewGauge(prometheus.GaugeOpts{Name: "xinit_test_up", Help: "test"})
-	reg.MustRegister(collectors.NewGoCollector(), own)
-	mfs, err := ownFirst{reg}.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(mfs) < 2 || mfs[0].GetName() != "xinit_test_up" {
-		t.Fatalf("first family %q, want xinit_test_up", mfs[0].GetName())
+	own := prom.NewGauge("xinit_test_up", "test")
+	rec := httptest.NewRecorder()
+	ownFirst(func() []prom.Collector { return []prom.Collector{prom.GoCollector{}, own} }).
+		ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	b, _ := io.ReadAll(rec.Body)
+	if !strings.HasPrefix(string(b), "# HELP xinit_test_up") || !strings.Contains(string(b), "go_goroutines") {
+		t.Fatalf("/metrics does not start with xinit's own families:\n%s", b)
 	}
 }

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/xinit-go/xinit-go/internal/prom"
 	"github.com/xinit-go/xinit-go/supervisor"
 )
 
@@ -32,7 +32,7 @@ func TestExtraReadiness(t *testing.T) {
 		}
 		return nil
 	})
-	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "xinit_test_total", Help: "test"})
+	c := prom.NewCounter("xinit_test_total", "test")
 	c.Add(3)
 	if err := s.Register(c); err != nil {
 		t.Fatal(err)

@@ -1,12 +1,12 @@
 package web
 
-import "github.com/prometheus/client_golang/prometheus"
+import "github.com/xinit-go/xinit-go/internal/prom"
 
 type metrics struct {
-	conns    prometheus.Counter
-	active   prometheus.Gauge
-	rejected *prometheus.CounterVec
-	bytes    *prometheus.CounterVec
+	conns    *prom.Counter
+	active   *prom.Gauge
+	rejected *prom.CounterVec
+	bytes    *prom.CounterVec
 }
 
 // Reasons a viewer is turned away, as the rejected counter labels them.
@@ -20,14 +20,12 @@ const (
 
 func newMetrics() *metrics {
 	m := &metrics{
-		conns: prometheus.NewCounter(prometheus.CounterOpts{Name: "xinit_web_connections_total",
-			Help: "Browser viewers bridged to VNC."}),
-		active: prometheus.NewGauge(prometheus.GaugeOpts{Name: "xinit_web_connections_active",
-			Help: "Browser viewers bridged to VNC now."}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "xinit_web_rejected_total",
-			Help: "Browser viewers turned away, by reason."}, []string{"reason"}),
-		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "xinit_web_bytes_total",
-			Help: "Bytes bridged between browser viewers and VNC, by direction (to_browser, from_browser)."}, []string{"direction"}),
+		conns:  prom.NewCounter("xinit_web_connections_total", "Browser viewers bridged to VNC."),
+		active: prom.NewGauge("xinit_web_connections_active", "Browser viewers bridged to VNC now."),
+		rejected: prom.NewCounterVec("xinit_web_rejected_total", "Browser viewers turned away, by reason.",
+			[]string{"reason"}),
+		bytes: prom.NewCounterVec("xinit_web_bytes_total",
+			"Bytes bridged between browser viewers and VNC, by direction (to_browser, from_browser).", []string{"direction"}),
 	}
 	for _, r := range []string{rejectOrigin, rejectLimit, rejectNotReady, rejectUnreachable, rejectHandshake} {
 		m.rejected.WithLabelValues(r)
@@ -38,6 +36,6 @@ func newMetrics() *metrics {
 }
 
 // Collectors are the view's metrics, for the health server's /metrics.
-func (s *Server) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{s.m.conns, s.m.active, s.m.rejected, s.m.bytes}
+func (s *Server) Collectors() []prom.Collector {
+	return []prom.Collector{s.m.conns, s.m.active, s.m.rejected, s.m.bytes}
 }

@@ -35,6 +35,9 @@ func main() {
 	if len(os.Args) > 2 && os.Args[1] == "helper" {
 		os.Exit(helper(os.Args[2], os.Args[3:]))
 	}
+	if sub, ok := subcommands[firstArg(os.Args)]; ok {
+		os.Exit(sub(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
