@@ -159,7 +159,7 @@ priority=3
 					rss = append(rss, float64(kb)/1024)
 				}
 			} else {
-				b.fail("%s: no usable session (app running and VNC answering) within 30 s", c.name)
+				b.late("%s: no usable session (app running and VNC answering) within 30 s", c.name)
 			}
 			stopInit(cmd)
 			removeDisplay(d)
@@ -202,7 +202,7 @@ func (b *bench) timeToUsable(name string, start func(d, p int, m, dir string) (*
 		if took, ok := usable(t0, m, p, 20*time.Second); ok {
 			xs = append(xs, float64(took.Microseconds())/1000)
 		} else {
-			b.fail("%s: no usable session within 20 s", name)
+			b.late("%s: no usable session within 20 s", name)
 		}
 		stopInit(cmd)
 		removeDisplay(d)
@@ -302,7 +302,7 @@ func (b *bench) limitVNC(d, p int, xTook time.Duration, xs *[]float64) {
 	deadline := vstart.Add(30 * time.Second)
 	for !rfbUp(p) {
 		if time.Now().After(deadline) {
-			b.fail("limit: x11vnc on :%d did not answer on port %d within 30 s", d, p)
+			b.late("limit: x11vnc on :%d did not answer on port %d within 30 s", d, p)
 			return
 		}
 		time.Sleep(2 * time.Millisecond)
@@ -372,7 +372,7 @@ func (b *bench) restartAndChain() {
 				// 250 ms is the first restart's backoff.
 				restart = append(restart, float64((time.Since(start)-250*time.Millisecond).Microseconds())/1000)
 			} else {
-				b.fail("restart: the app (pid %d here) did not run again within 10 s of SIGKILL", pid)
+				b.late("restart: the app (pid %d here) did not run again within 10 s of SIGKILL", pid)
 			}
 			time.Sleep(300 * time.Millisecond)
 			if init := childOf(cmd.Process.Pid); init > 0 {
@@ -385,7 +385,7 @@ func (b *bench) restartAndChain() {
 				_ = cmd.Wait()
 			}
 		} else {
-			b.fail("restart: no usable xinit-go session within 30 s")
+			b.late("restart: no usable xinit-go session within 30 s")
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			_ = cmd.Wait()
 		}
