@@ -58,19 +58,7 @@ func (b *bench) recordCost(resolutions []string, window time.Duration, out strin
 	if out == "" {
 		return nil
 	}
-	old, err := os.ReadFile(out)
-	if err != nil {
-		return err
-	}
-	section := recordBegin + "\n" + md.String() + recordEnd
-	text := string(old)
-	if i := strings.Index(text, recordBegin); i >= 0 && strings.Contains(text[i:], recordEnd) {
-		j := i + strings.Index(text[i:], recordEnd)
-		text = text[:i] + section + text[j+len(recordEnd):]
-	} else {
-		text = strings.TrimRight(text, "\n") + "\n\n" + section + "\n"
-	}
-	return os.WriteFile(out, []byte(text), 0o644)
+	return rewriteSection(out, recordBegin, recordEnd, md.String())
 }
 
 // recordRun runs one session and returns xinit-go's and ffmpeg's CPU over the

@@ -129,20 +129,26 @@ func (b *bench) viewer(resolutions []string, window time.Duration, out string) e
 	if out == "" {
 		return nil
 	}
-	old, err := os.ReadFile(out)
+	return rewriteSection(out, viewerBegin(cmd), viewerEnd, md.String())
+}
+
+// rewriteSection replaces the part of a Markdown file between begin and end (the
+// markers included) with body, or appends it when the file has none: a section a
+// run writes, which `make bench` keeps below its notes marker.
+func rewriteSection(path, begin, end, body string) error {
+	old, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	begin := viewerBegin(cmd)
-	section := begin + "\n" + md.String() + viewerEnd
+	section := begin + "\n" + body + end
 	text := string(old)
-	if i := strings.Index(text, begin); i >= 0 && strings.Contains(text[i:], viewerEnd) {
-		j := i + strings.Index(text[i:], viewerEnd)
-		text = text[:i] + section + text[j+len(viewerEnd):]
+	if i := strings.Index(text, begin); i >= 0 && strings.Contains(text[i:], end) {
+		j := i + strings.Index(text[i:], end)
+		text = text[:i] + section + text[j+len(end):]
 	} else {
 		text = strings.TrimRight(text, "\n") + "\n\n" + section + "\n"
 	}
-	return os.WriteFile(out, []byte(text), 0o644)
+	return os.WriteFile(path, []byte(text), 0o644)
 }
 
 func medianResult(rs []viewerResult) viewerResult {
