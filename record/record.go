@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/xinit-go/xinit-go/supervisor"
 )
@@ -83,8 +84,10 @@ func New(o Options) (*Recorder, error) {
 			return nil, fmt.Errorf("XINIT_RECORD=%q: make the segments' directory: %w", o.Path, err)
 		}
 		if c := o.Credential; c != nil {
-			// Lchown: had the name been swapped for a link, the link changes, not its target.
-			if err := os.Lchown(d, int(c.Uid), int(c.Gid)); err != nil {
+			// The directory is handed over through a descriptor of the one just
+			// made: the recording's directory may be the app user's, who could
+			// have swapped the name for a link in between.
+			if err := chownOwnDir(d, c); err != nil {
 				os.Remove(d)
 				return nil, fmt.Errorf("XINIT_RECORD=%q: hand the segments' directory to the app user: %w", o.Path, err)
 			}
@@ -275,11 +278,8 @@ func (r *Recorder) Finish(ctx context.Context, keep bool) (string, error) {
 	}
 	listPath := filepath.Join(r.segDir, "list.txt")
 	tmp := filepath.Join(r.segDir, "stitched.mp4")
-	if err := os.WriteFile(listPath, []byte(list.String()), 0o644); err != nil {
+	if err := writeNew(r.segDir, "list.txt", []byte(list.String()), r.o.Credential); err != nil {
 		return "", err
-	}
-	if c := r.o.Credential; c != nil {
-		_ = os.Lchown(listPath, int(c.Uid), int(c.Gid))
 	}
 	ctx, cancel := context.WithTimeout(ctx, FinishTimeout)
 	defer cancel()
@@ -355,4 +355,50 @@ func Playable(path string) bool {
 	n, _ := io.ReadFull(f, buf)
 	head := buf[:n]
 	return bytes.Contains(head, []byte("moov")) && bytes.Contains(head, []byte("moof"))
+}
+
+// chownOwnDir hands a directory that root just made to c, through a descriptor
+// opened without following links, after checking it is still root's directory.
+func chownOwnDir(path string, c *syscall.Credential) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s is not the directory xinit-go made (owner uid %d)", path, st.Uid)
+	}
+	return unix.Fchown(fd, int(c.Uid), int(c.Gid))
+}
+
+// writeNew writes a new file name in dir, a directory the app user may own:
+// the directory is opened without following a link, an old entry of that name
+// is unlinked (never followed), the file is created with O_EXCL|O_NOFOLLOW
+// relative to the opened directory, and handed to c (when set) by descriptor.
+func writeNew(dir, name string, data []byte, c *syscall.Credential) error {
+	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer unix.Close(dfd)
+	if err := unix.Unlinkat(dfd, name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("remove %s/%s: %w", dir, name, err)
+	}
+	fd, err := unix.Openat(dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return fmt.Errorf("create %s/%s: %w", dir, name, err)
+	}
+	f := os.NewFile(uintptr(fd), filepath.Join(dir, name))
+	defer f.Close()
+	if c != nil {
+		if err := f.Chown(int(c.Uid), int(c.Gid)); err != nil {
+			return err
+		}
+	}
+	_, err = f.Write(data)
+	return err
 }

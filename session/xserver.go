@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/xinit-go/xinit-go/internal/procfs"
 	"github.com/xinit-go/xinit-go/supervisor"
 )
@@ -154,9 +156,25 @@ func clearStaleLock(lockDir, sockDir string, display int) error {
 		return fmt.Errorf("remove stale socket %s: %w", sock, err)
 	}
 	if err := os.MkdirAll(sockDir, 0o1777); err == nil {
-		_ = os.Chmod(sockDir, 0o1777|os.ModeSticky)
+		stickySocketDir(sockDir)
 	}
 	return nil
+}
+
+// stickySocketDir gives the socket directory mode 1777, as X servers expect,
+// through a descriptor opened without following links, and only when it is a
+// directory of root's: /tmp is everyone's, and a link planted at its name must
+// not make root chmod the link's target.
+func stickySocketDir(dir string) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil && int(st.Uid) == os.Geteuid() {
+		_ = unix.Fchmod(fd, 0o1777)
+	}
 }
 
 // socketAnswers reports whether something accepts connections on the display's
