@@ -29,9 +29,9 @@ type Options struct {
 	// Signals, when set, is a channel the caller subscribed with signal.Notify
 	// before Run (for the whole life of the process: a SIGTERM that comes before
 	// Run then stops the set before anything starts, instead of killing the
-	// process with Go's default action). Run adds SIGCHLD and the forwarded
-	// signals to it and never unsubscribes it. Nil: Run subscribes a channel of
-	// its own for its duration.
+	// process with Go's default action). Run adds the forwarded signals to it
+	// (SIGCHLD goes to a channel of Run's own) and never unsubscribes it. Nil:
+	// Run subscribes a channel of its own for its duration.
 	Signals chan os.Signal
 }
 
@@ -203,6 +203,13 @@ func (s *Supervisor) Run(ctx context.Context) int {
 		defer signal.Stop(sigs)
 	}
 	signal.Notify(sigs, s.watched()...)
+	// SIGCHLD has a channel of its own, of one: reap takes every exit there is, so
+	// one pending SIGCHLD stands for any number, and no burst of other signals
+	// can fill the channel that an exit is reported on (the signal module drops
+	// what does not fit).
+	chld := make(chan os.Signal, 1)
+	signal.Notify(chld, syscall.SIGCHLD)
+	defer signal.Stop(chld)
 
 	s.pid1 = os.Getpid() == 1
 	s.tty = foregroundTTY()
@@ -247,6 +254,8 @@ func (s *Supervisor) Run(ctx context.Context) int {
 			timer.Reset(max(next.Sub(s.now()), 0))
 		}
 		select {
+		case <-chld:
+			s.onSignal(syscall.SIGCHLD, s.now())
 		case sig := <-sigs:
 			s.onSignal(sig.(syscall.Signal), s.now())
 			// Take every signal already queued: a burst of exits costs one pass,
@@ -272,9 +281,10 @@ func (s *Supervisor) Run(ctx context.Context) int {
 	return s.stop.code
 }
 
-// watched is every signal Run needs delivered to its channel.
+// watched is every signal Run needs delivered to its channel but SIGCHLD, which
+// has its own.
 func (s *Supervisor) watched() []os.Signal {
-	w := []os.Signal{syscall.SIGCHLD, syscall.SIGTERM, syscall.SIGINT}
+	w := []os.Signal{syscall.SIGTERM, syscall.SIGINT}
 	for _, f := range s.opts.Forward {
 		w = append(w, f)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/xinit-go/xinit-go/config"
 	"github.com/xinit-go/xinit-go/health"
+	"github.com/xinit-go/xinit-go/internal/logsink"
 	"github.com/xinit-go/xinit-go/session"
 	"github.com/xinit-go/xinit-go/supervisor"
 )
@@ -104,17 +105,21 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 	// First of all: from here to the exit, a signal is an event, never Go's
 	// default action.
 	sigs := sys.catchSignals()
+	// Then: from here to the exit nothing waits on whoever reads standard error
+	// (a reader that is gone or never reads loses lines, not the exit code).
+	tty := stderr
+	sink := logsink.New(stderr, 0)
+	defer sink.Close(time.Now().Add(logFlush))
+	stderr = sink
 	cfg, code, done := loadConfig(args, sys, stderr, stderr)
 	if done {
 		return code
 	}
-	log, err := newLogger(cfg, stderr)
+	log, err := newLogger(cfg, tty, sink)
 	if err != nil {
 		fmt.Fprintln(stderr, "xinit-go:", err)
 		return exitConfig
 	}
-	// No log.Sync at exit: the core writes unbuffered, and Sync would fsync stderr,
-	// which costs a millisecond on every exit when stderr is a file.
 	log.Info("xinit-go starting", zap.String("version", versionString()), zap.Int("pid", os.Getpid()),
 		zap.String("backend", cfg.Backend), zap.Strings("app", cfg.App))
 
@@ -193,7 +198,13 @@ func healthInfo(cfg *config.Config, plan *session.Plan, sess *session.Session) h
 	return info
 }
 
-func newLogger(cfg *config.Config, w io.Writer) (*zap.Logger, error) {
+// logFlush bounds the wait for the log's last lines at exit: a reader that does
+// not take them in that time loses them. It is part of the stop bound's slack.
+const logFlush = 250 * time.Millisecond
+
+// newLogger writes to sink; w is the stream behind it, which decides the format
+// when it is a terminal.
+func newLogger(cfg *config.Config, w io.Writer, sink *logsink.Sink) (*zap.Logger, error) {
 	level, err := zapcore.ParseLevel(cfg.LogLevel)
 	if err != nil {
 		return nil, err
@@ -220,6 +231,17 @@ func newLogger(cfg *config.Config, w io.Writer) (*zap.Logger, error) {
 	} else {
 		enc = zapcore.NewJSONEncoder(ec)
 	}
-	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), level)
+	// The sink is safe for concurrent use and never blocks: no lock around it.
+	core := zapcore.NewCore(enc, sink, level)
+	notice := enc.Clone()
+	sink.SetNotice(func(n int) []byte {
+		b, err := notice.EncodeEntry(zapcore.Entry{Level: zapcore.WarnLevel, Time: time.Now(), LoggerName: "xinit-go",
+			Message: "log lines dropped: the log reader did not keep up"}, []zapcore.Field{zap.Int("dropped", n)})
+		if err != nil {
+			return []byte("xinit-go: log lines dropped\n")
+		}
+		defer b.Free()
+		return append([]byte(nil), b.Bytes()...)
+	})
 	return zap.New(core).Named("xinit-go"), nil
 }

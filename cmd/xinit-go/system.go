@@ -54,18 +54,27 @@ func (s system) sessionEnv() session.Env {
 
 // lifeSignals are the signals xinit-go handles for its whole life, from the first
 // instruction of a session to its exit: without a handler, SIGTERM, SIGINT and
-// SIGHUP would take Go's default action (exit 2) during set-up or shutdown, and a
-// SIGPIPE from a closed log reader would kill PID 1. Handled (not ignored)
-// signals are reset to their defaults in every child at exec.
+// SIGHUP would take Go's default action (exit 2) during set-up or shutdown.
+// Handled (not ignored) signals are reset to their defaults in every child at
+// exec.
 var lifeSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
-	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGPIPE}
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
 
 // catchSignals subscribes a channel to lifeSignals; the supervisor adds what it
 // needs to the same channel and reads it.
+//
+// SIGPIPE is handled too, or a closed log reader would kill PID 1 (Go's default
+// for a write to a broken standard output or error), but into a channel of its
+// own that nobody reads: the signal module drops what does not fit. Every failed
+// write raises a SIGPIPE, and on the supervisor's channel each one woke the loop,
+// which logged it, which raised the next one; that endless pair filled the
+// channel, and the SIGCHLD of the app's exit, dropped on a full channel, never
+// came: xinit-go waited forever with the exit code in hand.
 func (s system) catchSignals() chan os.Signal {
 	if s.notify == nil {
 		return nil
 	}
+	s.notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	c := make(chan os.Signal, 128)
 	s.notify(c, lifeSignals...)
 	return c
