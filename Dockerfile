@@ -39,6 +39,15 @@ COPY deploy/image/nvidia-driver.sh /usr/local/lib/xinit-go/nvidia-driver.sh
 RUN if [ -n "$NVIDIA_DRIVER_VERSION" ]; then sh /usr/local/lib/xinit-go/nvidia-driver.sh "$NVIDIA_DRIVER_VERSION"; fi
 COPY --from=build /out/xinit-go /usr/local/bin/xinit-go
 COPY --from=build /out/root/ /
+COPY LICENSE THIRD_PARTY_NOTICES /usr/share/doc/xinit-go/
+ARG VERSION=devel
+ARG REVISION=""
+LABEL org.opencontainers.image.title="xinit-go" \
+      org.opencontainers.image.description="PID 1 for a GL or Vulkan app on a headless GPU server: X, VNC, a browser view, supervision, exit codes" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="https://github.com/xinit-go/xinit-go" \
+      org.opencontainers.image.licenses="Apache-2.0"
 ENV NVIDIA_DRIVER_CAPABILITIES=graphics,display,utility,compute \
     NVIDIA_VISIBLE_DEVICES=all \
     XINIT_RUNTIME_DIR=/run/xinit-go \

@@ -12,16 +12,21 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 STATICCHECK := $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: all build vklayer deps deps-demo demo test fresh-test unit lint fuzz bench clean
+.PHONY: all build vklayer deps deps-demo demo test fresh-test unit lint fuzz bench clean notices
 
 all: build
 
 build: vklayer
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/xinit-go
+	$(GO) build -buildvcs=auto -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/xinit-go
 
 # The present-by-copy Vulkan layer (C), its manifest and its test program, in vklayer/build.
 vklayer:
 	$(MAKE) -C vklayer
+
+# THIRD_PARTY_NOTICES: the licence of every Go module the binary links, from the
+# module cache (internal/notices; its test fails when the file is stale).
+notices:
+	$(GO) run ./internal/notices/gen > THIRD_PARTY_NOTICES
 
 deps:
 	bash scripts/deps.sh test

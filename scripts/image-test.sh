@@ -86,13 +86,15 @@ if ! have "$builder"; then
   rm -rf "$b"
 fi
 
+version=$(git describe --tags --always --dirty 2>/dev/null || echo devel)
+revision=$(git rev-parse HEAD 2>/dev/null || true)
 say "building the Dockerfile with ${engine[0]} (BASE=$base, GO_IMAGE=$builder)"
 t0=$SECONDS
 # podman's default OCI format drops HEALTHCHECK; the docker format keeps it.
 format=()
 [ "${engine[0]}" = podman ] && format=(--format docker)
 if ! "${engine[@]}" build "${format[@]}" --build-arg BASE="$base" --build-arg GO_IMAGE="$builder" \
-  --build-arg VERSION="$(git describe --tags --always --dirty 2>/dev/null || echo devel)" \
+  --build-arg VERSION="$version" --build-arg REVISION="$revision" \
   -t "$tag" . >"$work/build.log" 2>&1; then
   tail -40 "$work/build.log"; echo "FAIL: the image did not build"; exit 1
 fi
@@ -100,6 +102,17 @@ size=$("${engine[@]}" image inspect "$tag" --format '{{.Size}}')
 say "built in $((SECONDS - t0)) s; the image is $((size / 1000000)) MB"
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# The OCI labels say what the image is, and the licence and notices ship in it.
+label() { "${engine[@]}" image inspect "$tag" --format "{{index .Config.Labels \"org.opencontainers.image.$1\"}}"; }
+for kv in "title=xinit-go" "licenses=Apache-2.0" "version=$version" "revision=$revision" "source=https://github.com/xinit-go/xinit-go"; do
+  got=$(label "${kv%%=*}")
+  [ "$got" = "${kv#*=}" ] || fail "label org.opencontainers.image.${kv%%=*} is \"$got\", want \"${kv#*=}\""
+done
+[ -n "$(label description)" ] || fail "no org.opencontainers.image.description label"
+docs=$("${engine[@]}" run --rm --entrypoint /bin/sh "$tag" -c 'head -c 200 /usr/share/doc/xinit-go/LICENSE; grep -c "^====" /usr/share/doc/xinit-go/THIRD_PARTY_NOTICES' 2>>"$work/run.log" || true)
+case "$docs" in *"Apache License"*) ;; *) fail "the image lacks /usr/share/doc/xinit-go/LICENSE" ;; esac
+[ "$(echo "$docs" | tail -1)" -ge 8 ] 2>/dev/null || fail "the image lacks the third-party notices (/usr/share/doc/xinit-go/THIRD_PARTY_NOTICES)"
 
 # Lean: no compiler, Go, documentation (beyond copyright files) or apt lists in the
 # runtime stage.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -311,5 +312,29 @@ func TestChildrenStartWithDefaultSignals(t *testing.T) {
 		if mask&bit(sig) != 0 {
 			t.Errorf("the app starts with %v ignored (SigIgn %x):\n%s", sig, mask, out.String())
 		}
+	}
+}
+
+// TestVersionJSON: the real binary, built from this checkout with cgo, says
+// which commit it is, that cgo and so NVML are in, and answers as JSON.
+func TestVersionJSON(t *testing.T) {
+	out, err := exec.Command(testutil.Binary(t), "version", "--json").Output()
+	if err != nil {
+		t.Fatalf("xinit-go version --json: %v", err)
+	}
+	var v struct {
+		Version, Commit, Go, NVML string
+		CGO                       bool
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if v.Version == "" || !strings.HasPrefix(v.Go, "go1.") || !v.CGO || !strings.HasPrefix(v.NVML, "linked") {
+		t.Errorf("version --json = %+v, want a version, go1.x, cgo on and NVML linked", v)
+	}
+	// Built in a checkout (testutil.Binary builds with -buildvcs=auto), it names
+	// the checkout's commit.
+	if rev, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil && v.Commit != strings.TrimSpace(string(rev)) {
+		t.Errorf("commit %q, want this checkout's %q", v.Commit, strings.TrimSpace(string(rev)))
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/xinit-go/xinit-go/config"
 	"github.com/xinit-go/xinit-go/health"
+	"github.com/xinit-go/xinit-go/internal/buildinfo"
 	"github.com/xinit-go/xinit-go/internal/logsink"
 	"github.com/xinit-go/xinit-go/session"
 	"github.com/xinit-go/xinit-go/supervisor"
@@ -23,34 +23,7 @@ import (
 // version is set with -ldflags "-X main.version=v1.2.3".
 var version = ""
 
-func versionString() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		rev, dirty := "", ""
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				if s.Value == "true" {
-					dirty = "-dirty"
-				}
-			}
-		}
-		if len(rev) > 12 {
-			rev = rev[:12]
-		}
-		if rev != "" {
-			return "devel-" + rev + dirty
-		}
-		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			return bi.Main.Version
-		}
-	}
-	return "devel"
-}
+func versionString() string { return buildinfo.Read(version).Version }
 
 // run is the whole program; only it turns errors into exit codes.
 func run(ctx context.Context, args []string, sys system, stdout, stderr io.Writer) int {
@@ -65,8 +38,7 @@ func run(ctx context.Context, args []string, sys system, stdout, stderr io.Write
 		case "probe-gl":
 			return runProbeGL(ctx, args[1:], sys, stdout, stderr)
 		case "version", "--version":
-			fmt.Fprintln(stdout, "xinit-go", versionString())
-			return 0
+			return runVersion(args[1:], sys, stdout, stderr)
 		case "help":
 			config.Usage(stdout)
 			return 0

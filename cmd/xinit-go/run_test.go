@@ -36,7 +36,9 @@ func TestRun(t *testing.T) {
 		stdout  []string // each must be in stdout
 		stderr  []string // each must be in stderr
 	}{
-		{"version", []string{"version"}, nil, noGPU, 0, []string{"xinit-go "}, nil},
+		{"version", []string{"version"}, nil, noGPU, 0, []string{"xinit-go ", "\ngo       go1.", "\ncgo      "}, nil},
+		{"version --json", []string{"version", "--json"}, nil, noGPU, 0, []string{`"version": "`, `"go": "go1.`, `"cgo": `, `"nvml": "`}, nil},
+		{"version with a bad argument", []string{"version", "--yaml"}, nil, noGPU, exitConfig, nil, []string{`unknown argument "--yaml"`, "version [--json]"}},
 		{"help", []string{"help"}, nil, noGPU, 0, []string{"XINIT_BACKEND"}, nil},
 		{"check without a GPU", []string{"check"}, []string{"XINIT_BACKEND=xvfb"}, noGPU, 0,
 			[]string{"backend", "xvfb", "NVIDIA_DRIVER_CAPABILITIES"}, nil},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/xinit-go/xinit-go/config"
 	"github.com/xinit-go/xinit-go/gpu"
 	"github.com/xinit-go/xinit-go/health"
+	"github.com/xinit-go/xinit-go/internal/buildinfo"
 	"github.com/xinit-go/xinit-go/session"
 )
 
@@ -170,4 +172,37 @@ func vulkanLine(v session.VulkanPlan) string {
 		layer = "not installed"
 	}
 	return fmt.Sprintf("%s\n\tNVIDIA ICD: %s; layer: %s", v.Why, icd, layer)
+}
+
+// runVersion prints the version, the commit, the Go version and the build's cgo
+// and NVML state; --json prints the same as one JSON object.
+func runVersion(args []string, sys system, stdout, stderr io.Writer) int {
+	asJSON := false
+	for _, a := range args {
+		switch a {
+		case "--json", "-json":
+			asJSON = true
+		default:
+			fmt.Fprintf(stderr, "xinit-go version: unknown argument %q; usage: xinit-go version [--json]\n", a)
+			return exitConfig
+		}
+	}
+	info := buildinfo.Read(version)
+	if info.CGO && sys.gpu != nil {
+		if gi, err := sys.gpu.Query(); err != nil {
+			info.NVML += "; not usable here: " + err.Error()
+		} else {
+			info.NVML += fmt.Sprintf("; driver %s, %d GPU(s)", gi.Driver, len(gi.Devices))
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(info); err != nil {
+			return 1
+		}
+		return 0
+	}
+	fmt.Fprint(stdout, info.Text())
+	return 0
 }

@@ -67,7 +67,7 @@ func Binary(t testing.TB) string {
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")
 		buildPath = filepath.Join(buildDir, "xinit-go")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/xinit-go")
+		cmd := exec.Command("go", "build", "-buildvcs=auto", "-o", buildPath, "./cmd/xinit-go")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_CFLAGS=-O2 -Wno-deprecated-declarations")
 		if out, err := cmd.CombinedOutput(); err != nil {
