@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/xinit-go/xinit-go/config"
+	"github.com/xinit-go/xinit-go/exitcode"
 	"github.com/xinit-go/xinit-go/supervisor"
 )
 
@@ -32,7 +33,7 @@ const GLProbeTimeout = 20 * time.Second
 // ExitSoftwareGL is the probe's exit code, and the session's, when the renderer is
 // software under XINIT_REQUIRE_GPU=1: the GPU the session was asked for is not
 // there for the app (69 is EX_UNAVAILABLE, as for a backend that cannot run).
-const ExitSoftwareGL = 69
+const ExitSoftwareGL = exitcode.Unavailable
 
 // GLResult is what the probe found: the GL renderer an app gets on the display
 // with the app's environment.

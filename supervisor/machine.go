@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/xinit-go/xinit-go/exitcode"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 )
@@ -35,10 +36,10 @@ func (s State) Up() bool { return s == Ready || s == Done }
 // Exit codes the supervisor decides on its own (the app's own code, or 128+N for
 // a signal, is the rest of the contract).
 const (
-	ExitFailed    = 70  // a required service failed for good, or the session failed otherwise
-	ExitTimeout   = 124 // the main service outlived its Timeout
-	ExitCannotRun = 126 // the main service's program could not be executed
-	ExitNotFound  = 127 // the main service's program was not found
+	ExitFailed    = exitcode.Failed    // a required service failed for good, or the session failed otherwise
+	ExitTimeout   = exitcode.Timeout   // the main service outlived its Timeout
+	ExitCannotRun = exitcode.CannotRun // the main service's program could not be executed
+	ExitNotFound  = exitcode.NotFound  // the main service's program was not found
 )
 
 var errAbandoned = errors.New("abandoned: still not reaped after SIGKILL (stuck in the kernel)")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/xinit-go/xinit-go/bundle"
 	"github.com/xinit-go/xinit-go/config"
+	"github.com/xinit-go/xinit-go/exitcode"
 	"github.com/xinit-go/xinit-go/gpu"
 	"github.com/xinit-go/xinit-go/health"
 	"github.com/xinit-go/xinit-go/record"
@@ -28,7 +29,7 @@ import (
 // restart, once the app's restart budget is spent). 75 is EX_TEMPFAIL: a hang is
 // often transient (a driver, a GPU), so a CI job may retry on it, unlike the
 // app's own failures; it is none of the other codes of the contract.
-const exitFrozen = 75
+const exitFrozen = exitcode.Frozen
 
 // finishBound bounds what runs after the supervisor has stopped: the stitch of
 // the rolling window and the bundle. It adds to the stop bound.

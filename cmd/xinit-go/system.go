@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/xinit-go/xinit-go/config"
+	"github.com/xinit-go/xinit-go/exitcode"
 	"github.com/xinit-go/xinit-go/gpu"
 	"github.com/xinit-go/xinit-go/session"
 )
@@ -83,8 +84,8 @@ func (s system) catchSignals() chan os.Signal {
 // Exit codes of the contract, beside the app's own and the supervisor's
 // (supervisor.ExitFailed, ExitTimeout, ExitCannotRun, ExitNotFound).
 const (
-	exitUnavailable = 69 // the requested backend cannot run here
-	exitConfig      = 78 // bad configuration: nothing was started
+	exitUnavailable = exitcode.Unavailable // the requested backend cannot run here
+	exitConfig      = exitcode.Config      // bad configuration: nothing was started
 )
 
 // exitCode is the one place that maps an error from before the supervisor runs
