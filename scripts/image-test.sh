@@ -216,14 +216,16 @@ rc=$("${engine[@]}" wait "$n")
 
 # 4. The Kubernetes manifests on the engine (podman kube play): the Deployment with
 # its Secret starts, its probes' commands pass (readiness means X is ready, VNC
-# answers and the app runs); the Job's pod runs to the app's exit code. What podman
-# cannot express is left out, and deploy/cmd/kubeplay says each thing.
+# answers and the app runs); the Job's pod runs to the app's exit code; a pod of
+# the Indexed Job, as index 3, sees its index, exits with the app's code (3 + the
+# index) and leaves its bundle under its index. What podman cannot express is left
+# out, and deploy/cmd/kubeplay says each thing.
 kube=""
 if [ "${engine[0]}" = podman ]; then
   kube=" and the Kubernetes manifests"
   mkdir -p "$work/kube"
   (cd deploy && go run ./cmd/kubeplay -dir kubernetes -image "$tag" -password kubetest1 \
-    -session-args sleep,1000 -job-args sh,-c,'xdpyinfo >/dev/null && exit 3' -out "$work/kube") 2>&1 | sed 's/^/image-test: /'
+    -session-args sleep,1000 -job-args sh,-c,'xdpyinfo >/dev/null && exit $((3 + ${RUN_INDEX:-0}))' -out "$work/kube") 2>&1 | sed 's/^/image-test: /'
   podman kube down "$work/kube/deployment.yaml" >/dev/null 2>&1 || true
   if podman kube play "$work/kube/deployment.yaml" >"$work/kube/play.log" 2>&1; then
     ctr=$(podman ps -a --format '{{.Names}}' | grep -E -- '^xinit-go-pod(-0)?-session$' | head -1)
@@ -249,6 +251,19 @@ if [ "${engine[0]}" = podman ]; then
     cat "$work/kube/play.log"; fail "kube play of the Job's pod failed"
   fi
   podman kube down "$work/kube/job.yaml" >/dev/null 2>&1 || true
+  podman kube down "$work/kube/indexed-job.yaml" >/dev/null 2>&1 || true
+  if podman kube play "$work/kube/indexed-job.yaml" >"$work/kube/play.log" 2>&1; then
+    ctr=$(podman ps -a --format '{{.Names}}' | grep -- '^xinit-go-runs-3-session$' | head -1)
+    rc=$(podman wait "$ctr" 2>/dev/null || echo none)
+    [ "$rc" = 6 ] || { fail "kube play: the Indexed Job's pod 3 exited $rc, want the app's 6 (3 + its index)"; podman logs "$ctr" 2>&1 | tail -20; }
+    rm -rf "$work/kube/run-3"
+    podman cp "$ctr:/artifacts/run-3" "$work/kube/run-3" >/dev/null 2>&1 || true
+    grep -qs '"exit_code": 6' "$work"/kube/run-3/*/summary.json ||
+      fail "kube play: no summary.json with exit code 6 under /artifacts/run-3 in the Indexed Job's pod 3"
+  else
+    cat "$work/kube/play.log"; fail "kube play of the Indexed Job's pod failed"
+  fi
+  podman kube down "$work/kube/indexed-job.yaml" >/dev/null 2>&1 || true
 fi
 
 [ "$fails" = 0 ] || exit 1

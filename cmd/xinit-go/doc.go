@@ -9,7 +9,8 @@
 //	xinit-go check [flags]                preflight: GPUs, driver, X modules, chosen backend
 //	xinit-go xorgconf [flags]             print the xorg.conf that would be written
 //	xinit-go health [--ready] [flags]     probe a running xinit-go (exit 0 healthy, 1 not)
-//	xinit-go version
+//	xinit-go summary [--json] DIR         the runs under DIR (their summary.json): a table and totals; exit 1 when any failed
+//	xinit-go version [--json]             version, commit, Go version, cgo and NVML
 //
 // Settings (variable, TOML key, flag, default), flags > environment > TOML > default:
 //

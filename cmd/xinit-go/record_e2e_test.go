@@ -349,3 +349,56 @@ func signalComm(t *testing.T, s *xsession, comm string, sig syscall.Signal) {
 		t.Fatalf("no %s process to signal", comm)
 	}
 }
+
+// TestSummaryOfRealRuns: runs laid out as an Indexed Job lays them out (one
+// directory per index on the artifacts volume), one passing and one failing,
+// each leaving its summary.json; `xinit-go summary` prints both and exits 1,
+// and its JSON says the same.
+func TestSummaryOfRealRuns(t *testing.T) {
+	root := t.TempDir()
+	for i, code := range []string{"0", "3"} {
+		p := testutil.Start(t, testutil.Options{Namespace: true, Args: helperCmd("fail-after", "100", code),
+			Env: append([]string{"XINIT_ARTIFACTS=" + filepath.Join(root, "run-"+strconv.Itoa(i), "bundles")}, plain...)})
+		if got := p.Wait(30 * time.Second); strconv.Itoa(got) != code {
+			t.Fatalf("run %d exited %d, want %s", i, got, code)
+		}
+	}
+	bin := testutil.Binary(t)
+	cmd := exec.Command(bin, "summary", root)
+	out, err := cmd.Output()
+	if cmd.ProcessState.ExitCode() != 1 {
+		t.Fatalf("summary exit %v, want 1 (a run failed):\n%s", err, out)
+	}
+	for _, w := range []string{"0 run-0/bundles/xinit-go-", "pass", "1 run-1/bundles/xinit-go-", "FAIL", "2 runs: 1 passed, 1 failed"} {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("summary lacks %q:\n%s", w, out)
+		}
+	}
+	out, _ = exec.Command(bin, "summary", "--json", root).Output()
+	var js struct {
+		Runs []struct {
+			Index    *int `json:"index"`
+			ExitCode int  `json:"exit_code"`
+			Failed   bool `json:"failed"`
+		} `json:"runs"`
+		Totals struct{ Runs, Passed, Failed int } `json:"totals"`
+	}
+	if err := json.Unmarshal(out, &js); err != nil {
+		t.Fatalf("summary --json: %v\n%s", err, out)
+	}
+	if len(js.Runs) != 2 || js.Runs[0].Index == nil || *js.Runs[0].Index != 0 || js.Runs[0].Failed || js.Runs[1].ExitCode != 3 || !js.Runs[1].Failed ||
+		js.Totals.Runs != 2 || js.Totals.Failed != 1 {
+		t.Errorf("summary --json:\n%s", out)
+	}
+	// Only the passing run: exit 0.
+	if err := exec.Command(bin, "summary", filepath.Join(root, "run-0")).Run(); err != nil {
+		t.Errorf("summary of the passing run alone: %v, want exit 0", err)
+	}
+	// Nothing there: exit 1, and it says why.
+	cmd = exec.Command(bin, "summary", t.TempDir())
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if cmd.Run(); cmd.ProcessState.ExitCode() != 1 || !strings.Contains(stderr.String(), "no summary.json") {
+		t.Errorf("summary of an empty directory: exit %d, %q", cmd.ProcessState.ExitCode(), stderr.String())
+	}
+}

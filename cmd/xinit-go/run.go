@@ -37,6 +37,8 @@ func run(ctx context.Context, args []string, sys system, stdout, stderr io.Write
 			return runHealth(ctx, args[1:], sys, stdout, stderr)
 		case "probe-gl":
 			return runProbeGL(ctx, args[1:], sys, stdout, stderr)
+		case "summary":
+			return runSummary(args[1:], stdout, stderr)
 		case "version", "--version":
 			return runVersion(args[1:], sys, stdout, stderr)
 		case "help":

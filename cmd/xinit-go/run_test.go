@@ -38,6 +38,8 @@ func TestRun(t *testing.T) {
 	}{
 		{"version", []string{"version"}, nil, noGPU, 0, []string{"xinit-go ", "\ngo       go1.", "\ncgo      "}, nil},
 		{"version --json", []string{"version", "--json"}, nil, noGPU, 0, []string{`"version": "`, `"go": "go1.`, `"cgo": `, `"nvml": "`}, nil},
+		{"summary without a directory", []string{"summary"}, nil, noGPU, exitConfig, nil, []string{"no directory", "xinit-go summary /artifacts"}},
+		{"summary of a missing directory", []string{"summary", "/nonexistent/runs"}, nil, noGPU, exitConfig, nil, []string{"/nonexistent/runs"}},
 		{"version with a bad argument", []string{"version", "--yaml"}, nil, noGPU, exitConfig, nil, []string{`unknown argument "--yaml"`, "version [--json]"}},
 		{"help", []string{"help"}, nil, noGPU, 0, []string{"XINIT_BACKEND"}, nil},
 		{"check without a GPU", []string{"check"}, []string{"XINIT_BACKEND=xvfb"}, noGPU, 0,

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/xinit-go/xinit-go/bundle"
 	"github.com/xinit-go/xinit-go/config"
 	"github.com/xinit-go/xinit-go/gpu"
 	"github.com/xinit-go/xinit-go/health"
@@ -204,5 +205,59 @@ func runVersion(args []string, sys system, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprint(stdout, info.Text())
+	return 0
+}
+
+// runSummary reads the summary.json of every run under a directory (the
+// artifacts volume of many runs) and prints one table and the totals, or JSON;
+// it exits 0 when every run passed, 1 when any failed or none was found.
+func runSummary(args []string, stdout, stderr io.Writer) int {
+	usage := "usage: xinit-go summary [--json] DIR, e.g. xinit-go summary /artifacts"
+	asJSON, dir := false, ""
+	for _, a := range args {
+		switch {
+		case a == "--json" || a == "-json":
+			asJSON = true
+		case strings.HasPrefix(a, "-") || dir != "":
+			fmt.Fprintf(stderr, "xinit-go summary: unexpected argument %q; %s\n", a, usage)
+			return exitConfig
+		default:
+			dir = a
+		}
+	}
+	if dir == "" {
+		fmt.Fprintln(stderr, "xinit-go summary: no directory; "+usage)
+		return exitConfig
+	}
+	runs, err := bundle.Scan(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "xinit-go summary: %v; %s\n", err, usage)
+		return exitConfig
+	}
+	t := bundle.Count(runs)
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if runs == nil {
+			runs = []bundle.Run{}
+		}
+		if err := enc.Encode(struct {
+			Runs   []bundle.Run  `json:"runs"`
+			Totals bundle.Totals `json:"totals"`
+		}{runs, t}); err != nil {
+			return 1
+		}
+	} else if len(runs) > 0 {
+		if err := bundle.Report(stdout, runs); err != nil {
+			return 1
+		}
+	}
+	switch {
+	case len(runs) == 0:
+		fmt.Fprintf(stderr, "xinit-go summary: no summary.json under %s: did the runs set XINIT_ARTIFACTS there?\n", dir)
+		return 1
+	case t.Failed > 0:
+		return 1
+	}
 	return 0
 }

@@ -13,7 +13,7 @@ import (
 const exitNotFound = supervisor.ExitNotFound
 
 // subcommands are the words run takes as a subcommand rather than an app.
-var subcommands = []string{"check", "xorgconf", "health", "version", "help"}
+var subcommands = []string{"check", "xorgconf", "health", "summary", "version", "help"}
 
 // unknownCommand reports a first argument that is neither a subcommand nor an
 // app that can be found, such as a mistyped "chek", before anything starts: taken

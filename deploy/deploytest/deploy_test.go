@@ -2,8 +2,10 @@ package deploytest
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -209,6 +211,65 @@ func TestJob(t *testing.T) {
 	}
 	if !shot {
 		t.Error("the Job keeps no screenshot")
+	}
+}
+
+// TestIndexedJob: many runs, each under its own index on the artifacts volume,
+// each index's result its run's exit code.
+func TestIndexedJob(t *testing.T) {
+	job := decodeAll(t, "indexed-job.yaml")[0].(*batchv1.Job)
+	s := job.Spec
+	if s.CompletionMode == nil || *s.CompletionMode != batchv1.IndexedCompletion {
+		t.Error("completionMode must be Indexed")
+	}
+	if s.Completions == nil || s.Parallelism == nil || *s.Parallelism < 1 || *s.Parallelism > *s.Completions {
+		t.Error("want completions and a parallelism between 1 and completions")
+	}
+	if s.BackoffLimitPerIndex == nil || s.MaxFailedIndexes == nil {
+		t.Error("want backoffLimitPerIndex and maxFailedIndexes: each index retried on its own")
+	}
+	if s.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Error("restartPolicy must be Never (podFailurePolicy needs it, and the exit code is the result)")
+	}
+	// The failure policy speaks the contract's codes: 78 fails the Job, the
+	// transient 69, 70 and 75 are retried, the app's own codes fail the index.
+	rules := map[batchv1.PodFailurePolicyAction][]int32{}
+	if s.PodFailurePolicy == nil {
+		t.Fatal("no podFailurePolicy")
+	}
+	for _, r := range s.PodFailurePolicy.Rules {
+		if r.OnExitCodes != nil {
+			if r.OnExitCodes.ContainerName == nil || *r.OnExitCodes.ContainerName != s.Template.Spec.Containers[0].Name {
+				t.Errorf("rule %v: containerName must be the session's", r.Action)
+			}
+			rules[r.Action] = r.OnExitCodes.Values
+		}
+	}
+	if fmt.Sprint(rules[batchv1.PodFailurePolicyActionFailJob]) != "[78]" || fmt.Sprint(rules[batchv1.PodFailurePolicyActionFailIndex]) != "[69 70 75]" {
+		t.Errorf("podFailurePolicy rules %v: want FailJob on 78 and FailIndex on every code but 69, 70 and 75", rules)
+	}
+	checkPod(t, "indexed job", s.Template.Spec)
+	env := map[string]corev1.EnvVar{}
+	var order []string
+	for _, e := range s.Template.Spec.Containers[0].Env {
+		env[e.Name] = e
+		order = append(order, e.Name)
+	}
+	idx, ok := env["RUN_INDEX"]
+	if !ok || idx.ValueFrom == nil || idx.ValueFrom.FieldRef == nil || idx.ValueFrom.FieldRef.FieldPath != "metadata.annotations['batch.kubernetes.io/job-completion-index']" {
+		t.Fatal("RUN_INDEX must come from the completion index annotation")
+	}
+	for _, name := range []string{"XINIT_ARTIFACTS", "XINIT_RECORD", "XINIT_SCREENSHOT"} {
+		if !strings.Contains(env[name].Value, "$(RUN_INDEX)") {
+			t.Errorf("%s=%q: each run's files must be under its index", name, env[name].Value)
+		}
+		// $(VAR) expands only variables defined before it.
+		if slices.Index(order, name) < slices.Index(order, "RUN_INDEX") {
+			t.Errorf("%s comes before RUN_INDEX: the kubelet would not expand it", name)
+		}
+	}
+	if a, r := env["XINIT_ARTIFACTS"].Value, env["XINIT_RECORD"].Value; strings.HasPrefix(r, a+"/") {
+		t.Errorf("the video %s is inside the artifacts directory %s (xinit-go refuses it)", r, a)
 	}
 }
 

@@ -78,7 +78,55 @@ func run(dir, image, password, sessionArgs, jobArgs, out string) error {
 			pod.Spec.Volumes[i].VolumeSource = corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
 		}
 	}
-	return write(filepath.Join(out, "job.yaml"), pod)
+	if err := write(filepath.Join(out, "job.yaml"), pod); err != nil {
+		return err
+	}
+
+	// The Indexed Job: one of its pods, as index 3.
+	docs, err = readDocs(filepath.Join(dir, "indexed-job.yaml"))
+	if err != nil {
+		return err
+	}
+	var ij batchv1.Job
+	if err := yaml.UnmarshalStrict(docs[0], &ij); err != nil {
+		return err
+	}
+	leftOut("the Indexed Job itself: one of its pods runs, as index 3, without completions, parallelism, backoffLimitPerIndex and podFailurePolicy")
+	ipod := corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: ij.Name + "-3", Labels: ij.Spec.Template.Labels},
+		Spec:       ij.Spec.Template.Spec,
+	}
+	adapt(&ipod.Spec, image, jobArgs)
+	for i, v := range ipod.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil {
+			ipod.Spec.Volumes[i].VolumeSource = corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
+		}
+	}
+	for ci := range ipod.Spec.Containers {
+		indexEnv(&ipod.Spec.Containers[ci], "3")
+	}
+	return write(filepath.Join(out, "indexed-job.yaml"), ipod)
+}
+
+// indexEnv gives the container the index the Job controller would (its
+// annotation, read through the downward API, is not set outside a Job), and
+// expands $(VAR) references to earlier variables as the kubelet does.
+func indexEnv(c *corev1.Container, index string) {
+	vals := map[string]string{}
+	for i := range c.Env {
+		e := &c.Env[i]
+		if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && strings.Contains(e.ValueFrom.FieldRef.FieldPath, "job-completion-index") {
+			leftOut("the completion index annotation (" + e.Name + "): set to " + index)
+			e.ValueFrom, e.Value = nil, index
+		}
+		for k, v := range vals {
+			e.Value = strings.ReplaceAll(e.Value, "$("+k+")", v)
+		}
+		if e.ValueFrom == nil {
+			vals[e.Name] = e.Value
+		}
+	}
 }
 
 // adapt sets the image and the app, and drops what this engine cannot honour.
