@@ -337,7 +337,7 @@ var settings = []setting{
 			return err
 		}},
 	{env: "XINIT_REQUIRE_GPU", key: "require_gpu", flag: "require-gpu", def: "0", example: "XINIT_REQUIRE_GPU=1",
-		help: "1: the GL renderer the app gets on the display must be a GPU's; a software one (llvmpipe, softpipe, swrast) ends the session with exit code 69 before the app starts",
+		help: "1: the GL renderer the app gets on the display must be a GPU's, and so must one of the Vulkan devices it sees when it has any; a software one (llvmpipe, softpipe, swrast, lavapipe) ends the session with exit code 69 before the app starts",
 		apply: func(c *Config, v string) error {
 			switch strings.ToLower(v) {
 			case "1", "on", "true", "yes":

@@ -18,6 +18,23 @@ type GL struct {
 	Error    string `json:"error,omitempty"`
 	// Required: XINIT_REQUIRE_GPU=1, a software renderer ends the session.
 	Required bool `json:"required"`
+	// Vulkan lists the Vulkan devices the app sees, as the same probe found them.
+	Vulkan *Vulkan `json:"vulkan,omitempty"`
+}
+
+// Vulkan is the probe's view of Vulkan in the app's environment.
+type Vulkan struct {
+	Devices  []VulkanDevice `json:"devices"`
+	Software bool           `json:"software"` // every device is a CPU (lavapipe)
+	Error    string         `json:"error,omitempty"`
+}
+
+// VulkanDevice is one physical device: its name, its type (discrete-gpu, cpu, ...)
+// and its driver.
+type VulkanDevice struct {
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Driver string `json:"driver,omitempty"`
 }
 
 var descGL = prometheus.NewDesc("xinit_gl_renderer_info",

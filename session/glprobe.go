@@ -50,6 +50,8 @@ type GLResult struct {
 	// Error says why the renderer is unknown (no glxinfo, no GLX); "" otherwise.
 	Error  string  `json:"error,omitempty"`
 	TookMS float64 `json:"took_ms"`
+	// Vulkan is what the same probe found of Vulkan; nil when it did not look.
+	Vulkan *VulkanResult `json:"vulkan,omitempty"`
 }
 
 // softwareRenderers are the substrings of Mesa's software renderers' names.
@@ -227,6 +229,21 @@ func (p *glProbe) read() {
 		p.log.Warn("GL renderer is software: the app renders on the CPU (XINIT_REQUIRE_GPU=1 makes this an error)", fields...)
 	default:
 		p.log.Info("GL renderer", fields...)
+	}
+	if v := r.Vulkan; v != nil {
+		var devs []string
+		for _, d := range v.Devices {
+			devs = append(devs, d.Name+" ("+d.Type+")")
+		}
+		vf := []zap.Field{zap.Strings("devices", devs), zap.Bool("software", v.Software)}
+		switch {
+		case v.Error != "":
+			p.log.Info("Vulkan devices unknown or none (fine for an app that does not use Vulkan)", append(vf, zap.String("why", v.Error))...)
+		case v.Software && !p.require:
+			p.log.Warn("Vulkan offers only a CPU device: a Vulkan app renders on the CPU (XINIT_REQUIRE_GPU=1 makes this an error)", vf...)
+		default:
+			p.log.Info("Vulkan devices", vf...)
+		}
 	}
 }
 

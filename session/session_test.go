@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -196,14 +197,17 @@ func TestRFBAuthMatchesX11vnc(t *testing.T) {
 }
 
 func TestClearStaleLock(t *testing.T) {
+	// A display no X server of this machine uses: clearStaleLock also asks the
+	// display's abstract socket, which every X server on the machine shares.
+	n := testutil.FreeDisplay(t)
 	dir := t.TempDir()
-	lock := filepath.Join(dir, ".X77-lock")
+	lock := filepath.Join(dir, fmt.Sprintf(".X%d-lock", n))
 	sockDir := filepath.Join(dir, "sock")
 	_ = os.MkdirAll(sockDir, 0o755)
-	sock := filepath.Join(sockDir, "X77")
+	sock := filepath.Join(sockDir, fmt.Sprintf("X%d", n))
 	_ = os.WriteFile(sock, nil, 0o644)
 	_ = os.WriteFile(lock, []byte("   4194001\n"), 0o444)
-	if err := clearStaleLock(dir, sockDir, 77); err != nil {
+	if err := clearStaleLock(dir, sockDir, n); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(lock); err == nil {

@@ -38,6 +38,7 @@ func TestRequireGPUOnMesa(t *testing.T) {
 				t.Fatalf("the app started: %v", err)
 			}
 			for _, w := range append(c.want, "XINIT_REQUIRE_GPU=1: the app's GL renderer is software", "llvmpipe", "libGLX_mesa.so.0",
+				"XINIT_REQUIRE_GPU=1: the app's only Vulkan device is software",
 				"NVIDIA_DRIVER_CAPABILITIES", "unset XINIT_REQUIRE_GPU", "required service gl failed") {
 				if !strings.Contains(log, w) {
 					t.Errorf("the log lacks %q", w)
@@ -49,6 +50,41 @@ func TestRequireGPUOnMesa(t *testing.T) {
 
 // TestGLRendererReported: without XINIT_REQUIRE_GPU a software renderer is no
 // failure: the app runs, and /status, /metrics and the log name llvmpipe.
+// TestRequireGPUCoversVulkan: GL answers from the GPU (a stand-in glxinfo that
+// prints what NVIDIA's GLX prints on an H200) but the only Vulkan device the app
+// would see is Mesa's lavapipe: under XINIT_REQUIRE_GPU=1 the session ends with
+// 69 before the app, naming the Vulkan device and what to set.
+func TestRequireGPUCoversVulkan(t *testing.T) {
+	testutil.Need(t, "vulkaninfo")
+	bin := t.TempDir()
+	argv := testutil.HelperArgv("glxinfo-nvidia")
+	script := "#!/bin/sh\nexec"
+	for _, a := range argv {
+		script += " '" + a + "'"
+	}
+	if err := os.WriteFile(filepath.Join(bin, "glxinfo"), []byte(script+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	started := filepath.Join(t.TempDir(), "app-started")
+	s := startX(t, "xvfb", []string{"XINIT_REQUIRE_GPU=1", "PATH=" + bin + ":" + os.Getenv("PATH")}, helperCmd("append", started, "app"))
+	code := s.p.Wait(60 * time.Second)
+	log := s.p.Stderr.String()
+	if code != 69 {
+		t.Fatalf("exit %d, want 69", code)
+	}
+	if _, err := os.Stat(started); !os.IsNotExist(err) {
+		t.Fatalf("the app started: %v", err)
+	}
+	for _, w := range []string{"XINIT_REQUIRE_GPU=1: the app's only Vulkan device is software", "llvmpipe", "NVIDIA_DRIVER_CAPABILITIES", "VK_DRIVER_FILES", "required service gl failed"} {
+		if !strings.Contains(log, w) {
+			t.Errorf("the log lacks %q", w)
+		}
+	}
+	if strings.Contains(log, "the app's GL renderer is software") {
+		t.Error("the log blames GL, which answered from the GPU")
+	}
+}
+
 func TestGLRendererReported(t *testing.T) {
 	started := filepath.Join(t.TempDir(), "app-started")
 	s := startX(t, "xvfb", nil, helperCmd("append", started, "app"))
@@ -57,6 +93,10 @@ func TestGLRendererReported(t *testing.T) {
 		GL *struct {
 			Renderer, Vendor, Version string
 			Direct, Software          bool
+			Vulkan                    *struct {
+				Devices  []struct{ Name, Type, Driver string }
+				Software bool
+			}
 		} `json:"gl"`
 		Services []struct{ Name, State string } `json:"services"`
 	}
@@ -69,6 +109,10 @@ func TestGLRendererReported(t *testing.T) {
 	g := doc.GL
 	if !strings.Contains(g.Renderer, "llvmpipe") || !g.Software || !strings.Contains(g.Version, "Mesa") || g.Vendor == "" {
 		t.Errorf("gl %+v", g)
+	}
+	// /status lists the Vulkan devices the app sees: lavapipe, a CPU.
+	if v := g.Vulkan; v == nil || len(v.Devices) == 0 || v.Devices[0].Type != "cpu" || !strings.Contains(v.Devices[0].Name, "llvmpipe") || !v.Software {
+		t.Errorf("gl.vulkan %+v, want lavapipe as a cpu device", v)
 	}
 	for _, sv := range doc.Services {
 		if sv.Name == "gl" && sv.State != "done" {

@@ -40,6 +40,8 @@ func runProbeGL(ctx context.Context, args []string, sys system, stdout, stderr i
 	ctx, cancel := context.WithTimeout(ctx, glxinfoTimeout)
 	defer cancel()
 	r := probeGL(ctx, sys)
+	v := probeVulkan(ctx)
+	r.Vulkan = &v
 	if *out != "" {
 		if err := writeJSONAtomic(*out, r); err != nil {
 			fmt.Fprintln(stderr, "probe-gl:", err)
@@ -56,11 +58,64 @@ func runProbeGL(ctx context.Context, args []string, sys system, stdout, stderr i
 		fmt.Fprintln(stderr, "GL renderer unknown:", r.Error)
 	case r.Software && *require:
 		fmt.Fprintln(stderr, session.SoftwareAdvice(r, *why))
+		if v.Software {
+			fmt.Fprintln(stderr, session.VulkanSoftwareAdvice(v, nvidiaICD(sys)))
+		}
+		return session.ExitSoftwareGL
+	case v.Software && *require:
+		fmt.Fprintln(stderr, session.VulkanSoftwareAdvice(v, nvidiaICD(sys)))
 		return session.ExitSoftwareGL
 	default:
 		fmt.Fprintf(stdout, "GL renderer %q, vendor %q, version %q, direct %v\n", r.Renderer, r.Vendor, r.Version, r.Direct)
 	}
 	return 0
+}
+
+// vulkaninfoTimeout bounds the Vulkan half of the probe (vulkaninfo --summary
+// takes a fraction of a second; the bound is for a driver that hangs).
+const vulkaninfoTimeout = 5 * time.Second
+
+// probeVulkan lists the Vulkan devices the app would see, with
+// `vulkaninfo --summary` in the app's environment. Without vulkaninfo it says
+// so: the app may not use Vulkan, and nothing is required of it then.
+func probeVulkan(ctx context.Context) session.VulkanResult {
+	vi, err := exec.LookPath("vulkaninfo")
+	if err != nil {
+		return session.VulkanResult{Error: "vulkaninfo not found in PATH (Debian and Ubuntu: vulkan-tools): the Vulkan devices are unknown"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, vulkaninfoTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, vi, "--summary")
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	r := session.ParseVulkanInfo(o.String())
+	switch {
+	case ctx.Err() != nil:
+		r = session.VulkanResult{Error: fmt.Sprintf("vulkaninfo --summary did not finish within %s", vulkaninfoTimeout)}
+	case len(r.Devices) == 0:
+		msg := strings.TrimSpace(e.String() + " " + o.String())
+		if i := strings.IndexByte(msg, '\n'); i >= 0 {
+			msg = msg[:i]
+		}
+		r.Error = "no Vulkan device"
+		if err != nil {
+			r.Error += fmt.Sprintf(" (vulkaninfo: %v)", err)
+		}
+		if msg != "" {
+			r.Error += ": " + msg
+		}
+	}
+	return r
+}
+
+// nvidiaICD is NVIDIA's Vulkan ICD manifest as the loader would find it in the
+// probe's (the app's) environment, "" when there is none.
+func nvidiaICD(sys system) string {
+	if sys.vulkan == nil {
+		return ""
+	}
+	return sys.vulkan(sys.environ).NvidiaICD
 }
 
 func probeGL(ctx context.Context, sys system) session.GLResult {
@@ -130,7 +185,14 @@ func glStatus(sess *session.Session) func() *health.GL {
 		if r == nil {
 			return nil
 		}
-		return &health.GL{Renderer: r.Renderer, Vendor: r.Vendor, Version: r.Version, Direct: r.Direct,
+		g := &health.GL{Renderer: r.Renderer, Vendor: r.Vendor, Version: r.Version, Direct: r.Direct,
 			Software: r.Software, Library: r.Library, Error: r.Error, Required: sess.GLRequired()}
+		if v := r.Vulkan; v != nil {
+			g.Vulkan = &health.Vulkan{Software: v.Software, Error: v.Error, Devices: []health.VulkanDevice{}}
+			for _, d := range v.Devices {
+				g.Vulkan.Devices = append(g.Vulkan.Devices, health.VulkanDevice{Name: d.Name, Type: d.Type, Driver: d.Driver})
+			}
+		}
+		return g
 	}
 }

@@ -153,6 +153,12 @@ func init() {
 		"glx": {"DIR CODE: run glxinfo -B into DIR/glxinfo, glxgears in the background, mark DIR/started; exit CODE once DIR/done exists", func(args []string) int {
 			return glx(args[0], atoi(args[1]))
 		}},
+		"glxinfo-nvidia": {"[-B]: print what glxinfo -B prints with NVIDIA's GLX on an H200", func(args []string) int {
+			fmt.Print("name of display: :0\ndisplay: :0  screen: 0\ndirect rendering: Yes\n" +
+				"OpenGL vendor string: NVIDIA Corporation\nOpenGL renderer string: NVIDIA H200/PCIe/SSE2\n" +
+				"OpenGL core profile version string: 4.6.0 NVIDIA 580.159.04\nOpenGL version string: 4.6.0 NVIDIA 580.159.04\n")
+			return 0
+		}},
 		"fail-after": {"MILLIS CODE: sleep, then exit CODE", func(args []string) int {
 			time.Sleep(time.Duration(atoi(args[0])) * time.Millisecond)
 			return atoi(args[1])
