@@ -180,6 +180,9 @@ var settings = []setting{
 	{env: "XINIT_WEB_TLS_KEY", key: "web_tls_key", flag: "web-tls-key", example: "XINIT_WEB_TLS_KEY=/run/secrets/web/tls.key",
 		help:  "PEM private key of XINIT_WEB_TLS_CERT",
 		apply: func(c *Config, v string) error { c.WebTLSKey = v; return nil }},
+	{env: "XINIT_WEB_HOSTS", key: "web_hosts", flag: "web-hosts", example: "XINIT_WEB_HOSTS=view.example.com,*.apps.example.org",
+		help:  "names the browser view and the health server answer to besides their own (localhost, *.localhost, any IP address, the host's name, the listen address), comma-separated; *.DOMAIN allows every name under DOMAIN. Any other Host gets 421, so a web page cannot reach them by DNS rebinding. Add the names of an Ingress or a Service used in a browser",
+		apply: func(c *Config, v string) (err error) { c.WebHosts, err = parseHosts(v); return err }},
 	{env: "XINIT_APP_RESTART", key: "app_restart", flag: "app-restart", def: "never", example: "XINIT_APP_RESTART=on-failure",
 		help: "restart the app: never (the container exits with it), on-failure or always",
 		apply: func(c *Config, v string) (err error) {
