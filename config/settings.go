@@ -131,7 +131,7 @@ var settings = []setting{
 		help:  "file whose first line, without the whitespace around it, is the VNC password (a mounted Kubernetes secret)",
 		apply: func(c *Config, v string) error { c.VNCPasswordFile = v; return nil }},
 	{env: "XINIT_VNC_LISTEN", key: "vnc_listen", flag: "vnc-listen", example: "XINIT_VNC_LISTEN=localhost",
-		help: "VNC listen address; default: every interface with a password, localhost without one",
+		help: "VNC listen address; default: every interface with a password, localhost without one. An IPv4 address listens on IPv4 alone; an XINIT_WEB_ADDR without a host listens on this address too",
 		apply: func(c *Config, v string) error {
 			if v != "" && v != "localhost" && net.ParseIP(v) == nil {
 				return errors.New("want an IP address or localhost")
@@ -160,7 +160,7 @@ var settings = []setting{
 			return nil
 		}},
 	{env: "XINIT_WEB_ADDR", key: "web_addr", flag: "web-addr", def: ":6080", example: "XINIT_WEB_ADDR=:6080",
-		help:  "listen address of the browser view (noVNC, bridged to x11vnc); localhost only without a VNC password; off disables. 6080 is noVNC's usual port",
+		help:  "listen address of the browser view (noVNC, bridged to x11vnc); without a host it takes XINIT_VNC_LISTEN's; localhost only without a VNC password; off disables. 6080 is noVNC's usual port",
 		apply: func(c *Config, v string) (err error) { c.WebAddr, err = parseListenAddr(v); return err }},
 	{env: "XINIT_WEB_ROOT", key: "web_root", flag: "web-root", example: "XINIT_WEB_ROOT=/usr/share/novnc",
 		help: "directory of the noVNC client's files; default /usr/share/novnc (Debian's novnc), and without it the browser view is off",
