@@ -119,7 +119,7 @@ func Listen(o Options, status func() supervisor.Status, info Info, log *zap.Logg
 	s.srv = &http.Server{Handler: noFraming(hosts.Handler(mux)), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
 		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
 		ConnState: netguard.ConnState}
-	// The standard library's complaints (a bad TLS handshake, a panic) reach the log.
+	// The standard library's complaints (a failed accept, a panic) reach the log.
 	s.srv.ErrorLog, _ = zap.NewStdLogAt(s.log, zap.WarnLevel)
 	return s, nil
 }
