@@ -136,3 +136,21 @@ func TestProbeGetsThroughIdleConnections(t *testing.T) {
 		t.Errorf("probe through the socket with the TCP slots full: %v", err)
 	}
 }
+
+// TestProbeFallsBackToTCP: a socket the prober cannot use (another user's, or
+// one left by a dead run) does not fail a probe that TCP can answer.
+func TestProbeFallsBackToTCP(t *testing.T) {
+	s := listen(t, Options{})
+	stale := filepath.Join(t.TempDir(), "health.sock")
+	ln, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close() // the file stays; nobody listens on it
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := Probe(ctx, s.Addr(), stale, "/healthz"); err != nil {
+		t.Errorf("probe with a dead socket beside a live TCP port: %v", err)
+	}
+}

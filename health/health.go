@@ -308,10 +308,16 @@ func Probe(ctx context.Context, addr, socket, path string) error {
 	target := net.JoinHostPort(host, port)
 	tr := &http.Transport{DisableKeepAlives: true, Proxy: nil}
 	if fi, err := os.Lstat(socket); socket != "" && err == nil && fi.Mode().Type() == os.ModeSocket {
+		tcp := target
 		target = "localhost"
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
+			c, err := d.DialContext(ctx, "unix", socket)
+			if err != nil {
+				// Another user's socket (EACCES): ask over TCP instead.
+				return d.DialContext(ctx, "tcp", tcp)
+			}
+			return c, nil
 		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+target+path, nil)
