@@ -72,9 +72,9 @@ func (s *Server) bridge(w http.ResponseWriter, r *http.Request) {
 	client, _, _ := net.SplitHostPort(r.RemoteAddr)
 	if wait := s.guesses.begin(client, time.Now()); wait > 0 {
 		s.m.rejected.WithLabelValues(rejectGuesses).Inc()
-		log.Warn("browser view: too many wrong VNC passwords from this address; it must wait", zap.Duration("wait", wait))
+		log.Warn("browser view: too many wrong VNC passwords or unfinished logins from this address; it must wait", zap.Duration("wait", wait))
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		http.Error(w, "too many wrong passwords: try again later", http.StatusTooManyRequests)
+		http.Error(w, "too many wrong passwords or unfinished logins from this address: try again later", http.StatusTooManyRequests)
 		return
 	}
 	outcome := loginBroken
