@@ -77,8 +77,16 @@ func (s *Server) bridge(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many wrong passwords or unfinished logins from this address: try again later", http.StatusTooManyRequests)
 		return
 	}
-	outcome := loginBroken
-	defer func() { s.guesses.end(client, outcome, time.Now()) }()
+	// The login's outcome is recorded once it is known (or when the viewer is
+	// turned away before one), not when the viewer leaves.
+	outcome, recorded := loginBroken, false
+	record := func() {
+		if !recorded {
+			recorded = true
+			s.guesses.end(client, outcome, time.Now())
+		}
+	}
+	defer record()
 	select {
 	case s.viewers <- struct{}{}:
 		defer func() { <-s.viewers }()
@@ -136,6 +144,7 @@ func (s *Server) bridge(w http.ResponseWriter, r *http.Request) {
 		outcome = loginBroken
 		return
 	}
+	record()
 	switch outcome {
 	case loginFailed:
 		s.m.rejected.WithLabelValues(rejectPassword).Inc()

@@ -202,8 +202,21 @@ func TestPasswordGuessesAreSlowed(t *testing.T) {
 		t.Fatalf("Retry-After %q", resp.Header.Get("Retry-After"))
 	}
 	time.Sleep(time.Duration(wait) * time.Second)
-	if ok, resp, err := try(rightAnswer); !ok {
+	// The right password, kept open: its viewer stays, its login is over.
+	c, resp, err := dial(ctx, url, nil, nil)
+	if err != nil {
 		t.Fatalf("the right password after the wait: %+v, %v", resp, err)
+	}
+	defer c.CloseNow()
+	if ok, err := login(ctx, c, rightAnswer); !ok {
+		t.Fatalf("the right password after the wait: %v", err)
+	}
+	// The viewer has its result before the bridge records it: wait for the
+	// bridge to count the viewer, which it does after the record.
+	for end := time.Now().Add(5 * time.Second); counterValue(t, s.m.conns) < 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the bridge never counted the viewer")
+		}
 	}
 	if ok, resp, err := try(wrong); ok || resp != nil {
 		t.Fatalf("a wrong password after a right one: %v, %+v, %v", ok, resp, err)
