@@ -166,9 +166,11 @@ func TestVNCLoginThroughTheBridge(t *testing.T) {
 	if d := time.Since(start); d > 15*time.Second {
 		t.Errorf("the owner got in after %v; the login deadline is 10 s", d)
 	}
-	if !strings.Contains(s.p.Stderr.String(), "the VNC login did not finish in time") {
-		t.Error("the log does not say why the silent viewers were closed")
-	}
+	// The silent viewers opened one after another: let the last one's deadline
+	// pass too, so that the slots are free for what follows.
+	testutil.Eventually(t, 15*time.Second, "every silent viewer to be closed for its login's deadline", func() bool {
+		return strings.Count(s.p.Stderr.String(), "the VNC login did not finish in time") == 16
+	})
 
 	// Wrong passwords: 4 answered (3 free, the 4th after no wait), then 429.
 	for i := range 4 {
