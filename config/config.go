@@ -49,10 +49,11 @@ type Config struct {
 
 	HealthAddr string `json:"health_addr"` // "" when off
 
-	WebAddr    string `json:"web_addr"` // "" when off
-	WebRoot    string `json:"web_root,omitempty"`
-	WebTLSCert string `json:"web_tls_cert,omitempty"`
-	WebTLSKey  string `json:"web_tls_key,omitempty"`
+	WebAddr    string   `json:"web_addr"` // "" when off
+	WebRoot    string   `json:"web_root,omitempty"`
+	WebTLSCert string   `json:"web_tls_cert,omitempty"`
+	WebTLSKey  string   `json:"web_tls_key,omitempty"`
+	WebHosts   []string `json:"web_hosts,omitempty"`
 
 	AppUser        string        `json:"app_user,omitempty"`
 	AppRestart     string        `json:"app_restart"`

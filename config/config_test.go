@@ -167,6 +167,9 @@ func TestBadValues(t *testing.T) {
 		{"XINIT_WEB_ROOT=/nonexistent/novnc", "XINIT_WEB_ROOT"},
 		{"XINIT_WEB_TLS_CERT=/nonexistent/tls.crt", "XINIT_WEB_TLS_KEY"},
 		{"XINIT_WEB_ADDR=:5900", "XINIT_VNC_PORT"},
+		{"XINIT_WEB_HOSTS=view.example.com:443", "XINIT_WEB_HOSTS"},
+		{"XINIT_WEB_HOSTS=a..b", "XINIT_WEB_HOSTS"},
+		{"XINIT_WEB_HOSTS=*", "XINIT_WEB_HOSTS"},
 	}
 	if len(cases) < 40 {
 		t.Fatalf("only %d cases", len(cases))
@@ -220,12 +223,27 @@ func TestCrossChecks(t *testing.T) {
 		{[]string{"app"}, []string{"XINIT_WEB_ADDR=:9810"}, "same port"},
 		{[]string{"app"}, []string{"XINIT_WEB_TLS_CERT=" + pw, "XINIT_WEB_TLS_KEY=" + pw}, "XINIT_WEB_TLS_CERT"},
 		{[]string{"app"}, []string{"XINIT_WEB_ROOT=" + filepath.Dir(pw)}, "holds no noVNC client"},
+		// Keys that load but cannot sign a handshake.
+		{[]string{"app"}, []string{"XINIT_WEB_TLS_CERT=testdata/rsa512.crt", "XINIT_WEB_TLS_KEY=testdata/rsa512.key"}, `XINIT_WEB_TLS_KEY="testdata/rsa512.key" loads but cannot sign`},
+		{[]string{"app"}, []string{"XINIT_WEB_TLS_CERT=testdata/p224.crt", "XINIT_WEB_TLS_KEY=testdata/p224.key"}, `XINIT_WEB_TLS_KEY="testdata/p224.key" loads but cannot sign`},
 	}
 	for _, c := range cases {
 		_, err := load(t, c.args, env(c.env...))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v %v: got %v, want %q", c.args, c.env, err, c.want)
 		}
+	}
+}
+
+func TestWebTLSAndHosts(t *testing.T) {
+	t.Parallel()
+	cfg, err := load(t, []string{"app"}, env("XINIT_WEB_TLS_CERT=testdata/p256.crt", "XINIT_WEB_TLS_KEY=testdata/p256.key",
+		"XINIT_WEB_HOSTS= View.Example.com, *.apps.example.org ,"))
+	if err != nil {
+		t.Fatalf("a P-256 key and two names: %v", err)
+	}
+	if want := []string{"view.example.com", "*.apps.example.org"}; strings.Join(cfg.WebHosts, " ") != strings.Join(want, " ") {
+		t.Errorf("WebHosts %q, want %q", cfg.WebHosts, want)
 	}
 }
 

@@ -131,7 +131,7 @@ var settings = []setting{
 		help:  "file whose first line, without the whitespace around it, is the VNC password (a mounted Kubernetes secret)",
 		apply: func(c *Config, v string) error { c.VNCPasswordFile = v; return nil }},
 	{env: "XINIT_VNC_LISTEN", key: "vnc_listen", flag: "vnc-listen", example: "XINIT_VNC_LISTEN=localhost",
-		help: "VNC listen address; default: every interface with a password, localhost without one",
+		help: "VNC listen address; default: every interface with a password, localhost without one. An IPv4 address listens on IPv4 alone; an XINIT_WEB_ADDR without a host listens on this address too",
 		apply: func(c *Config, v string) error {
 			if v != "" && v != "localhost" && net.ParseIP(v) == nil {
 				return errors.New("want an IP address or localhost")
@@ -160,7 +160,7 @@ var settings = []setting{
 			return nil
 		}},
 	{env: "XINIT_WEB_ADDR", key: "web_addr", flag: "web-addr", def: ":6080", example: "XINIT_WEB_ADDR=:6080",
-		help:  "listen address of the browser view (noVNC, bridged to x11vnc); localhost only without a VNC password; off disables. 6080 is noVNC's usual port",
+		help:  "listen address of the browser view (noVNC, bridged to x11vnc); without a host it takes XINIT_VNC_LISTEN's; localhost only without a VNC password; off disables. 6080 is noVNC's usual port",
 		apply: func(c *Config, v string) (err error) { c.WebAddr, err = parseListenAddr(v); return err }},
 	{env: "XINIT_WEB_ROOT", key: "web_root", flag: "web-root", example: "XINIT_WEB_ROOT=/usr/share/novnc",
 		help: "directory of the noVNC client's files; default /usr/share/novnc (Debian's novnc), and without it the browser view is off",
@@ -180,6 +180,9 @@ var settings = []setting{
 	{env: "XINIT_WEB_TLS_KEY", key: "web_tls_key", flag: "web-tls-key", example: "XINIT_WEB_TLS_KEY=/run/secrets/web/tls.key",
 		help:  "PEM private key of XINIT_WEB_TLS_CERT",
 		apply: func(c *Config, v string) error { c.WebTLSKey = v; return nil }},
+	{env: "XINIT_WEB_HOSTS", key: "web_hosts", flag: "web-hosts", example: "XINIT_WEB_HOSTS=view.example.com,*.apps.example.org",
+		help:  "names the browser view and the health server answer to besides their own (localhost, *.localhost, any IP address, the host's name, the listen address), comma-separated; *.DOMAIN allows every name under DOMAIN. Any other Host gets 421, so a web page cannot reach them by DNS rebinding. Add the names of an Ingress or a Service used in a browser",
+		apply: func(c *Config, v string) (err error) { c.WebHosts, err = parseHosts(v); return err }},
 	{env: "XINIT_APP_RESTART", key: "app_restart", flag: "app-restart", def: "never", example: "XINIT_APP_RESTART=on-failure",
 		help: "restart the app: never (the container exits with it), on-failure or always",
 		apply: func(c *Config, v string) (err error) {

@@ -1,12 +1,15 @@
 package config
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // DefaultWebRoot is where Debian's novnc package installs the client's files.
@@ -34,6 +37,53 @@ func parseListenAddr(v string) (string, error) {
 	return v, nil
 }
 
+// parseHosts reads XINIT_WEB_HOSTS: DNS names, or *.DOMAIN, comma-separated.
+func parseHosts(v string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(strings.ToLower(f), "*."), ".")
+		ok := name != "" && len(name) <= 253
+		for _, label := range strings.Split(name, ".") {
+			ok = ok && label != "" && len(label) <= 63 && strings.Trim(label, "abcdefghijklmnopqrstuvwxyz0123456789-_") == ""
+		}
+		if !ok {
+			return nil, fmt.Errorf("%q is not a host name (want names like view.example.com or *.apps.example.org, without ports, comma-separated)", f)
+		}
+		out = append(out, strings.ToLower(f))
+	}
+	return out, nil
+}
+
+// canSign completes a TLS handshake in memory with the certificate, as a
+// browser would: a key that loads but cannot sign (RSA under 1024 bits, P-224)
+// fails here instead of in every handshake.
+func canSign(cert tls.Certificate) error {
+	srv, cli := net.Pipe()
+	defer srv.Close()
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		s := tls.Server(srv, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		err := s.HandshakeContext(ctx)
+		srv.Close()
+		done <- err
+	}()
+	c := tls.Client(cli, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12})
+	cerr := c.HandshakeContext(ctx)
+	cli.Close()
+	serr := <-done
+	if serr != nil {
+		return serr
+	}
+	return cerr
+}
+
 // WebOn reports whether the browser view can run: it needs an address and VNC.
 func (c *Config) WebOn() bool {
 	return c.WebAddr != "" && c.VNC && c.Backend != BackendNone
@@ -49,8 +99,10 @@ func (c *Config) checkWeb() []error {
 		return errs
 	}
 	if c.WebTLSCert != "" && c.WebTLSKey != "" {
-		if _, err := tls.LoadX509KeyPair(c.WebTLSCert, c.WebTLSKey); err != nil {
+		if cert, err := tls.LoadX509KeyPair(c.WebTLSCert, c.WebTLSKey); err != nil {
 			errs = append(errs, fmt.Errorf("XINIT_WEB_TLS_CERT=%q, XINIT_WEB_TLS_KEY=%q: %v; give a PEM certificate and its PEM private key, e.g. a mounted kubernetes.io/tls secret's tls.crt and tls.key", c.WebTLSCert, c.WebTLSKey, err))
+		} else if err := canSign(cert); err != nil {
+			errs = append(errs, fmt.Errorf("XINIT_WEB_TLS_KEY=%q loads but cannot sign a TLS handshake (%v); use an ECDSA P-256 or RSA 2048-bit key, e.g. openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key -out tls.crt -subj /CN=localhost", c.WebTLSKey, err))
 		}
 	}
 	if c.WebRoot != "" {

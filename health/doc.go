@@ -12,6 +12,11 @@
 // No answer carries a secret: the VNC password is not in anything this package
 // is given, and environment values are never served.
 //
-// Probe is the client behind `xinit-go health`: exit 0 when the endpoint answers
-// 200 within a short timeout, 1 otherwise.
+// The server answers only its own Hosts (internal/netguard), bounds connections
+// in all and per client address with idle ones giving way, and serves a Unix
+// socket in the private runtime directory with slots of its own.
+//
+// Probe is the client behind `xinit-go health`: through that socket when it is
+// there, else over TCP; exit 0 when the endpoint answers 200 within a short
+// timeout, 1 otherwise.
 package health

@@ -17,7 +17,7 @@ func TestGLInStatusAndMetrics(t *testing.T) {
 	st := supervisor.Status{Services: []supervisor.ServiceStatus{svc("x", "required", supervisor.Ready), svc("gl", "optional", supervisor.Done)}}
 	var gl *GL
 	info := Info{GL: func() *GL { return gl }}
-	s, err := Listen("127.0.0.1:0", func() supervisor.Status { return st }, info, zaptest.NewLogger(t))
+	s, err := Listen(Options{Addr: "127.0.0.1:0"}, func() supervisor.Status { return st }, info, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

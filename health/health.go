@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 
 	"go.uber.org/zap"
 
+	"github.com/xinit-go/xinit-go/internal/netguard"
 	"github.com/xinit-go/xinit-go/internal/prom"
 	"github.com/xinit-go/xinit-go/supervisor"
 )
@@ -48,12 +51,31 @@ type Info struct {
 	GL func() *GL `json:"-"`
 }
 
+// Options say where the server listens and which names it answers to.
+type Options struct {
+	// Addr is the TCP address (HOST:PORT or :PORT): probes over the network,
+	// metrics scrapers, people.
+	Addr string
+	// Socket, when set, is the path of a Unix socket with its own slots, for
+	// `xinit-go health` (SocketPath of the private runtime directory): no client
+	// on the network can take them, so the exec probes always get through.
+	Socket string
+	// Hosts are names the server answers to besides its own (XINIT_WEB_HOSTS).
+	Hosts []string
+	// Hostname is the machine's name, also its own; "" asks the system.
+	Hostname string
+}
+
+// SocketPath is where the probe's socket lives in a runtime directory.
+func SocketPath(runtimeDir string) string { return filepath.Join(runtimeDir, "health.sock") }
+
 // Server is the health and metrics HTTP server.
 type Server struct {
 	log    *zap.Logger
 	status func() supervisor.Status
 	info   Info
-	ln     net.Listener
+	ln     *netguard.Listener
+	unix   *netguard.Listener // nil without Options.Socket
 	srv    *http.Server
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -67,21 +89,65 @@ type check struct {
 	ready func() error
 }
 
-// Listen binds addr at once, so a bad address fails before anything starts.
-func Listen(addr string, status func() supervisor.Status, info Info, log *zap.Logger) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+// Listen binds the address (and the socket) at once, so a bad address fails
+// before anything starts.
+func Listen(o Options, status func() supervisor.Status, info Info, log *zap.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log.Named("health"), status: status, info: info, ln: newLimitListener(ln, maxConns)}
+	s := &Server{log: log.Named("health"), status: status, info: info,
+		ln: netguard.NewListener(ln, netguard.Limits{Max: maxConns, PerClient: maxPerClient})}
+	if o.Socket != "" {
+		if ul, err := listenSocket(o.Socket); err != nil {
+			// Not fatal: the probe then asks over TCP, as before.
+			s.log.Warn("no socket for the probe; xinit-go health asks over TCP, where other clients can hold the slots", zap.String("socket", o.Socket), zap.Error(err))
+		} else {
+			s.unix = netguard.NewListener(ul, netguard.Limits{Max: maxProbeConns})
+		}
+	}
+	hostname := o.Hostname
+	if hostname == "" {
+		hostname, _ = os.Hostname()
+	}
+	hosts := netguard.NewHosts(o.Addr, hostname, o.Hosts, "XINIT_WEB_HOSTS")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /status", s.statusJSON)
 	mux.Handle("GET /metrics", ownFirst(s.collectors))
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
-		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes}
+	s.srv = &http.Server{Handler: noFraming(hosts.Handler(mux)), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
+		ConnState: netguard.ConnState}
+	// The standard library's complaints (a failed accept, a panic) reach the log.
+	s.srv.ErrorLog, _ = zap.NewStdLogAt(s.log, zap.WarnLevel)
 	return s, nil
+}
+
+// listenSocket listens on a Unix socket only its owner may use. The directory
+// is xinit-go's own private one: what is there already is a socket an earlier
+// run left.
+func listenSocket(path string) (net.Listener, error) {
+	_ = os.Remove(path)
+	ul, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ul.Close()
+		return nil, err
+	}
+	return ul, nil
+}
+
+// noFraming keeps every answer out of other sites' frames.
+func noFraming(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		h.ServeHTTP(w, r)
+	})
 }
 
 // AddReady makes /readyz (and /status's ready) wait for one more component,
@@ -137,16 +203,24 @@ func (s *Server) ready(st supervisor.Status) (bool, string) {
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// Start serves in a goroutine that Shutdown waits for.
+// Start serves in goroutines that Close waits for.
 func (s *Server) Start() {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("health server", zap.Error(err))
-		}
-	}()
-	s.log.Info("health endpoint listening", zap.String("addr", s.Addr()))
+	serve := func(ln net.Listener) {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("health server", zap.Error(err))
+			}
+		}()
+	}
+	serve(s.ln)
+	fields := []zap.Field{zap.String("addr", s.Addr())}
+	if s.unix != nil {
+		serve(s.unix)
+		fields = append(fields, zap.String("probe_socket", s.unix.Addr().String()))
+	}
+	s.log.Info("health endpoint listening", fields...)
 }
 
 // Healthy says whether the set is alive, with a one-line reason when it is not.
@@ -221,8 +295,9 @@ func (s *Server) statusJSON(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(statusJSON(st, s.info, ready))
 }
 
-// Probe asks a running xinit-go at addr; path is /healthz or /readyz.
-func Probe(ctx context.Context, addr, path string) error {
+// Probe asks a running xinit-go; path is /healthz or /readyz. It goes through
+// socket when one is there (the server's reserved slots), else to addr.
+func Probe(ctx context.Context, addr, socket, path string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
@@ -230,11 +305,26 @@ func Probe(ctx context.Context, addr, path string) error {
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+path, nil)
+	target := net.JoinHostPort(host, port)
+	tr := &http.Transport{DisableKeepAlives: true, Proxy: nil}
+	if fi, err := os.Lstat(socket); socket != "" && err == nil && fi.Mode().Type() == os.ModeSocket {
+		tcp := target
+		target = "localhost"
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			c, err := d.DialContext(ctx, "unix", socket)
+			if err != nil {
+				// Another user's socket (EACCES): ask over TCP instead.
+				return d.DialContext(ctx, "tcp", tcp)
+			}
+			return c, nil
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+target+path, nil)
 	if err != nil {
 		return err
 	}
-	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}}
+	c := &http.Client{Transport: tr}
 	resp, err := c.Do(req)
 	if err != nil {
 		return err

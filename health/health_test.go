@@ -54,12 +54,12 @@ func TestHealthyAndReady(t *testing.T) {
 	}
 }
 
-// TestConnectionLimit: a client that opens connections and sends nothing holds
-// at most maxConns of them; the next is closed at once, and once the idle ones
-// time out the server answers again.
+// TestConnectionLimit: connections that send nothing are bounded: past the
+// limits the newest is closed at once (a flood costs accepts, not goroutines),
+// and once they are gone the server answers again.
 func TestConnectionLimit(t *testing.T) {
 	st := supervisor.Status{Services: []supervisor.ServiceStatus{svc("app", "main", supervisor.Ready)}}
-	s, err := Listen("127.0.0.1:0", func() supervisor.Status { return st }, Info{}, zaptest.NewLogger(t))
+	s, err := Listen(Options{Addr: "127.0.0.1:0"}, func() supervisor.Status { return st }, Info{}, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestConnectionLimit(t *testing.T) {
 // client could use against the container (the environment, command lines, files).
 func TestStatusHoldsNoSecretsOrEnvironment(t *testing.T) {
 	st := supervisor.Status{Services: []supervisor.ServiceStatus{svc("app", "main", supervisor.Ready)}}
-	s, err := Listen("127.0.0.1:0", func() supervisor.Status { return st }, Info{Backend: "xvfb"}, zaptest.NewLogger(t))
+	s, err := Listen(Options{Addr: "127.0.0.1:0"}, func() supervisor.Status { return st }, Info{Backend: "xvfb"}, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func TestExtraReadiness(t *testing.T) {
 	status := func() supervisor.Status {
 		return supervisor.Status{Services: []supervisor.ServiceStatus{{Name: "x", Role: "required", State: supervisor.Ready}}}
 	}
-	s, err := Listen("127.0.0.1:0", status, Info{}, zaptest.NewLogger(t))
+	s, err := Listen(Options{Addr: "127.0.0.1:0"}, status, Info{}, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

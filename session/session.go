@@ -265,6 +265,10 @@ func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.R
 		if len(cfg.VNCPassword) > 8 {
 			vlog.Warn("the VNC password is longer than 8 characters; VNC uses only the first 8", zap.Int("length", len(cfg.VNCPassword)))
 		}
+		if why := weakVNCPassword(cfg.VNCPassword); why != "" {
+			vlog.Warn("the VNC password is weak: "+why+"; whoever reaches VNC or the browser view can guess it. Use 8 random characters, e.g. head -c 6 /dev/urandom | base64",
+				zap.String("why", why))
+		}
 	} else {
 		vlog.Warn(fmt.Sprintf("no VNC password: VNC listens on 127.0.0.1:%d only; reach it with kubectl port-forward or an ssh tunnel, or set VNC_PASSWORD (or XINIT_VNC_PASSWORD_FILE) to listen on every interface", cfg.VNCPort))
 	}

@@ -143,10 +143,11 @@ func vncArgs(display, port int, listen, authFile string) []string {
 	case isIPv6(listen):
 		// -listen takes IPv4 only; -listen6 with -noipv4 listens on this address alone.
 		args = append(args, "-listen6", listen, "-noipv4", "-rfbauth", authFile)
+	case listen != "":
+		// -listen binds IPv4 only; x11vnc's IPv6 socket would still listen on
+		// every interface ([::]) unless IPv6 is off.
+		args = append(args, "-listen", listen, "-noipv6", "-rfbauth", authFile)
 	default:
-		if listen != "" {
-			args = append(args, "-listen", listen)
-		}
 		args = append(args, "-rfbauth", authFile)
 	}
 	return args

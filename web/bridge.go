@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,6 +69,24 @@ func (s *Server) bridge(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
+	client, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if wait := s.guesses.begin(client, time.Now()); wait > 0 {
+		s.m.rejected.WithLabelValues(rejectGuesses).Inc()
+		log.Warn("browser view: too many wrong VNC passwords or unfinished logins from this address; it must wait", zap.Duration("wait", wait))
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		http.Error(w, "too many wrong passwords or unfinished logins from this address: try again later", http.StatusTooManyRequests)
+		return
+	}
+	// The login's outcome is recorded once it is known (or when the viewer is
+	// turned away before one), not when the viewer leaves.
+	outcome, recorded := loginBroken, false
+	record := func() {
+		if !recorded {
+			recorded = true
+			s.guesses.end(client, outcome, time.Now())
+		}
+	}
+	defer record()
 	select {
 	case s.viewers <- struct{}{}:
 		defer func() { <-s.viewers }()
@@ -108,23 +127,49 @@ func (s *Server) bridge(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(readLimit)
 	s.wg.Add(1)
 	defer s.wg.Done()
+	ctx, cancelConn := context.WithCancel(s.ctx)
+	defer cancelConn()
+	conn := websocket.NetConn(ctx, ws, websocket.MessageBinary)
+	defer conn.Close()
+
+	// The login holds a viewer slot: it gets LoginTimeout, then both ends close.
+	timer := time.AfterFunc(s.o.LoginTimeout, func() {
+		ws.CloseNow()
+		vnc.Close()
+	})
+	outcome, err = relayLogin(conn, vnc)
+	if !timer.Stop() {
+		s.m.rejected.WithLabelValues(rejectLoginTimeout).Inc()
+		log.Warn("browser view: the VNC login did not finish in time; the viewer was closed", zap.Duration("timeout", s.o.LoginTimeout))
+		outcome = loginBroken
+		return
+	}
+	record()
+	switch outcome {
+	case loginFailed:
+		s.m.rejected.WithLabelValues(rejectPassword).Inc()
+		log.Warn("browser view: wrong VNC password")
+		ws.Close(websocket.StatusNormalClosure, "authentication failed")
+		return
+	case loginBroken:
+		s.m.rejected.WithLabelValues(rejectHandshake).Inc()
+		log.Info("browser view: the VNC login ended early", zap.Error(err))
+		ws.CloseNow()
+		return
+	}
 	s.m.conns.Inc()
 	s.m.active.Inc()
 	defer s.m.active.Dec()
 	start := time.Now()
 	log.Info("browser viewer connected")
-	toBrowser, fromBrowser, why := s.pipe(ws, vnc)
+	toBrowser, fromBrowser, why := s.pipe(ctx, cancelConn, ws, conn, vnc)
 	log.Info("browser viewer left", zap.Duration("after", time.Since(start).Round(time.Millisecond)),
 		zap.Int64("bytes_to_browser", toBrowser), zap.Int64("bytes_from_browser", fromBrowser), zap.String("why", why))
 }
 
 // pipe copies both ways until one side ends, the pings go unanswered, or the
 // server shuts down; it returns the bytes each way and why it ended.
-func (s *Server) pipe(ws *websocket.Conn, vnc net.Conn) (toBrowser, fromBrowser int64, why string) {
-	ctx, cancel := context.WithCancel(s.ctx)
-	defer cancel()
-	conn := websocket.NetConn(ctx, ws, websocket.MessageBinary)
-	defer conn.Close()
+func (s *Server) pipe(ctx context.Context, cancel context.CancelFunc, ws *websocket.Conn, conn, vnc net.Conn) (toBrowser, fromBrowser int64, why string) {
 	type result struct {
 		n   int64
 		err error

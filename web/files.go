@@ -46,12 +46,14 @@ func (f noLinkFS) Open(name string) (fs.File, error) {
 }
 
 // fileHandler serves the web root's files; anything that is not a regular file
-// answers 404 (so no directory listing and no link is ever served).
+// answers 404 (so no directory listing and no link is ever served), and so does
+// any name with a component that starts with a dot (.git, .htpasswd, .env).
+// Browsers revalidate every file (no-cache), so an upgraded noVNC is picked up.
 func fileHandler(root *os.Root) http.Handler {
 	fsys := noLinkFS{root}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
-		if name == "" {
+		if name == "" || hidden(name) {
 			http.NotFound(w, r)
 			return
 		}
@@ -67,6 +69,17 @@ func fileHandler(root *os.Root) http.Handler {
 			return
 		}
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeContent(w, r, fi.Name(), fi.ModTime(), f.(*os.File))
 	})
+}
+
+// hidden reports a name with a component that starts with a dot.
+func hidden(name string) bool {
+	for _, part := range strings.Split(name, "/") {
+		if strings.HasPrefix(part, ".") {
+			return true
+		}
+	}
+	return false
 }

@@ -16,6 +16,11 @@ const (
 	rejectNotReady    = "vnc_not_ready"
 	rejectUnreachable = "vnc_unreachable"
 	rejectHandshake   = "handshake"
+	// The VNC login through the bridge: too slow, a wrong password, and an
+	// address that must wait after wrong passwords.
+	rejectLoginTimeout = "login_timeout"
+	rejectPassword     = "password"
+	rejectGuesses      = "guesses"
 )
 
 func newMetrics() *metrics {
@@ -27,7 +32,7 @@ func newMetrics() *metrics {
 		bytes: prom.NewCounterVec("xinit_web_bytes_total",
 			"Bytes bridged between browser viewers and VNC, by direction (to_browser, from_browser).", []string{"direction"}),
 	}
-	for _, r := range []string{rejectOrigin, rejectLimit, rejectNotReady, rejectUnreachable, rejectHandshake} {
+	for _, r := range []string{rejectOrigin, rejectLimit, rejectNotReady, rejectUnreachable, rejectHandshake, rejectLoginTimeout, rejectPassword, rejectGuesses} {
 		m.rejected.WithLabelValues(r)
 	}
 	m.bytes.WithLabelValues("to_browser")

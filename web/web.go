@@ -16,19 +16,32 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/xinit-go/xinit-go/internal/netguard"
 	"github.com/xinit-go/xinit-go/supervisor"
 )
 
 // Defaults of Options' bounds.
 const (
-	DefaultMaxViewers = 16
-	DefaultMaxConns   = 128
+	DefaultMaxViewers   = 16
+	DefaultMaxConns     = 128
+	DefaultLoginTimeout = 10 * time.Second
+	// maxPerClient bounds one client address's connections: a browser opens
+	// six or so, and the page's module loads reuse them.
+	maxPerClient = 32
+	idleTimeout  = 10 * time.Second
 )
 
 // Options configure the browser view.
 type Options struct {
 	// Addr is the listen address (HOST:PORT or :PORT).
 	Addr string
+	// VNCListen is XINIT_VNC_LISTEN: an address without a host listens there
+	// too (see ListenAddr).
+	VNCListen string
+	// Hosts are names the view answers to besides its own (XINIT_WEB_HOSTS);
+	// Hostname is the machine's name, "" to ask the system.
+	Hosts    []string
+	Hostname string
 	// Root is the directory of noVNC's files.
 	Root string
 	// TLSCert and TLSKey, both or neither, turn on HTTPS and WSS.
@@ -45,9 +58,10 @@ type Options struct {
 	// MaxViewers bounds the bridged viewers at once, MaxConns the HTTP
 	// connections; 0 means the defaults.
 	MaxViewers, MaxConns int
-	// Timeouts; 0 means the defaults (5s header, 5s VNC dial, 30s ping interval).
-	HeaderTimeout, DialTimeout, PingInterval time.Duration
-	Logger                                   *zap.Logger
+	// Timeouts; 0 means the defaults (5s header, 5s VNC dial, 30s ping
+	// interval, DefaultLoginTimeout for VNC's login through the bridge).
+	HeaderTimeout, DialTimeout, PingInterval, LoginTimeout time.Duration
+	Logger                                                 *zap.Logger
 }
 
 //go:embed page
@@ -63,6 +77,7 @@ type Server struct {
 	scheme  string
 	viewers chan struct{}
 	m       *metrics
+	guesses *guesses
 
 	ctx     context.Context // canceled by Shutdown: ends every bridge
 	cancel  context.CancelFunc
@@ -70,18 +85,23 @@ type Server struct {
 	serving atomic.Bool
 }
 
-// ListenAddr is where the view listens: addr as given with a password, and on
-// 127.0.0.1 with the same port without one (VNC's rule).
-func ListenAddr(addr string, password bool) (string, error) {
+// ListenAddr is where the view listens. An address without a host takes
+// XINIT_VNC_LISTEN's host when that names one (VNC on 127.0.0.1 keeps the view
+// there too); without a password the host must be a loopback one, else the view
+// listens on 127.0.0.1 with the same port (VNC's rule).
+func ListenAddr(addr, vncListen string, password bool) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", err
 	}
-	if password {
-		return addr, nil
+	if host == "" && vncListen != "" && vncListen != "0.0.0.0" && vncListen != "::" {
+		host = vncListen
 	}
 	if host == "localhost" {
 		host = "127.0.0.1"
+	}
+	if password {
+		return net.JoinHostPort(host, port), nil
 	}
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		return net.JoinHostPort(host, port), nil
@@ -122,11 +142,14 @@ func Listen(o Options) (*Server, error) {
 	if o.PingInterval <= 0 {
 		o.PingInterval = 30 * time.Second
 	}
+	if o.LoginTimeout <= 0 {
+		o.LoginTimeout = DefaultLoginTimeout
+	}
 	var err error
 	if o.VNCAddr, err = dialAddr(o.VNCAddr); err != nil {
 		return nil, err
 	}
-	addr, err := ListenAddr(o.Addr, o.Password)
+	addr, err := ListenAddr(o.Addr, o.VNCListen, o.Password)
 	if err != nil {
 		return nil, fmt.Errorf("XINIT_WEB_ADDR=%q: %w", o.Addr, err)
 	}
@@ -134,7 +157,7 @@ func Listen(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("XINIT_WEB_ROOT=%q: %w", o.Root, err)
 	}
-	s := &Server{o: o, root: root, scheme: "http", viewers: make(chan struct{}, o.MaxViewers), m: newMetrics()}
+	s := &Server{o: o, root: root, scheme: "http", viewers: make(chan struct{}, o.MaxViewers), m: newMetrics(), guesses: newGuesses()}
 	s.log = o.Logger.Named("web")
 	var tlsConf *tls.Config
 	if o.TLSCert != "" {
@@ -151,7 +174,7 @@ func Listen(o Options) (*Server, error) {
 		root.Close()
 		return nil, fmt.Errorf("XINIT_WEB_ADDR=%q: %w", o.Addr, err)
 	}
-	ln = &limitListener{Listener: ln, sem: make(chan struct{}, o.MaxConns), done: make(chan struct{})}
+	ln = netguard.NewListener(ln, netguard.Limits{Max: o.MaxConns, PerClient: maxPerClient})
 	if tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)
 	}
@@ -163,13 +186,21 @@ func Listen(o Options) (*Server, error) {
 	mux.HandleFunc("GET /xinit-view.js", s.servePage("page/view.js"))
 	mux.HandleFunc("GET /websockify", s.bridge)
 	mux.Handle("GET /", fileHandler(root))
-	s.srv = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: o.HeaderTimeout,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          zap.NewStdLog(s.log.WithOptions(zap.IncreaseLevel(zap.WarnLevel))),
+	hostname := o.Hostname
+	if hostname == "" {
+		hostname, _ = os.Hostname()
 	}
+	hosts := netguard.NewHosts(addr, hostname, o.Hosts, "XINIT_WEB_HOSTS")
+	s.srv = &http.Server{
+		Handler:           hosts.Handler(noFraming(mux)),
+		ReadHeaderTimeout: o.HeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    16 << 10,
+		ConnState:         netguard.ConnState,
+	}
+	// The standard library's complaints (a failed TLS handshake, a panic)
+	// reach the log at Warn.
+	s.srv.ErrorLog, _ = zap.NewStdLogAt(s.log, zap.WarnLevel)
 	return s, nil
 }
 
@@ -246,42 +277,13 @@ func (s *Server) servePage(name string) http.HandlerFunc {
 	}
 }
 
-// limitListener bounds the connections open at once; past the bound Accept
-// waits for one to close.
-type limitListener struct {
-	net.Listener
-	sem       chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
-}
-
-func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.sem <- struct{}{}:
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.sem
-		return nil, err
-	}
-	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
-}
-
-func (l *limitListener) Close() error {
-	l.closeOnce.Do(func() { close(l.done) })
-	return l.Listener.Close()
-}
-
-type limitConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *limitConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
+// noFraming keeps every answer out of other sites' frames: a page framed
+// invisibly could take a viewer's clicks and keys.
+func noFraming(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		h.ServeHTTP(w, r)
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,8 +30,13 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// fakeVNC greets like an RFB server and echoes what it gets: enough to prove
-// the bridge's plumbing (the real x11vnc is in cmd/xinit-go's browser tests).
+// rightAnswer is the answer to any challenge that fakeVNC takes for the right
+// password.
+var rightAnswer = []byte("0123456789abcdef")
+
+// fakeVNC speaks RFB 3.8's login (offering None and VNC authentication), then
+// echoes what it gets: enough to prove the bridge's plumbing (the real x11vnc
+// is in cmd/xinit-go's browser tests).
 func fakeVNC(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -38,7 +44,8 @@ func fakeVNC(t *testing.T) string {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	t.Cleanup(func() { ln.Close(); <-done })
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); <-done; wg.Wait() })
 	go func() {
 		defer close(done)
 		for {
@@ -46,14 +53,70 @@ func fakeVNC(t *testing.T) string {
 			if err != nil {
 				return
 			}
+			wg.Add(1)
 			go func() {
+				defer wg.Done()
 				defer c.Close()
+				// Bound each connection, so that cleanup never waits long.
+				_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 				_, _ = c.Write([]byte("RFB 003.008\n"))
+				buf := make([]byte, 16)
+				if _, err := io.ReadFull(c, buf[:12]); err != nil {
+					return
+				}
+				_, _ = c.Write([]byte{2, secNone, secVNC})
+				if _, err := io.ReadFull(c, buf[:1]); err != nil {
+					return
+				}
+				if buf[0] == secVNC {
+					_, _ = c.Write([]byte("challenge-16byte"))
+					if _, err := io.ReadFull(c, buf[:16]); err != nil {
+						return
+					}
+					if string(buf) != string(rightAnswer) {
+						_, _ = c.Write([]byte{0, 0, 0, 1, 0, 0, 0, 3, 'b', 'a', 'd'})
+						return
+					}
+				}
+				_, _ = c.Write([]byte{0, 0, 0, 0})
 				_, _ = io.Copy(c, c)
 			}()
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// login does a viewer's side of RFB 3.8's login through the bridge: None when
+// answer is nil, else VNC authentication with answer. It reports whether VNC
+// let the viewer in.
+func login(ctx context.Context, c *websocket.Conn, answer []byte) (bool, error) {
+	nc := websocket.NetConn(ctx, c, websocket.MessageBinary)
+	if _, err := nc.Write([]byte("RFB 003.008\n")); err != nil {
+		return false, err
+	}
+	buf := make([]byte, 16)
+	if _, err := io.ReadFull(nc, buf[:3]); err != nil {
+		return false, err
+	}
+	if answer == nil {
+		if _, err := nc.Write([]byte{secNone}); err != nil {
+			return false, err
+		}
+	} else {
+		if _, err := nc.Write([]byte{secVNC}); err != nil {
+			return false, err
+		}
+		if _, err := io.ReadFull(nc, buf); err != nil {
+			return false, err
+		}
+		if _, err := nc.Write(answer); err != nil {
+			return false, err
+		}
+	}
+	if _, err := io.ReadFull(nc, buf[:4]); err != nil {
+		return false, err
+	}
+	return buf[3] == 0, nil
 }
 
 type fakeStatus struct{ state atomic.Value }
@@ -94,7 +157,10 @@ func start(t *testing.T, o Options) (*Server, *fakeStatus) {
 	if o.VNCAddr == "" {
 		o.VNCAddr = fakeVNC(t)
 	}
-	o.VNCService, o.Status, o.Logger = "vnc", st.get, zaptest.NewLogger(t)
+	o.VNCService, o.Status = "vnc", st.get
+	if o.Logger == nil {
+		o.Logger = zaptest.NewLogger(t)
+	}
 	s, err := Listen(o)
 	if err != nil {
 		t.Fatal(err)
@@ -172,6 +238,9 @@ func TestBridge(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c1.CloseNow()
+	if ok, err := login(ctx, c1, nil); !ok || err != nil {
+		t.Fatalf("login: %v, %v", ok, err)
+	}
 	if err := c1.Write(ctx, websocket.MessageBinary, []byte("hello")); err != nil {
 		t.Fatal(err)
 	}
@@ -219,8 +288,17 @@ func TestBridge(t *testing.T) {
 	if v := counterValue(t, s.m.rejected.WithLabelValues(rejectOrigin)); v != 1 {
 		t.Errorf("rejected origin = %v", v)
 	}
-	if v := counterValue(t, s.m.bytes.WithLabelValues("from_browser")); v < 5 {
-		t.Errorf("bytes from the browser = %v", v)
+	// The copy counts a write once it returns, which can be after the echo
+	// has come back.
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		v := counterValue(t, s.m.bytes.WithLabelValues("from_browser"))
+		if v >= 5 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Errorf("bytes from the browser = %v", v)
+			break
+		}
 	}
 	// Shutdown ends the open bridge.
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
@@ -254,21 +332,31 @@ func TestTLS(t *testing.T) {
 
 func TestListenAddr(t *testing.T) {
 	for _, tc := range []struct {
-		addr string
-		pw   bool
-		want string
+		addr, vnc string
+		pw        bool
+		want      string
 	}{
-		{":6080", true, ":6080"},
-		{":6080", false, "127.0.0.1:6080"},
-		{"0.0.0.0:6080", false, "127.0.0.1:6080"},
-		{"[::]:6080", false, "127.0.0.1:6080"},
-		{"10.1.2.3:6080", false, "127.0.0.1:6080"},
-		{"localhost:6080", false, "127.0.0.1:6080"},
-		{"[::1]:6080", false, "[::1]:6080"},
-		{"10.1.2.3:6080", true, "10.1.2.3:6080"},
+		{":6080", "", true, ":6080"},
+		{":6080", "", false, "127.0.0.1:6080"},
+		{"0.0.0.0:6080", "", false, "127.0.0.1:6080"},
+		{"[::]:6080", "", false, "127.0.0.1:6080"},
+		{"10.1.2.3:6080", "", false, "127.0.0.1:6080"},
+		{"localhost:6080", "", false, "127.0.0.1:6080"},
+		{"[::1]:6080", "", false, "[::1]:6080"},
+		{"10.1.2.3:6080", "", true, "10.1.2.3:6080"},
+		// XINIT_VNC_LISTEN narrows a view address without a host.
+		{":6080", "127.0.0.1", true, "127.0.0.1:6080"},
+		{":6080", "localhost", true, "127.0.0.1:6080"},
+		{":6080", "10.1.2.3", true, "10.1.2.3:6080"},
+		{":6080", "::1", true, "[::1]:6080"},
+		{":6080", "0.0.0.0", true, ":6080"},
+		{":6080", "::", true, ":6080"},
+		{":6080", "10.1.2.3", false, "127.0.0.1:6080"},
+		// An address with a host is the user's explicit choice.
+		{"10.9.9.9:6080", "127.0.0.1", true, "10.9.9.9:6080"},
 	} {
-		if got, err := ListenAddr(tc.addr, tc.pw); err != nil || got != tc.want {
-			t.Errorf("ListenAddr(%q, %v) = %q, %v; want %q", tc.addr, tc.pw, got, err, tc.want)
+		if got, err := ListenAddr(tc.addr, tc.vnc, tc.pw); err != nil || got != tc.want {
+			t.Errorf("ListenAddr(%q, %q, %v) = %q, %v; want %q", tc.addr, tc.vnc, tc.pw, got, err, tc.want)
 		}
 	}
 }

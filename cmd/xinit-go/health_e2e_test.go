@@ -1,6 +1,9 @@
 package main
 
 import (
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,4 +92,51 @@ func TestHealthThroughStates(t *testing.T) {
 	if c := probe(); c != 1 {
 		t.Errorf("xinit-go health against a dead instance: %d, want 1", c)
 	}
+}
+
+// TestProbeSurvivesAFloodOfIdleConnections: connections that anyone on the
+// pod's network holds open on the health port (idle keep-alive ones and silent
+// ones, more than every slot) do not fail the liveness probe, which asks through
+// its socket in the runtime directory; a foreign Host reads nothing.
+func TestProbeSurvivesAFloodOfIdleConnections(t *testing.T) {
+	s := startX(t, "xvfb", []string{"VNC_PASSWORD=" + password}, helperCmd("sleep"))
+	s.waitReady()
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for i := range 48 {
+		c, err := net.Dial("tcp", s.healthAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+		if i%2 == 0 {
+			// Half of them idle after one request, half silent.
+			_, _ = io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		}
+	}
+	env := []string{"XINIT_HEALTH_ADDR=" + s.healthAddr, "XINIT_RUNTIME_DIR=" + filepath.Join(s.dir, "run")}
+	for i := range 3 {
+		var stderr strings.Builder
+		if c := run(t.Context(), []string{"health"}, system{environ: env}, new(strings.Builder), &stderr); c != 0 {
+			t.Errorf("xinit-go health %d with 48 connections held: exit %d: %s", i, c, stderr.String())
+		}
+		time.Sleep(time.Second)
+	}
+	req, _ := http.NewRequest("GET", "http://"+s.healthAddr+"/status", nil)
+	req.Host = "rebound.attacker.example"
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMisdirectedRequest || strings.Contains(string(b), "xvfb") {
+		t.Errorf("/status for a foreign Host: %d %s", resp.StatusCode, b)
+	}
+	s.p.Signal(syscall.SIGTERM)
+	s.p.Wait(30 * time.Second)
 }

@@ -140,7 +140,13 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 	}
 	defer wv.stop()
 	if cfg.HealthAddr != "" {
-		hs, err := health.Listen(cfg.HealthAddr, sup.Status, info, log)
+		ho := health.Options{Addr: cfg.HealthAddr, Hosts: cfg.WebHosts}
+		if plan.Backend != config.BackendNone {
+			// The session made the private runtime directory: the probe's
+			// reserved socket lives there.
+			ho.Socket = health.SocketPath(cfg.RuntimeDir)
+		}
+		hs, err := health.Listen(ho, sup.Status, info, log)
 		if err != nil {
 			fmt.Fprintf(stderr, "xinit-go: XINIT_HEALTH_ADDR=%q: %v; choose a free port, e.g. XINIT_HEALTH_ADDR=:9811, or off\n", cfg.HealthAddr, err)
 			return exitConfig

@@ -69,7 +69,7 @@ func (s *xsession) waitReady() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		return health.Probe(ctx, s.healthAddr, "/readyz") == nil
+		return health.Probe(ctx, s.healthAddr, "", "/readyz") == nil
 	})
 }
 

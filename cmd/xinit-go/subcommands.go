@@ -156,7 +156,10 @@ func runHealth(ctx context.Context, args []string, sys system, stdout, stderr io
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if err := health.Probe(ctx, cfg.HealthAddr, path); err != nil {
+	// The socket in the runtime directory has slots of its own that no client
+	// on the network can take; without it (XINIT_BACKEND=none, another user),
+	// the probe asks over TCP.
+	if err := health.Probe(ctx, cfg.HealthAddr, health.SocketPath(cfg.RuntimeDir), path); err != nil {
 		fmt.Fprintln(stderr, "xinit-go health:", err)
 		return 1
 	}

@@ -38,7 +38,7 @@ func startWeb(cfg *config.Config, sess *session.Session, status func() superviso
 		}
 	}
 	s, err := web.Listen(web.Options{
-		Addr: cfg.WebAddr, Root: root, TLSCert: cfg.WebTLSCert, TLSKey: cfg.WebTLSKey,
+		Addr: cfg.WebAddr, VNCListen: cfg.VNCListen, Hosts: cfg.WebHosts, Root: root, TLSCert: cfg.WebTLSCert, TLSKey: cfg.WebTLSKey,
 		VNCAddr: sess.VNCAddr, VNCService: session.VNCName, Password: cfg.VNCPassword != "",
 		Status: status, Logger: log,
 	})

@@ -38,8 +38,15 @@ func webSession(t *testing.T, env []string) (*xsession, string) {
 	return s, fmt.Sprintf("http://127.0.0.1:%d/", port)
 }
 
-// browser starts headless Chromium with a fresh profile; the context ends it.
-func browser(t *testing.T) context.Context {
+// testdata is the absolute path of a file in config's testdata.
+func testdata(name string) string {
+	p, _ := filepath.Abs(filepath.Join("..", "..", "config", "testdata", name))
+	return p
+}
+
+// browser starts headless Chromium with a fresh profile, and extra options;
+// the context ends it.
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath("chromium"),
@@ -55,6 +62,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1200, 900),
 	}
+	opts = append(opts, extra...)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
@@ -379,6 +387,9 @@ func TestWebBadSettings(t *testing.T) {
 		{map[string]string{"XINIT_WEB_ROOT": "/nonexistent/novnc"}, "XINIT_WEB_ROOT"},
 		{map[string]string{"XINIT_WEB_TLS_KEY": "/nonexistent/tls.key"}, "XINIT_WEB_TLS_CERT"},
 		{map[string]string{"XINIT_WEB_ADDR": busy.Addr().String(), "XINIT_WEB_ROOT": "", "VNC_PASSWORD": password}, "XINIT_WEB_ADDR"},
+		// Keys that load but cannot sign a TLS handshake.
+		{map[string]string{"XINIT_WEB_TLS_CERT": testdata("rsa512.crt"), "XINIT_WEB_TLS_KEY": testdata("rsa512.key")}, "XINIT_WEB_TLS_KEY=\"" + testdata("rsa512.key") + "\" loads but cannot sign"},
+		{map[string]string{"XINIT_WEB_TLS_CERT": testdata("p224.crt"), "XINIT_WEB_TLS_KEY": testdata("p224.key")}, "XINIT_WEB_TLS_KEY=\"" + testdata("p224.key") + "\" loads but cannot sign"},
 	} {
 		env := map[string]string{"XINIT_BACKEND": "xvfb", "XINIT_HEALTH_ADDR": "off", "XINIT_RUNTIME_DIR": filepath.Join(t.TempDir(), "run"),
 			"XINIT_WEB_ADDR": "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))}
