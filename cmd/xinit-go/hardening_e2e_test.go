@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -336,5 +338,34 @@ func TestVersionJSON(t *testing.T) {
 	// the checkout's commit.
 	if rev, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil && v.Commit != strings.TrimSpace(string(rev)) {
 		t.Errorf("commit %q, want this checkout's %q", v.Commit, strings.TrimSpace(string(rev)))
+	}
+}
+
+// TestLastLogLineReachesTheReader: with a healthy reader, the exit's last log
+// line comes out: the flush at exit gets its 0.25 s counted from the exit (it
+// was counted from the start, so any app that ran longer lost the log's tail in
+// about 1 run in 8).
+func TestLastLogLineReachesTheReader(t *testing.T) {
+	for i := 0; i < 20; i++ {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		done := make(chan struct{})
+		go func() { _, _ = io.Copy(&buf, r); close(done) }()
+		code, _ := runWithOutput(t, false, w, helperCmd("fail-after", "300", "3"))
+		<-done
+		r.Close()
+		if code != 3 {
+			t.Fatalf("exit %d, want 3", code)
+		}
+		if !bytes.Contains(buf.Bytes(), []byte(`"supervisor finished"`)) {
+			b := buf.Bytes()
+			if len(b) > 400 {
+				b = b[len(b)-400:]
+			}
+			t.Fatalf("run %d: the last line is missing; the log ends with:\n%s", i, b)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,15 @@ import (
 var version = ""
 
 func versionString() string { return buildinfo.Read(version).Version }
+
+// isSession reports whether args start a session rather than a subcommand (a
+// subcommand keeps Go's default signal actions: Ctrl-C ends xinit-go check).
+func isSession(args []string) bool {
+	if len(args) == 0 {
+		return true
+	}
+	return !slices.Contains(subcommands, args[0]) && args[0] != "probe-gl" && args[0] != "--version"
+}
 
 // run is the whole program; only it turns errors into exit codes.
 func run(ctx context.Context, args []string, sys system, stdout, stderr io.Writer) int {
@@ -78,12 +88,16 @@ func loadConfig(args []string, sys system, stdout, stderr io.Writer) (cfg *confi
 func runSession(ctx context.Context, args []string, sys system, stderr io.Writer) int {
 	// First of all: from here to the exit, a signal is an event, never Go's
 	// default action.
-	sigs := sys.catchSignals()
+	sigs := sys.signals
+	if sigs == nil {
+		sigs = sys.catchSignals()
+	}
 	// Then: from here to the exit nothing waits on whoever reads standard error
 	// (a reader that is gone or never reads loses lines, not the exit code).
 	tty := stderr
 	sink := logsink.New(stderr, 0)
-	defer sink.Close(time.Now().Add(logFlush))
+	// The flush's deadline counts from the exit, not from now.
+	defer func() { sink.Close(time.Now().Add(logFlush)) }()
 	stderr = sink
 	cfg, code, done := loadConfig(args, sys, stderr, stderr)
 	if done {

@@ -109,3 +109,18 @@ func TestGetenvLastWins(t *testing.T) {
 		t.Fatal(s.getenv("A"), s.getenv("AB"), s.getenv("B"))
 	}
 }
+
+// TestIsSession: every subcommand run dispatches keeps Go's default signal
+// actions; anything else is a session, subscribed first thing in main.
+func TestIsSession(t *testing.T) {
+	for _, a := range [][]string{{"check"}, {"xorgconf"}, {"health", "--ready"}, {"probe-gl"}, {"summary", "/x"}, {"version"}, {"--version"}, {"help"}} {
+		if isSession(a) {
+			t.Errorf("isSession(%q) = true", a)
+		}
+	}
+	for _, a := range [][]string{nil, {"glxgears"}, {"--", "check"}, {"--backend", "xvfb", "app"}} {
+		if !isSession(a) {
+			t.Errorf("isSession(%q) = false", a)
+		}
+	}
+}

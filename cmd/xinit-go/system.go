@@ -28,6 +28,9 @@ type system struct {
 	// means the real ones.
 	egl       func(environ []string) gpu.Loadable
 	vulkanICD func(manifest string) gpu.Loadable
+	// signals, when set, was subscribed by main before anything else (see
+	// catchSignals); nil: runSession subscribes.
+	signals chan os.Signal
 }
 
 // host is the real system.

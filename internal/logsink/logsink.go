@@ -57,7 +57,9 @@ func (s *Sink) Write(p []byte) (int, error) {
 	switch {
 	case s.dead:
 		s.lost++
-	case s.size+len(p) > s.max:
+	case s.size+len(p) > s.max && s.size > 0:
+		// Full. A line longer than the whole queue still goes when the queue
+		// is empty: the reader keeps up, it is only a long line.
 		s.dropped++
 		s.lost++
 	default:
@@ -129,7 +131,7 @@ func (s *Sink) loop() {
 			if gone(err) {
 				s.mu.Lock()
 				s.dead = true
-				s.lost += len(q) - i - 1
+				s.lost += len(q) - i - 1 + len(s.q)
 				s.q, s.size = nil, 0
 				s.mu.Unlock()
 				return

@@ -130,3 +130,18 @@ func TestCloseWritesEverything(t *testing.T) {
 		t.Fatalf("wrote %d bytes, lost %d", buf.Len(), s.Lost())
 	}
 }
+
+// TestALongLineGoesWhenTheReaderKeepsUp: a line longer than the queue is
+// written when nothing waits before it.
+func TestALongLineGoesWhenTheReaderKeepsUp(t *testing.T) {
+	var buf bytes.Buffer
+	s := New(&buf, 100)
+	long := bytes.Repeat([]byte("x"), 1000)
+	s.Write(long)
+	if !s.Close(time.Now().Add(5 * time.Second)) {
+		t.Fatal("Close did not write everything")
+	}
+	if buf.Len() != 1000 || s.Lost() != 0 {
+		t.Fatalf("wrote %d bytes, lost %d; want the whole line", buf.Len(), s.Lost())
+	}
+}
