@@ -153,7 +153,7 @@ func (e *extras) attach(sup *supervisor.Supervisor, info *health.Info) {
 	timeout, action := e.cfg.FreezeTimeout.String(), e.cfg.FreezeAction
 	info.Frame = func() *health.FrameStatus {
 		st := e.wd.Status()
-		if !st.Sampling {
+		if !st.Sampling && !st.Frozen {
 			return &health.FrameStatus{Timeout: timeout, Action: action, Error: st.Error}
 		}
 		return &health.FrameStatus{Sampling: true, UnchangedSeconds: st.Unchanged.Seconds(), Black: st.Black, Frozen: st.Frozen,
