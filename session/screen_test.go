@@ -97,7 +97,10 @@ func TestCaptureReturnsWhenTheServerStalls(t *testing.T) {
 	}
 	display, closed := stallingProxy(t, real)
 	for _, f := range []func(ctx context.Context) error{
-		func(ctx context.Context) error { _, err := xscreen.Capture(ctx, xscreen.Display{Num: display}, 0); return err },
+		func(ctx context.Context) error {
+			_, err := xscreen.Capture(ctx, xscreen.Display{Num: display}, 0)
+			return err
+		},
 		func(ctx context.Context) error {
 			return WritePNG(ctx, xscreen.Display{Num: display}, filepath.Join(t.TempDir(), "shot.png"))
 		},
