@@ -127,9 +127,11 @@ func (r *Recorder) Argv() []string {
 	}
 	argv = append(argv, "-pix_fmt", "yuv420p")
 	frag := "+frag_keyframe+empty_moov+default_base_moof"
+	// A keyframe, so a fragment, every second, and each fragment written out
+	// when it is complete (flush_packets): without it ffmpeg keeps 256 KiB in
+	// its buffer, minutes of a static screen. A kill loses at most a second.
 	if o.Last <= 0 {
-		// A keyframe, so a fragment, every second: a kill loses at most a second.
-		return append(argv, "-g", fps, "-f", "mp4", "-movflags", frag, o.Path)
+		return append(argv, "-g", fps, "-f", "mp4", "-movflags", frag, "-flush_packets", "1", o.Path)
 	}
 	seg := Segment(o.Last)
 	secs := strconv.Itoa(int(seg / time.Second))
@@ -137,7 +139,7 @@ func (r *Recorder) Argv() []string {
 		"-force_key_frames", "expr:gte(t,n_forced*"+secs+")",
 		"-f", "segment", "-segment_time", secs, "-segment_wrap", strconv.Itoa(Segments(o.Last)),
 		"-reset_timestamps", "1", "-segment_format", "mp4",
-		"-segment_format_options", "movflags="+frag,
+		"-segment_format_options", "movflags="+frag+":flush_packets=1",
 		filepath.Join(r.segDir, "seg%03d.mp4"))
 }
 

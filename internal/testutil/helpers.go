@@ -153,6 +153,9 @@ func init() {
 		"glx": {"DIR CODE: run glxinfo -B into DIR/glxinfo, glxgears in the background, mark DIR/started; exit CODE once DIR/done exists", func(args []string) int {
 			return glx(args[0], atoi(args[1]))
 		}},
+		"clock": {"paint a square on the root window whose red level counts the seconds (ClockSeconds reads it), until killed", func([]string) int {
+			return clock()
+		}},
 		"fail-after": {"MILLIS CODE: sleep, then exit CODE", func(args []string) int {
 			time.Sleep(time.Duration(atoi(args[0])) * time.Millisecond)
 			return atoi(args[1])
