@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/xinit-go/xinit-go/internal/linksafe"
 )
 
 // Owner is who the bundle belongs to: the app user. Nil keeps xinit-go's user.
@@ -21,6 +23,9 @@ type Owner struct{ UID, GID int }
 type File struct {
 	Name string // path inside the bundle, e.g. "screenshot.png"
 	Path string // source
+	// Missing, when set, says why there is no such file for this run: it is
+	// listed in Result.Missing and nothing is copied.
+	Missing string
 }
 
 // Blob is a file whose content the caller holds.
@@ -54,14 +59,14 @@ func Write(dir, name string, b Bundle) (Result, error) {
 	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
 		return res, fmt.Errorf("bad bundle name %q", name)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// No link another user could have planted is followed on the way, and
+	// everything below happens relative to the opened directory.
+	df, err := linksafe.OpenDir(dir, true, 0o755)
+	if err != nil {
 		return res, fmt.Errorf("XINIT_ARTIFACTS=%q: %w", dir, err)
 	}
-	dfd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return res, fmt.Errorf("XINIT_ARTIFACTS=%q: open: %w", dir, err)
-	}
-	defer unix.Close(dfd)
+	defer df.Close()
+	dfd := int(df.Fd())
 
 	tmpName, err := mkdirTemp(dfd, ".bundle-")
 	if err != nil {
@@ -82,6 +87,10 @@ func Write(dir, name string, b Bundle) (Result, error) {
 	}()
 
 	for _, f := range b.Files {
+		if f.Missing != "" {
+			res.Missing[f.Name] = f.Missing
+			continue
+		}
 		if err := w.copy(f); err != nil {
 			if errors.Is(err, errWrite) {
 				return res, fmt.Errorf("XINIT_ARTIFACTS=%q: %w", dir, err)
@@ -269,6 +278,11 @@ func OpenSource(p string, owner *Owner) (*os.File, error) {
 	case owner != nil && st.Uid != 0 && int(st.Uid) != owner.UID:
 		f.Close()
 		return nil, fmt.Errorf("%s: belongs to uid %d, neither root nor the app user", p, st.Uid)
+	case st.Nlink > 1:
+		// Another name for the same file may be one the app user made for a
+		// file it cannot read (a hard link needs no right on the file).
+		f.Close()
+		return nil, fmt.Errorf("%s: has %d hard links; not copied", p, st.Nlink)
 	}
 	return f, nil
 }

@@ -125,3 +125,69 @@ func TestOwnerAndForeignFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestHardLinkedSourceIsRefused: the app user can make a hard link to a file it
+// cannot read (without protected_hardlinks) at the screenshot's path; root must
+// not copy that file into a bundle the user owns. A File marked Missing is
+// listed with its reason and not copied.
+func TestHardLinkedSourceIsRefused(t *testing.T) {
+	src := t.TempDir()
+	secret := filepath.Join(src, "secret")
+	if err := os.WriteFile(secret, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(src, "shot.png")
+	if err := os.Link(secret, shot); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(src, "stale.png")
+	if err := os.WriteFile(stale, []byte("png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Write(t.TempDir(), "run", Bundle{Summary: &summary{}, Files: []File{
+		{Name: "screenshot.png", Path: shot},
+		{Name: "frozen-screen.png", Path: stale, Missing: "the screenshot failed"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Missing["screenshot.png"], "hard links") || res.Missing["frozen-screen.png"] != "the screenshot failed" {
+		t.Fatalf("missing %v", res.Missing)
+	}
+	for _, n := range []string{"screenshot.png", "frozen-screen.png"} {
+		if _, err := os.Stat(filepath.Join(res.Path, n)); err == nil {
+			t.Errorf("%s was copied", n)
+		}
+	}
+}
+
+// TestArtifactsDirThroughALinkIsRefused: an artifacts directory reached through
+// a link that the app user owns (planted in its own directory) is refused; no
+// bundle appears in the link's target.
+func TestArtifactsDirThroughALinkIsRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED, NOT RUN: needs root to chown")
+	}
+	victim := t.TempDir()
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(shared, "artifacts")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{shared, link} {
+		if err := os.Lchown(p, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, dir := range []string{link, filepath.Join(link, "bundles")} {
+		if _, err := Write(dir, "run", Bundle{Summary: &summary{}}); err == nil || !strings.Contains(err.Error(), "link") {
+			t.Errorf("%s: %v, want a refused link", dir, err)
+		}
+	}
+	if ents, _ := os.ReadDir(victim); len(ents) != 0 {
+		t.Errorf("written in the link's target: %v", ents)
+	}
+}

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"image"
 	"image/png"
-	"os"
 	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/xinit-go/xinit-go/internal/linksafe"
 	"github.com/xinit-go/xinit-go/xscreen"
 )
 
@@ -46,22 +46,22 @@ func WritePNG(ctx context.Context, display xscreen.Display, path string) error {
 }
 
 // savePNG writes img to path (mode 0644) through a new temporary file in the same
-// directory. The directory is usually one the app's user can write, so the
-// temporary file is chmod'ed while open and renamed relative to the opened
-// directory: a name swapped for a link meanwhile redirects nothing.
+// directory. The directory is usually one the app's user can write, so it is
+// opened without following a link that user could have planted on the way
+// (package linksafe), and the temporary file is chmod'ed while open and renamed
+// relative to the opened directory: a name swapped for a link meanwhile
+// redirects nothing.
 func savePNG(path string, img image.Image) error {
 	dir, name := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	df, err := linksafe.OpenDir(dir, true, 0o755)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
+		return fmt.Errorf("screenshot %s: %w", path, err)
 	}
-	defer unix.Close(dfd)
+	defer df.Close()
+	dfd := int(df.Fd())
 	tmp := ".screenshot-" + randomSuffix() + ".png"
 	f, err := createAt(dfd, tmp, 0o600)
 	if err != nil {

@@ -236,6 +236,7 @@ func (e *extras) finishWork(code int, st supervisor.Status, info health.Info) {
 		ctx, cancel := context.WithTimeout(context.Background(), record.FinishTimeout)
 		v, err := e.rec.Finish(ctx, failed || e.cfg.RecordKeep == "always")
 		cancel()
+		e.rec.Close()
 		if err != nil {
 			videoErr = err.Error()
 			e.log.Warn("recording", zap.Error(err))
@@ -248,7 +249,7 @@ func (e *extras) finishWork(code int, st supervisor.Status, info health.Info) {
 	sum := &summary{
 		ExitCode: code, Failed: failed, Reason: st.Reason,
 		Started: e.started.UTC(), Ended: time.Now().UTC(),
-		Settings: e.cfg, Video: video, VideoError: videoErr, Encoder: e.encoder,
+		Settings: e.cfg.Redacted(), Video: video, VideoError: videoErr, Encoder: e.encoder,
 	}
 	sum.DurationSeconds = sum.Ended.Sub(sum.Started).Seconds()
 	if f := e.frozen.Load(); f != nil {
@@ -287,10 +288,10 @@ func (e *extras) finishWork(code int, st supervisor.Status, info health.Info) {
 func (e *extras) files(video string) []bundle.File {
 	var fs []bundle.File
 	if e.lastPNG != "" {
-		fs = append(fs, bundle.File{Name: "screenshot.png", Path: e.lastPNG})
+		fs = append(fs, e.thisRun("screenshot.png", e.lastPNG))
 	}
 	if f := e.frozen.Load(); f != nil {
-		fs = append(fs, bundle.File{Name: "frozen-screen.png", Path: filepath.Join(e.cfg.RuntimeDir, "frozen-screen.png")})
+		fs = append(fs, e.thisRun("frozen-screen.png", filepath.Join(e.cfg.RuntimeDir, "frozen-screen.png")))
 	}
 	if video != "" {
 		if st, err := os.Lstat(video); err == nil && st.Size() <= maxBundleVideo {
@@ -302,6 +303,20 @@ func (e *extras) files(video string) []bundle.File {
 		fs = append(fs, bundle.File{Name: "xorg.conf", Path: e.sess.XorgConfPath})
 	}
 	return fs
+}
+
+// thisRun is a screenshot for the bundle, marked missing when this run did not
+// write it: a failed screenshot leaves an earlier run's file in place, which
+// must not pass for this run's screen.
+func (e *extras) thisRun(name, path string) bundle.File {
+	st, err := os.Lstat(path)
+	switch {
+	case err != nil:
+		return bundle.File{Name: name, Path: path, Missing: "not taken: " + err.Error()}
+	case st.ModTime().Before(e.started):
+		return bundle.File{Name: name, Path: path, Missing: "not taken in this run (the screenshot failed; see the log)"}
+	}
+	return bundle.File{Name: name, Path: path}
 }
 
 type summary struct {
