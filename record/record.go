@@ -97,6 +97,7 @@ func New(o Options) (*Recorder, error) {
 		return nil, fmt.Errorf("XINIT_RECORD=%q: %w", o.Path, err)
 	}
 	r.dir, r.base = df, base
+	r.removeOldSegments()
 	if o.Last > 0 {
 		name, err := linksafe.MkdirTemp(int(df.Fd()), ".xinit-record-")
 		if err != nil {
@@ -116,6 +117,43 @@ func New(o Options) (*Recorder, error) {
 		r.segName, r.segDir = name, filepath.Join(dir, name)
 	}
 	return r, nil
+}
+
+// removeOldSegments removes the segments' directories that killed runs left
+// beside the output, all but the newest: that one holds the last killed run's
+// window, the evidence a restarted container must not lose at once; the others
+// would pile up. Links and files of that name are removed without being followed.
+func (r *Recorder) removeOldSegments() {
+	ents, err := linksafe.ReadDirAt(r.dfd(), ".")
+	if err != nil {
+		return
+	}
+	var dirs, others []string
+	for name, st := range ents {
+		switch {
+		case !strings.HasPrefix(name, ".xinit-record-"):
+		case st.Mode&unix.S_IFMT == unix.S_IFDIR:
+			dirs = append(dirs, name)
+		default:
+			others = append(others, name)
+		}
+	}
+	sort.Slice(dirs, func(i, j int) bool {
+		a, b := ents[dirs[i]], ents[dirs[j]]
+		return time.Unix(a.Mtim.Unix()).Before(time.Unix(b.Mtim.Unix()))
+	})
+	if len(dirs) > 0 {
+		r.log.Info("the newest segments an earlier run left (killed before its stitch) are kept",
+			zap.String("path", filepath.Join(filepath.Dir(r.o.Path), dirs[len(dirs)-1])))
+		others = append(others, dirs[:len(dirs)-1]...)
+	}
+	for _, name := range others {
+		if err := linksafe.RemoveAllAt(r.dfd(), name); err != nil {
+			r.log.Warn("cannot remove an earlier run's segments", zap.String("name", name), zap.Error(err))
+			continue
+		}
+		r.log.Info("removed an earlier run's segments", zap.String("path", filepath.Join(filepath.Dir(r.o.Path), name)))
+	}
 }
 
 // Close releases the output's directory. Call it after Finish.

@@ -3,8 +3,10 @@ package record
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestWriteNewNeverFollowsALink: the segments' directory belongs to the app user,
@@ -48,5 +50,50 @@ func TestWriteNewNeverFollowsALink(t *testing.T) {
 	}
 	if err := chownOwnDir(dfd, "seg", &syscall.Credential{}); err == nil {
 		t.Fatal("chowned through a link to a directory")
+	}
+}
+
+// TestOldSegmentsAreCleanedAtStart: killed runs leave their segments'
+// directories; a new recorder removes all but the newest (the last killed
+// run's window), removes a link of that name without following it, and makes
+// its own. (Before: they piled up, one per killed run.)
+func TestOldSegmentsAreCleanedAtStart(t *testing.T) {
+	dir, other := t.TempDir(), t.TempDir()
+	keep := filepath.Join(other, "keep")
+	if err := os.WriteFile(keep, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Now().Add(-time.Hour)
+	for i, name := range []string{".xinit-record-a", ".xinit-record-b", ".xinit-record-c"} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Join(p, "sub"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(p, "seg000.mp4"), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		at := base.Add(time.Duration(i) * time.Minute)
+		if err := os.Chtimes(p, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(other, filepath.Join(dir, ".xinit-record-link")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(Options{Path: filepath.Join(dir, "run.mp4"), Last: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var left []string
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		left = append(left, e.Name())
+	}
+	if len(left) != 2 || !slices.Contains(left, ".xinit-record-c") || !slices.Contains(left, filepath.Base(r.SegmentsDir())) {
+		t.Errorf("left %v, want .xinit-record-c and the new %s", left, r.SegmentsDir())
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("the link's target was emptied: %v", err)
 	}
 }
