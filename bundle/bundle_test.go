@@ -191,3 +191,66 @@ func TestArtifactsDirThroughALinkIsRefused(t *testing.T) {
 		t.Errorf("written in the link's target: %v", ents)
 	}
 }
+
+// TestBundleThatDoesNotFit: on a full artifacts directory what fits is written
+// and what does not is listed as missing; when not even summary.json fits, the
+// largest files make room for it. (Before: one file that did not fit lost the
+// whole bundle.)
+func TestBundleThatDoesNotFit(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED, NOT RUN: needs root to mount a small tmpfs")
+	}
+	mount := func(t *testing.T, size string) string {
+		dir := t.TempDir()
+		if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+		return dir
+	}
+	big := filepath.Join(t.TempDir(), "video.mp4")
+	if err := os.WriteFile(big, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	read := func(t *testing.T, res Result) summary {
+		var s summary
+		b, err := os.ReadFile(filepath.Join(res.Path, "summary.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	t.Run("a file too large", func(t *testing.T) {
+		res, err := Write(mount(t, "256k"), "run", Bundle{Summary: &summary{Code: 3},
+			Files: []File{{Name: "video.mp4", Path: big}},
+			Blobs: []Blob{{Name: "logs/x.log", Data: []byte("x\n")}, {Name: "huge.json", Data: make([]byte, 512<<10)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := read(t, res)
+		if !strings.Contains(s.Missing["video.mp4"], "no space") || !strings.Contains(s.Missing["huge.json"], "no space") ||
+			strings.Join(s.Files, ",") != "summary.json,logs/x.log" {
+			t.Errorf("summary %+v", s)
+		}
+		for _, n := range []string{"video.mp4", "huge.json"} {
+			if _, err := os.Stat(filepath.Join(res.Path, n)); err == nil {
+				t.Errorf("a partial %s was left", n)
+			}
+		}
+	})
+	t.Run("no room for the summary", func(t *testing.T) {
+		// 16 pages: the log takes them all, summary.json then needs one.
+		res, err := Write(mount(t, "64k"), "run", Bundle{Summary: &summary{Code: 3},
+			Blobs: []Blob{{Name: "small.log", Data: []byte("x\n")}, {Name: "big.log", Data: make([]byte, 60<<10)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := read(t, res)
+		if !strings.Contains(s.Missing["big.log"], "make room for summary.json") || strings.Join(s.Files, ",") != "summary.json,small.log" {
+			t.Errorf("summary %+v", s)
+		}
+	})
+}
