@@ -14,9 +14,9 @@ import (
 	"github.com/xinit-go/xinit-go/xscreen"
 )
 
-// screenshotTimeout is the deadline of each X request of a screenshot: what is
-// left of ctx, or xscreen's default when ctx has no deadline.
-func screenshotTimeout(ctx context.Context) time.Duration {
+// requestTimeout is the deadline of each X request of a screenshot or of the
+// screen check: what is left of ctx, or xscreen's default when ctx has none.
+func requestTimeout(ctx context.Context) time.Duration {
 	if d, ok := ctx.Deadline(); ok {
 		return max(time.Until(d), time.Millisecond)
 	}
@@ -25,7 +25,7 @@ func screenshotTimeout(ctx context.Context) time.Duration {
 
 // checkScreen verifies that screen 0 has the requested size.
 func checkScreen(ctx context.Context, display xscreen.Display, width, height int) error {
-	f, err := xscreen.Size(ctx, display, 0)
+	f, err := xscreen.Size(ctx, display, requestTimeout(ctx))
 	if err != nil {
 		return err
 	}
@@ -38,7 +38,7 @@ func checkScreen(ctx context.Context, display xscreen.Display, width, height int
 // WritePNG captures a display into a PNG file, atomically. It returns when ctx
 // ends, even when the X server has stopped answering (xscreen's deadlines).
 func WritePNG(ctx context.Context, display xscreen.Display, path string) error {
-	img, err := xscreen.Capture(ctx, display, screenshotTimeout(ctx))
+	img, err := xscreen.Capture(ctx, display, requestTimeout(ctx))
 	if err != nil {
 		return err
 	}
