@@ -7,16 +7,19 @@
 // that changes on a clock, a spinner turning once per Interval, is not seen at
 // the same phase every time), reads it with GetImage (in strips of at most
 // 4 MiB), hashes the pixels and checks whether all of them are black. When the
-// hash has not changed, or every sample was black, for Timeout, it calls
-// OnFrozen once; a change of the picture re-arms it. The clock starts again
+// hash has not changed, or every sample was black, for Timeout, it looks
+// again up to three times at random moments within one more Interval (a
+// picture that changes on a clock may have shown the same frame to every
+// sample), and if none differs calls OnFrozen once; a change of the picture
+// re-arms it. The clock starts again
 // whenever the app (re)starts, so a restarted app gets a whole Timeout.
 //
 // Each sample, connecting included, runs under SampleTimeout. A sample the X
 // server does not answer in time (stopped, stuck in a GPU, its accept queue
 // full) counts as an unchanged picture: a hung X server is reported as a frozen
 // screen, with Frozen.Stalled set. A frozen screen is therefore reported at
-// most Timeout plus one and a half Interval plus SampleTimeout after its last
-// change.
+// most Timeout plus two and a half Intervals plus SampleTimeout after its last
+// change (the confirmations' Interval included).
 //
 // The decision (observe) is a pure function of the samples and the time, tested
 // with made-up samples (a clock-timed spinner among them); a fake X server that

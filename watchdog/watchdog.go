@@ -180,6 +180,34 @@ func observe(s *state, now time.Time, fr frame, appStart time.Time, timeout time
 	return true, Frozen{Black: fr.black, Stalled: fr.stalled, Unchanged: s.unchanged}
 }
 
+// confirmations is how many more samples a picture gets before it is called
+// frozen.
+const confirmations = 3
+
+// confirm looks again before a freeze is called: when the sample fr at now
+// would make a picture that answered, and is not black, frozen, resample is
+// asked up to confirmations times (each waits a random part of an interval and
+// samples). The first sample that differs is returned in fr's place: a picture
+// that changes on a clock, and so may have shown the same frame to every
+// sample, is then seen changing. s is not changed.
+func confirm(s *state, now time.Time, fr frame, start time.Time, timeout time.Duration,
+	resample func() (frame, time.Time, bool)) (time.Time, frame) {
+	probe := *s
+	if fire, _ := observe(&probe, now, fr, start, timeout); !fire || fr.stalled || fr.black {
+		return now, fr
+	}
+	for range confirmations {
+		again, at, ok := resample()
+		if !ok || again.stalled {
+			break
+		}
+		if again.hash != fr.hash || again.black != fr.black {
+			return at, again
+		}
+	}
+	return now, fr
+}
+
 // Run samples until ctx ends.
 func (w *Watchdog) Run(ctx context.Context) {
 	w.log.Info("watching the screen", zap.Duration("timeout", w.o.Timeout), zap.Duration("interval", w.o.Interval),
@@ -208,8 +236,25 @@ func (w *Watchdog) Run(ctx context.Context) {
 			w.fail(err)
 			continue
 		}
+		now := time.Now()
 		w.mu.Lock()
-		fire, f := observe(&w.st, time.Now(), fr, start, w.o.Timeout)
+		probe := w.st
+		w.mu.Unlock()
+		resample := func() (frame, time.Time, bool) {
+			t := time.NewTimer(time.Duration(w.rand.Float64() * float64(w.o.Interval) / confirmations))
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return frame{}, time.Time{}, false
+			case <-t.C:
+			}
+			fr, err := w.sample(ctx, &c)
+			return fr, time.Now(), err == nil
+		}
+		// The state is only Run's to change: the copy taken above is current.
+		now, fr = confirm(&probe, now, fr, start, w.o.Timeout, resample)
+		w.mu.Lock()
+		fire, f := observe(&w.st, now, fr, start, w.o.Timeout)
 		if err != nil {
 			w.st.err = err.Error()
 		}

@@ -104,26 +104,40 @@ func spinner(at, period time.Duration) uint64 { return uint64(at / (period / 8) 
 
 // TestJitteredSamplesSeeASpinner: an app that shows a spinner turning once per
 // sampling interval is alive. Sampled at exact intervals it shows the same
-// frame every time and looks frozen (as it did in 3 of 3 runs); the watchdog's
-// own waits must not. 20 runs of a minute each, the rand seeded so the test is
-// repeatable; each wait is checked to lie within the documented range.
+// frame every time and looks frozen (as it did in 3 of 3 runs). The watchdog's
+// own schedule (waits from half to one and a half interval, and confirmations
+// at random moments before a freeze is called) must not call it frozen in 20
+// runs of ten minutes; the rand is seeded so the test is repeatable, and each
+// wait is checked to lie within the documented range.
 func TestJitteredSamplesSeeASpinner(t *testing.T) {
 	w := New(Options{Timeout: 5 * time.Second})
 	w.rand = rand.New(rand.NewPCG(1, 2))
 	period := w.Interval()
-	run := func(wait func() time.Duration) (fired bool) {
+	run := func(wait func() time.Duration, again bool) (fired bool) {
 		var s state
 		at := time.Duration(0)
-		for at < time.Minute {
+		resample := func() (frame, time.Time, bool) {
+			if !again {
+				return frame{}, time.Time{}, false
+			}
+			d := time.Duration(w.rand.Float64() * float64(period) / confirmations)
+			if d < 0 || d >= period/confirmations {
+				t.Fatalf("confirmation wait %v outside [0, %v)", d, period/confirmations)
+			}
+			at += d
+			return frame{hash: spinner(at, period)}, t0.Add(at), true
+		}
+		for at < 10*time.Minute {
 			at += wait()
-			if fire, _ := observe(&s, t0.Add(at), frame{hash: spinner(at, period)}, t0, w.o.Timeout); fire {
+			now, fr := confirm(&s, t0.Add(at), frame{hash: spinner(at, period)}, t0, w.o.Timeout, resample)
+			if fire, _ := observe(&s, now, fr, t0, w.o.Timeout); fire {
 				return true
 			}
 		}
 		return false
 	}
 	// The test can fail: exact intervals see one frame and fire.
-	if !run(func() time.Duration { return period }) {
+	if !run(func() time.Duration { return period }, false) {
 		t.Fatal("the spinner sampled at exact intervals did not look frozen: the test proves nothing")
 	}
 	for i := range 20 {
@@ -133,8 +147,33 @@ func TestJitteredSamplesSeeASpinner(t *testing.T) {
 				t.Fatalf("wait %v outside [%v, %v)", d, period/2, period*3/2)
 			}
 			return d
-		}) {
-			t.Fatalf("run %d: the spinner looked frozen to the watchdog's jittered samples", i)
+		}, true) {
+			t.Fatalf("run %d: the spinner looked frozen to the watchdog's samples", i)
+		}
+	}
+}
+
+// TestConfirmKeepsAFreeze: the confirmations do not hide a frozen picture, nor
+// delay a black or stalled one (those are not resampled).
+func TestConfirmKeepsAFreeze(t *testing.T) {
+	const timeout = 3 * time.Second
+	asked := 0
+	same := func() (frame, time.Time, bool) { asked++; return frame{hash: 1}, t0.Add(4 * time.Second), true }
+	for _, c := range []struct {
+		name  string
+		fr    frame
+		asked int
+	}{
+		{"a frozen picture", frame{hash: 1}, confirmations},
+		{"a black screen", frame{hash: 1, black: true}, 0},
+		{"a stalled server", frame{stalled: true}, 0},
+	} {
+		asked = 0
+		var s state
+		observe(&s, t0, frame{hash: 1, black: c.fr.black}, t0, timeout)
+		now, fr := confirm(&s, t0.Add(timeout), c.fr, t0, timeout, same)
+		if fire, _ := observe(&s, now, fr, t0, timeout); !fire || asked != c.asked {
+			t.Errorf("%s: fire %v after %d confirmations, want a freeze after %d", c.name, fire, asked, c.asked)
 		}
 	}
 }
