@@ -78,6 +78,16 @@ func TestConfiguredPathsThroughLinks(t *testing.T) {
 	if strings.Count(log, "not followed") < 2 {
 		t.Errorf("the log does not say twice that a link was not followed")
 	}
+	// A recording whose directory is such a link is refused at the start.
+	env = append(env, "XINIT_RECORD="+filepath.Join(shared, "arts", "run.mp4"))
+	p = testutil.Start(t, testutil.Options{Namespace: true, Env: env, Args: helperCmd("exit", "0")})
+	if c := p.Wait(60 * time.Second); c != 78 || !strings.Contains(p.Stderr.String(), "XINIT_RECORD") ||
+		!strings.Contains(p.Stderr.String(), "not followed") {
+		t.Errorf("XINIT_RECORD through a planted link: exit %d, want 78 naming the setting and the link\n%s", c, p.Stderr.String())
+	}
+	if b, err := os.ReadFile(filepath.Join(victim, "run.mp4")); err != nil || string(b) != "root's file" {
+		t.Errorf("root's run.mp4: %q, %v", b, err)
+	}
 }
 
 // TestFailedScreenshotShipsNoStaleOne: a restarted container (the same runtime
