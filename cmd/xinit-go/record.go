@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -165,10 +166,17 @@ func (e *extras) attach(sup *supervisor.Supervisor, info *health.Info) {
 func (e *extras) onFrozen(ctx context.Context, f watchdog.Frozen) {
 	e.frozen.Store(&f)
 	shot := filepath.Join(e.cfg.RuntimeDir, "frozen-screen.png")
-	sctx, cancel := context.WithTimeout(ctx, supervisor.HookTimeout)
-	err := session.WritePNG(sctx, e.sess.Display(), shot)
-	cancel()
-	fields := []zap.Field{zap.String("action", e.cfg.FreezeAction), zap.Bool("black", f.Black), zap.Duration("unchanged", f.Unchanged)}
+	var err error
+	if f.Stalled {
+		// The X server does not answer: a picture would only cost the timeout.
+		err = errors.New("not taken: the X server does not answer")
+	} else {
+		sctx, cancel := context.WithTimeout(ctx, supervisor.HookTimeout)
+		err = session.WritePNG(sctx, e.sess.Display(), shot)
+		cancel()
+	}
+	fields := []zap.Field{zap.String("action", e.cfg.FreezeAction), zap.Bool("black", f.Black), zap.Bool("stalled", f.Stalled),
+		zap.Duration("unchanged", f.Unchanged)}
 	if err != nil {
 		fields = append(fields, zap.NamedError("screenshot", err))
 	} else {
