@@ -1,8 +1,6 @@
 package bundle
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,7 +68,7 @@ func Write(dir, name string, b Bundle) (Result, error) {
 	defer df.Close()
 	dfd := int(df.Fd())
 
-	tmpName, err := mkdirTemp(dfd, ".bundle-")
+	tmpName, err := linksafe.MkdirTemp(dfd, ".bundle-")
 	if err != nil {
 		return res, fmt.Errorf("XINIT_ARTIFACTS=%q: %w", dir, err)
 	}
@@ -84,7 +82,7 @@ func Write(dir, name string, b Bundle) (Result, error) {
 	defer func() {
 		unix.Close(tfd)
 		if !ok {
-			removeAll(dfd, tmpName)
+			_ = linksafe.RemoveAllAt(dfd, tmpName)
 		}
 	}()
 
@@ -341,40 +339,4 @@ func OpenSource(p string, owner *Owner) (*os.File, error) {
 		return nil, fmt.Errorf("%s: has %d hard links; not copied", p, st.Nlink)
 	}
 	return f, nil
-}
-
-// mkdirTemp makes a directory with a random name in dfd, mode 0700, as
-// os.MkdirTemp does, but relative to an opened directory.
-func mkdirTemp(dfd int, prefix string) (string, error) {
-	for i := 0; i < 100; i++ {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		name := prefix + hex.EncodeToString(b[:])
-		err := unix.Mkdirat(dfd, name, 0o700)
-		if err == nil {
-			return name, nil
-		}
-		if !errors.Is(err, unix.EEXIST) {
-			return "", fmt.Errorf("make a temporary directory: %w", err)
-		}
-	}
-	return "", errors.New("make a temporary directory: no free name")
-}
-
-// removeAll removes a bundle left half-written: its files, one level of
-// directories, and itself, all relative to descriptors, never following a link.
-func removeAll(dfd int, name string) {
-	fd, err := unix.Openat(dfd, name, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return
-	}
-	dir := os.NewFile(uintptr(fd), name)
-	defer dir.Close()
-	names, _ := dir.Readdirnames(-1)
-	for _, n := range names {
-		if unix.Unlinkat(fd, n, 0) != nil {
-			removeAll(fd, n)
-		}
-	}
-	_ = unix.Unlinkat(dfd, name, unix.AT_REMOVEDIR)
 }
