@@ -241,12 +241,12 @@ func (w *Watchdog) Run(ctx context.Context) {
 		probe := w.st
 		w.mu.Unlock()
 		resample := func() (frame, time.Time, bool) {
-			t := time.NewTimer(time.Duration(w.rand.Float64() * float64(w.o.Interval) / confirmations))
-			defer t.Stop()
+			wait := time.NewTimer(time.Duration(w.rand.Float64() * float64(w.o.Interval) / confirmations))
+			defer wait.Stop()
 			select {
 			case <-ctx.Done():
 				return frame{}, time.Time{}, false
-			case <-t.C:
+			case <-wait.C:
 			}
 			fr, err := w.sample(ctx, &c)
 			return fr, time.Now(), err == nil
