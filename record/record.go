@@ -119,29 +119,43 @@ func New(o Options) (*Recorder, error) {
 	return r, nil
 }
 
+// idleSegments is how long a segments' directory must have been left alone
+// before a new recorder takes it for a killed run's: a live recorder (another
+// container's, on a shared volume) writes into its segment every second.
+const idleSegments = time.Minute
+
 // removeOldSegments removes the segments' directories that killed runs left
 // beside the output, all but the newest: that one holds the last killed run's
 // window, the evidence a restarted container must not lose at once; the others
-// would pile up. Links and files of that name are removed without being followed.
+// would pile up. A directory written to within idleSegments is left alone.
+// Links and files of that name are removed without being followed.
 func (r *Recorder) removeOldSegments() {
 	ents, err := linksafe.ReadDirAt(r.dfd(), ".")
 	if err != nil {
 		return
 	}
 	var dirs, others []string
+	last := map[string]time.Time{}
 	for name, st := range ents {
 		switch {
 		case !strings.HasPrefix(name, ".xinit-record-"):
 		case st.Mode&unix.S_IFMT == unix.S_IFDIR:
-			dirs = append(dirs, name)
+			t := time.Unix(st.Mtim.Unix())
+			inside, _ := linksafe.ReadDirAt(r.dfd(), name)
+			for _, e := range inside {
+				if m := time.Unix(e.Mtim.Unix()); m.After(t) {
+					t = m
+				}
+			}
+			if time.Since(t) < idleSegments {
+				continue
+			}
+			dirs, last[name] = append(dirs, name), t
 		default:
 			others = append(others, name)
 		}
 	}
-	sort.Slice(dirs, func(i, j int) bool {
-		a, b := ents[dirs[i]], ents[dirs[j]]
-		return time.Unix(a.Mtim.Unix()).Before(time.Unix(b.Mtim.Unix()))
-	})
+	sort.Slice(dirs, func(i, j int) bool { return last[dirs[i]].Before(last[dirs[j]]) })
 	if len(dirs) > 0 {
 		r.log.Info("the newest segments an earlier run left (killed before its stitch) are kept",
 			zap.String("path", filepath.Join(filepath.Dir(r.o.Path), dirs[len(dirs)-1])))

@@ -55,8 +55,9 @@ func TestWriteNewNeverFollowsALink(t *testing.T) {
 
 // TestOldSegmentsAreCleanedAtStart: killed runs leave their segments'
 // directories; a new recorder removes all but the newest (the last killed
-// run's window), removes a link of that name without following it, and makes
-// its own. (Before: they piled up, one per killed run.)
+// run's window), leaves one written to a moment ago alone (a live recorder's),
+// removes a link of that name without following it, and makes its own.
+// (Before: they piled up, one per killed run.)
 func TestOldSegmentsAreCleanedAtStart(t *testing.T) {
 	dir, other := t.TempDir(), t.TempDir()
 	keep := filepath.Join(other, "keep")
@@ -69,13 +70,28 @@ func TestOldSegmentsAreCleanedAtStart(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(p, "sub"), 0o700); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(p, "seg000.mp4"), []byte("x"), 0o644); err != nil {
+		seg := filepath.Join(p, "seg000.mp4")
+		if err := os.WriteFile(seg, []byte("x"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		at := base.Add(time.Duration(i) * time.Minute)
-		if err := os.Chtimes(p, at, at); err != nil {
-			t.Fatal(err)
+		for _, q := range []string{seg, filepath.Join(p, "sub"), p} {
+			if err := os.Chtimes(q, at, at); err != nil {
+				t.Fatal(err)
+			}
 		}
+	}
+	// A live recorder's directory (another container's on a shared volume): an
+	// old directory whose segment was written a moment ago.
+	live := filepath.Join(dir, ".xinit-record-live")
+	if err := os.Mkdir(live, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(live, "seg003.mp4"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(live, base, base); err != nil {
+		t.Fatal(err)
 	}
 	if err := os.Symlink(other, filepath.Join(dir, ".xinit-record-link")); err != nil {
 		t.Fatal(err)
@@ -90,8 +106,9 @@ func TestOldSegmentsAreCleanedAtStart(t *testing.T) {
 	for _, e := range ents {
 		left = append(left, e.Name())
 	}
-	if len(left) != 2 || !slices.Contains(left, ".xinit-record-c") || !slices.Contains(left, filepath.Base(r.SegmentsDir())) {
-		t.Errorf("left %v, want .xinit-record-c and the new %s", left, r.SegmentsDir())
+	if len(left) != 3 || !slices.Contains(left, ".xinit-record-c") || !slices.Contains(left, ".xinit-record-live") ||
+		!slices.Contains(left, filepath.Base(r.SegmentsDir())) {
+		t.Errorf("left %v, want .xinit-record-c, .xinit-record-live and the new %s", left, r.SegmentsDir())
 	}
 	if _, err := os.Stat(keep); err != nil {
 		t.Errorf("the link's target was emptied: %v", err)
