@@ -357,11 +357,12 @@ func signalComm(t *testing.T, s *xsession, comm string, sig syscall.Signal) {
 // output buffer: a SIGKILL of the PID namespace left a 28-byte, unplayable
 // file, and a rolling window lost its whole current segment. Now each fragment
 // (one a second) reaches the file when it is complete. The kill comes 7.7 s
-// after ffmpeg started, late in a 2 s segment, so a lost segment shows; 300 ms
-// are allowed for ffmpeg's own start.
+// after ffmpeg wrote its first bytes (the file's header, which the old code
+// wrote out too), late in a 2 s segment, so a lost segment shows; 300 ms are
+// allowed for the polling and the encoder.
 func TestKilledContainerKeepsTheVideo(t *testing.T) {
 	needRecord(t)
-	const n, startup = 7700 * time.Millisecond, 300 * time.Millisecond
+	const n, slack = 7700 * time.Millisecond, 300 * time.Millisecond
 	for _, tc := range []struct{ name, last string }{{"whole recording", ""}, {"rolling window", "10s"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -371,13 +372,18 @@ func TestKilledContainerKeepsTheVideo(t *testing.T) {
 				env = append(env, "XINIT_RECORD_LAST="+tc.last)
 			}
 			s := startX(t, "xvfb", env, helperCmd("clock"))
+			head := out
+			if tc.last != "" {
+				head = filepath.Join(dir, ".xinit-record-*", "seg000.mp4")
+			}
 			var started time.Time
-			testutil.Eventually(t, 60*time.Second, "ffmpeg to start", func() bool {
+			testutil.Eventually(t, 60*time.Second, "ffmpeg's first bytes", func() bool {
 				if s.p.Exited() {
 					t.Fatalf("xinit-go exited\n%s", s.p.Stderr.String())
 				}
-				for _, pid := range descendants(s.p.PID()) {
-					if st, err := procfs.Default.Stat(pid); err == nil && st.Comm == "ffmpeg" {
+				m, _ := filepath.Glob(head)
+				if len(m) == 1 {
+					if st, err := os.Stat(m[0]); err == nil && st.Size() > 0 {
 						started = time.Now()
 						return true
 					}
@@ -407,7 +413,7 @@ func TestKilledContainerKeepsTheVideo(t *testing.T) {
 				}
 				lastSec = max(lastSec, b)
 			}
-			if want := n - time.Second - startup; total < want {
+			if want := n - time.Second - slack; total < want {
 				t.Fatalf("%v of video after %v of recording and a SIGKILL; want at least %v", total, n, want)
 			}
 			// The clock in the video moved on for as long: the seconds are real ones.
