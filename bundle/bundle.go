@@ -1,8 +1,6 @@
 package bundle
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/xinit-go/xinit-go/internal/linksafe"
 )
 
 // Owner is who the bundle belongs to: the app user. Nil keeps xinit-go's user.
@@ -21,6 +21,9 @@ type Owner struct{ UID, GID int }
 type File struct {
 	Name string // path inside the bundle, e.g. "screenshot.png"
 	Path string // source
+	// Missing, when set, says why there is no such file for this run: it is
+	// listed in Result.Missing and nothing is copied.
+	Missing string
 }
 
 // Blob is a file whose content the caller holds.
@@ -44,26 +47,28 @@ type Result struct {
 	Missing map[string]string // files that could not be copied, and why
 }
 
-// Write writes b into a new directory called name inside dir, completely or
-// not at all. A file that cannot be copied is left out and named in
-// Result.Missing (summary.json is written last, so the caller may list them;
-// see WriteWith), but a failure to write the directory itself is an error and
-// leaves nothing behind.
+// Write writes b into a new directory called name inside dir, which appears at
+// once (renamed into place) or not at all. A file that cannot be copied, or
+// does not fit (no space, a quota), is left out and named in Result.Missing;
+// summary.json is written last, so the caller may list them (the Summary's
+// SetFiles), and when it does not fit itself, the largest files written make
+// room for it. Any other failure to write the directory is an error and leaves
+// nothing behind.
 func Write(dir, name string, b Bundle) (Result, error) {
 	res := Result{Missing: map[string]string{}}
 	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
 		return res, fmt.Errorf("bad bundle name %q", name)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// No link another user could have planted is followed on the way, and
+	// everything below happens relative to the opened directory.
+	df, err := linksafe.OpenDir(dir, true, 0o755)
+	if err != nil {
 		return res, fmt.Errorf("XINIT_ARTIFACTS=%q: %w", dir, err)
 	}
-	dfd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return res, fmt.Errorf("XINIT_ARTIFACTS=%q: open: %w", dir, err)
-	}
-	defer unix.Close(dfd)
+	defer df.Close()
+	dfd := int(df.Fd())
 
-	tmpName, err := mkdirTemp(dfd, ".bundle-")
+	tmpName, err := linksafe.MkdirTemp(dfd, ".bundle-")
 	if err != nil {
 		return res, fmt.Errorf("XINIT_ARTIFACTS=%q: %w", dir, err)
 	}
@@ -72,42 +77,72 @@ func Write(dir, name string, b Bundle) (Result, error) {
 		_ = unix.Unlinkat(dfd, tmpName, unix.AT_REMOVEDIR)
 		return res, fmt.Errorf("XINIT_ARTIFACTS=%q: %w", dir, err)
 	}
-	w := &writer{dfd: tfd, owner: b.Owner}
+	w := &writer{dfd: tfd, owner: b.Owner, sizes: map[string]int64{}}
 	ok := false
 	defer func() {
 		unix.Close(tfd)
 		if !ok {
-			removeAll(dfd, tmpName)
+			_ = linksafe.RemoveAllAt(dfd, tmpName)
 		}
 	}()
 
+	// What does not fit (no space, a quota) is left out and listed in the
+	// summary; the rest is written.
 	for _, f := range b.Files {
+		if f.Missing != "" {
+			res.Missing[f.Name] = f.Missing
+			continue
+		}
 		if err := w.copy(f); err != nil {
-			if errors.Is(err, errWrite) {
+			switch {
+			case full(err):
+				w.remove(f.Name)
+				res.Missing[f.Name] = noRoom
+			case errors.Is(err, errWrite):
 				return res, fmt.Errorf("XINIT_ARTIFACTS=%q: %w", dir, err)
+			default:
+				res.Missing[f.Name] = err.Error()
 			}
-			res.Missing[f.Name] = err.Error()
 			continue
 		}
 		res.Written = append(res.Written, f.Name)
 	}
 	for _, bl := range b.Blobs {
 		if err := w.write(bl.Name, bl.Data); err != nil {
+			if full(err) {
+				w.remove(bl.Name)
+				res.Missing[bl.Name] = noRoom
+				continue
+			}
 			return res, fmt.Errorf("XINIT_ARTIFACTS=%q: %w", dir, err)
 		}
 		res.Written = append(res.Written, bl.Name)
 	}
-	if s, ok := b.Summary.(interface {
-		SetFiles([]string, map[string]string)
-	}); ok {
-		s.SetFiles(append([]string{"summary.json"}, res.Written...), res.Missing)
-	}
-	sum, err := json.MarshalIndent(b.Summary, "", "  ")
-	if err != nil {
-		return res, err
-	}
-	if err := w.write("summary.json", append(sum, '\n')); err != nil {
-		return res, fmt.Errorf("XINIT_ARTIFACTS=%q: %w", dir, err)
+	// summary.json is the one file the bundle needs: while it does not fit,
+	// the largest file written makes room for it.
+	for {
+		if s, ok := b.Summary.(interface {
+			SetFiles([]string, map[string]string)
+		}); ok {
+			s.SetFiles(append([]string{"summary.json"}, res.Written...), res.Missing)
+		}
+		sum, err := json.MarshalIndent(b.Summary, "", "  ")
+		if err != nil {
+			return res, err
+		}
+		err = w.write("summary.json", append(sum, '\n'))
+		if err == nil {
+			break
+		}
+		w.remove("summary.json")
+		big := w.largest(res.Written)
+		if !full(err) || big < 0 {
+			return res, fmt.Errorf("XINIT_ARTIFACTS=%q: %w", dir, err)
+		}
+		name := res.Written[big]
+		w.remove(name)
+		res.Missing[name] = "removed to make room for summary.json: " + noRoom
+		res.Written = append(res.Written[:big], res.Written[big+1:]...)
 	}
 	res.Written = append([]string{"summary.json"}, res.Written...)
 	for _, d := range w.dirs {
@@ -141,21 +176,46 @@ func Write(dir, name string, b Bundle) (Result, error) {
 // errWrite marks a failure to write into the bundle (as opposed to reading a source).
 var errWrite = errors.New("write")
 
+// noRoom is why a file that did not fit is missing.
+const noRoom = "no space left in the artifacts directory"
+
+// full reports a write that failed for want of space.
+func full(err error) bool { return errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) }
+
+// remove removes a file of the bundle (a partial one, or one that must make
+// room), never following a link.
+func (w *writer) remove(name string) {
+	_ = unix.Unlinkat(w.dfd, path.Clean(name), 0)
+	delete(w.sizes, path.Clean(name))
+}
+
+// largest is the index in names of the largest file written, -1 for none.
+func (w *writer) largest(names []string) int {
+	best := -1
+	for i, n := range names {
+		if best < 0 || w.sizes[path.Clean(n)] > w.sizes[path.Clean(names[best])] {
+			best = i
+		}
+	}
+	return best
+}
+
 type writer struct {
 	dfd   int
 	owner *Owner
 	dirs  []string
+	sizes map[string]int64 // the files written, by clean name
 }
 
 // own hands an open file or directory to the owner with mode.
 func (w *writer) own(fd int, mode uint32) error {
 	if w.owner != nil {
 		if err := unix.Fchown(fd, w.owner.UID, w.owner.GID); err != nil {
-			return fmt.Errorf("%w: fchown: %v", errWrite, err)
+			return fmt.Errorf("%w: fchown: %w", errWrite, err)
 		}
 	}
 	if err := unix.Fchmod(fd, mode); err != nil {
-		return fmt.Errorf("%w: fchmod: %v", errWrite, err)
+		return fmt.Errorf("%w: fchmod: %w", errWrite, err)
 	}
 	return nil
 }
@@ -175,12 +235,12 @@ func (w *writer) create(name string) (*os.File, error) {
 		case err == nil:
 			w.dirs = append(w.dirs, d)
 		case !errors.Is(err, unix.EEXIST):
-			return nil, fmt.Errorf("%w: mkdir %s: %v", errWrite, d, err)
+			return nil, fmt.Errorf("%w: mkdir %s: %w", errWrite, d, err)
 		}
 	}
 	fd, err := unix.Openat(w.dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("%w: create %s: %v", errWrite, name, err)
+		return nil, fmt.Errorf("%w: create %s: %w", errWrite, name, err)
 	}
 	return os.NewFile(uintptr(fd), name), nil
 }
@@ -192,7 +252,7 @@ func (w *writer) finish(f *os.File) error {
 		return err
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("%w: fsync %s: %v", errWrite, f.Name(), err)
+		return fmt.Errorf("%w: fsync %s: %w", errWrite, f.Name(), err)
 	}
 	return f.Close()
 }
@@ -200,7 +260,7 @@ func (w *writer) finish(f *os.File) error {
 func (w *writer) finishDir(d string) error {
 	fd, err := unix.Openat(w.dfd, d, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", errWrite, d, err)
+		return fmt.Errorf("%w: %s: %w", errWrite, d, err)
 	}
 	defer unix.Close(fd)
 	if err := w.own(fd, 0o755); err != nil {
@@ -216,8 +276,9 @@ func (w *writer) write(name string, data []byte) error {
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return fmt.Errorf("%w: %s: %v", errWrite, name, err)
+		return fmt.Errorf("%w: %s: %w", errWrite, name, err)
 	}
+	w.sizes[path.Clean(name)] = int64(len(data))
 	return w.finish(f)
 }
 
@@ -232,10 +293,12 @@ func (w *writer) copy(f File) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(dst, src); err != nil {
+	n, err := io.Copy(dst, src)
+	if err != nil {
 		dst.Close()
-		return fmt.Errorf("%w: copy %s: %v", errWrite, f.Name, err)
+		return fmt.Errorf("%w: copy %s: %w", errWrite, f.Name, err)
 	}
+	w.sizes[path.Clean(f.Name)] = n
 	return w.finish(dst)
 }
 
@@ -269,42 +332,11 @@ func OpenSource(p string, owner *Owner) (*os.File, error) {
 	case owner != nil && st.Uid != 0 && int(st.Uid) != owner.UID:
 		f.Close()
 		return nil, fmt.Errorf("%s: belongs to uid %d, neither root nor the app user", p, st.Uid)
+	case st.Nlink > 1:
+		// Another name for the same file may be one the app user made for a
+		// file it cannot read (a hard link needs no right on the file).
+		f.Close()
+		return nil, fmt.Errorf("%s: has %d hard links; not copied", p, st.Nlink)
 	}
 	return f, nil
-}
-
-// mkdirTemp makes a directory with a random name in dfd, mode 0700, as
-// os.MkdirTemp does, but relative to an opened directory.
-func mkdirTemp(dfd int, prefix string) (string, error) {
-	for i := 0; i < 100; i++ {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		name := prefix + hex.EncodeToString(b[:])
-		err := unix.Mkdirat(dfd, name, 0o700)
-		if err == nil {
-			return name, nil
-		}
-		if !errors.Is(err, unix.EEXIST) {
-			return "", fmt.Errorf("make a temporary directory: %w", err)
-		}
-	}
-	return "", errors.New("make a temporary directory: no free name")
-}
-
-// removeAll removes a bundle left half-written: its files, one level of
-// directories, and itself, all relative to descriptors, never following a link.
-func removeAll(dfd int, name string) {
-	fd, err := unix.Openat(dfd, name, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return
-	}
-	dir := os.NewFile(uintptr(fd), name)
-	defer dir.Close()
-	names, _ := dir.Readdirnames(-1)
-	for _, n := range names {
-		if unix.Unlinkat(fd, n, 0) != nil {
-			removeAll(fd, n)
-		}
-	}
-	_ = unix.Unlinkat(dfd, name, unix.AT_REMOVEDIR)
 }

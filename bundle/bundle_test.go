@@ -125,3 +125,132 @@ func TestOwnerAndForeignFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestHardLinkedSourceIsRefused: the app user can make a hard link to a file it
+// cannot read (without protected_hardlinks) at the screenshot's path; root must
+// not copy that file into a bundle the user owns. A File marked Missing is
+// listed with its reason and not copied.
+func TestHardLinkedSourceIsRefused(t *testing.T) {
+	src := t.TempDir()
+	secret := filepath.Join(src, "secret")
+	if err := os.WriteFile(secret, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(src, "shot.png")
+	if err := os.Link(secret, shot); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(src, "stale.png")
+	if err := os.WriteFile(stale, []byte("png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Write(t.TempDir(), "run", Bundle{Summary: &summary{}, Files: []File{
+		{Name: "screenshot.png", Path: shot},
+		{Name: "frozen-screen.png", Path: stale, Missing: "the screenshot failed"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Missing["screenshot.png"], "hard links") || res.Missing["frozen-screen.png"] != "the screenshot failed" {
+		t.Fatalf("missing %v", res.Missing)
+	}
+	for _, n := range []string{"screenshot.png", "frozen-screen.png"} {
+		if _, err := os.Stat(filepath.Join(res.Path, n)); err == nil {
+			t.Errorf("%s was copied", n)
+		}
+	}
+}
+
+// TestArtifactsDirThroughALinkIsRefused: an artifacts directory reached through
+// a link that the app user owns (planted in its own directory) is refused; no
+// bundle appears in the link's target.
+func TestArtifactsDirThroughALinkIsRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED, NOT RUN: needs root to chown")
+	}
+	victim := t.TempDir()
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(shared, "artifacts")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{shared, link} {
+		if err := os.Lchown(p, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, dir := range []string{link, filepath.Join(link, "bundles")} {
+		if _, err := Write(dir, "run", Bundle{Summary: &summary{}}); err == nil || !strings.Contains(err.Error(), "link") {
+			t.Errorf("%s: %v, want a refused link", dir, err)
+		}
+	}
+	if ents, _ := os.ReadDir(victim); len(ents) != 0 {
+		t.Errorf("written in the link's target: %v", ents)
+	}
+}
+
+// TestBundleThatDoesNotFit: on a full artifacts directory what fits is written
+// and what does not is listed as missing; when not even summary.json fits, the
+// largest files make room for it. (Before: one file that did not fit lost the
+// whole bundle.)
+func TestBundleThatDoesNotFit(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED, NOT RUN: needs root to mount a small tmpfs")
+	}
+	mount := func(t *testing.T, size string) string {
+		dir := t.TempDir()
+		if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+		return dir
+	}
+	big := filepath.Join(t.TempDir(), "video.mp4")
+	if err := os.WriteFile(big, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	read := func(t *testing.T, res Result) summary {
+		var s summary
+		b, err := os.ReadFile(filepath.Join(res.Path, "summary.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	t.Run("a file too large", func(t *testing.T) {
+		res, err := Write(mount(t, "256k"), "run", Bundle{Summary: &summary{Code: 3},
+			Files: []File{{Name: "video.mp4", Path: big}},
+			Blobs: []Blob{{Name: "logs/x.log", Data: []byte("x\n")}, {Name: "huge.json", Data: make([]byte, 512<<10)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := read(t, res)
+		if !strings.Contains(s.Missing["video.mp4"], "no space") || !strings.Contains(s.Missing["huge.json"], "no space") ||
+			strings.Join(s.Files, ",") != "summary.json,logs/x.log" {
+			t.Errorf("summary %+v", s)
+		}
+		for _, n := range []string{"video.mp4", "huge.json"} {
+			if _, err := os.Stat(filepath.Join(res.Path, n)); err == nil {
+				t.Errorf("a partial %s was left", n)
+			}
+		}
+	})
+	t.Run("no room for the summary", func(t *testing.T) {
+		// 16 pages: the log takes them all, summary.json then needs one.
+		res, err := Write(mount(t, "64k"), "run", Bundle{Summary: &summary{Code: 3},
+			Blobs: []Blob{{Name: "small.log", Data: []byte("x\n")}, {Name: "big.log", Data: make([]byte, 60<<10)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := read(t, res)
+		if !strings.Contains(s.Missing["big.log"], "make room for summary.json") || strings.Join(s.Files, ",") != "summary.json,small.log" {
+			t.Errorf("summary %+v", s)
+		}
+	})
+}

@@ -280,3 +280,25 @@ func portOf(addr string) int {
 	}
 	return p
 }
+
+// Redacted is a copy of c fit for a file the app user can read (the failure
+// bundle's summary): the values of the extra services' environments are
+// replaced, their names kept. The VNC password is never marshalled at all.
+func (c *Config) Redacted() *Config {
+	r := *c
+	r.Services = make([]Service, len(c.Services))
+	for i, s := range c.Services {
+		if s.Env != nil {
+			env := make(map[string]string, len(s.Env))
+			for k := range s.Env {
+				env[k] = "(redacted)"
+			}
+			s.Env = env
+		}
+		r.Services[i] = s
+	}
+	if c.Services == nil {
+		r.Services = nil
+	}
+	return &r
+}

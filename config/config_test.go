@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -392,5 +393,30 @@ func TestWebSettings(t *testing.T) {
 	// With the view off its root is not checked.
 	if _, err := load(t, []string{"app"}, env("XINIT_WEB_ADDR=off", "XINIT_WEB_ROOT=/nonexistent")); err != nil {
 		t.Errorf("root checked with the view off: %v", err)
+	}
+}
+
+// TestXArgsListInTOML: x_args as a TOML list keeps each element as one
+// argument, spaces included (before: joined and split on spaces); as a string
+// or a variable it is split on spaces.
+func TestXArgsListInTOML(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(file, []byte(`x_args = ["-fp", "/usr/share/fonts/my fonts", "-verbose"]`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load([]string{"app"}, env(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"-fp", "/usr/share/fonts/my fonts", "-verbose"}; !slices.Equal(c.XArgs, want) {
+		t.Errorf("x_args %q, want %q", c.XArgs, want)
+	}
+	c, err = Load([]string{"app"}, env("XINIT_X_ARGS=+extension RANDR  -verbose"), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"+extension", "RANDR", "-verbose"}; !slices.Equal(c.XArgs, want) {
+		t.Errorf("XINIT_X_ARGS: %q, want %q", c.XArgs, want)
 	}
 }

@@ -80,7 +80,9 @@ func readFile(path string) (map[string]string, []Service, []error) {
 			}
 			sep := ","
 			if k == "x_args" {
-				sep = " "
+				// Each element is one argument, spaces and all: NUL, which no
+				// variable or flag can hold, keeps them apart (see argList).
+				sep = "\x00"
 			}
 			vals[k] = strings.Join(parts, sep)
 		default:

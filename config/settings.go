@@ -116,8 +116,8 @@ var settings = []setting{
 		help:  "how long the X server may take to report ready",
 		apply: func(c *Config, v string) (err error) { c.XReady, err = parseDuration(v, false); return err }},
 	{env: "XINIT_X_ARGS", key: "x_args", flag: "x-args", example: "XINIT_X_ARGS=\"+extension RANDR -verbose 3\"",
-		help:  "extra arguments for the X server, split on spaces",
-		apply: func(c *Config, v string) error { c.XArgs = strings.Fields(v); return nil }},
+		help:  "extra arguments for the X server, split on spaces (in TOML a list of strings: one argument each)",
+		apply: func(c *Config, v string) error { c.XArgs = argList(v); return nil }},
 	{env: "XINIT_VNC", key: "vnc", flag: "vnc", def: "on", example: "XINIT_VNC=off",
 		help:  "run x11vnc: on or off",
 		apply: func(c *Config, v string) (err error) { c.VNC, err = parseBool(v); return err }},
@@ -453,4 +453,14 @@ func newFlagSet() (*flag.FlagSet, func() map[string]*string) {
 		fs.Visit(func(f *flag.Flag) { given[f.Name] = vals[f.Name] })
 		return given
 	}
+}
+
+// argList is a list of arguments: a TOML list arrives joined with NUL (which no
+// environment variable or flag can hold) and keeps each element whole; a
+// variable or flag is split on spaces.
+func argList(v string) []string {
+	if strings.Contains(v, "\x00") {
+		return strings.Split(v, "\x00")
+	}
+	return strings.Fields(v)
 }

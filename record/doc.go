@@ -3,9 +3,11 @@
 // The recorder is a supervisor.Spec: ffmpeg grabs the display (x11grab), encodes
 // H.264 (h264_nvenc when a real encode session opens on this machine, else
 // libx264 ultrafast) into yuv420p, and writes a fragmented MP4
-// (frag_keyframe+empty_moov+default_base_moof): every keyframe closes a
-// fragment that a player can read, so the file stays playable when ffmpeg or
-// the whole container is killed at any moment. Its stop signal is SIGINT, on
+// (frag_keyframe+empty_moov+default_base_moof) with a keyframe every second:
+// every keyframe closes a fragment that a player can read, and flush_packets
+// writes it to the file at once (ffmpeg would otherwise keep 256 KiB in its
+// buffer, minutes of a static screen), so the file stays playable and loses at
+// most the last second when ffmpeg or the whole container is killed. Its stop signal is SIGINT, on
 // which ffmpeg writes the last fragment and exits; that takes milliseconds, well
 // inside the stop grace.
 //

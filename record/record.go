@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
+	"github.com/xinit-go/xinit-go/internal/linksafe"
 	"github.com/xinit-go/xinit-go/supervisor"
 )
 
@@ -55,14 +56,21 @@ type Options struct {
 
 // Recorder is the recording of one session.
 type Recorder struct {
-	o      Options
-	segDir string // rolling window: where the segments go
-	starts int
-	log    *zap.Logger
+	o       Options
+	dir     *os.File // the output's directory, opened without following a link
+	base    string   // the output's name in dir
+	segName string   // rolling window: the segments' directory's name in dir
+	segDir  string   // and its path, for ffmpeg
+	starts  int
+	log     *zap.Logger
 }
 
-// New prepares a recording: checks the output's directory, and for a rolling
-// window creates the segments' directory. Nothing is started.
+// New prepares a recording: opens the output's directory without following a
+// link that another user could have planted on the way (the app user may own
+// it), and for a rolling window creates the segments' directory in it. Nothing
+// is started. What the Recorder later renames or removes there, it does
+// relative to that opened directory, so a component swapped for a link during
+// the run redirects nothing. Close releases the directory.
 func New(o Options) (*Recorder, error) {
 	if o.FPS <= 0 {
 		o.FPS = 15
@@ -74,28 +82,98 @@ func New(o Options) (*Recorder, error) {
 		o.Log = zap.NewNop()
 	}
 	r := &Recorder{o: o, log: o.Log.Named("record")}
-	dir := filepath.Dir(o.Path)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+	dir, base := filepath.Split(o.Path)
+	if dir == "" {
+		dir = "."
+	}
+	if base == "" {
+		return nil, fmt.Errorf("XINIT_RECORD=%q: want a file's path, e.g. /artifacts/run.mp4", o.Path)
+	}
+	df, err := linksafe.OpenDir(dir, false, 0)
+	if errors.Is(err, unix.ENOENT) {
 		return nil, fmt.Errorf("XINIT_RECORD=%q: the directory %s does not exist; create it (a volume), or record elsewhere", o.Path, dir)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("XINIT_RECORD=%q: %w", o.Path, err)
+	}
+	r.dir, r.base = df, base
+	r.removeOldSegments()
 	if o.Last > 0 {
-		d, err := os.MkdirTemp(dir, ".xinit-record-")
+		name, err := linksafe.MkdirTemp(int(df.Fd()), ".xinit-record-")
 		if err != nil {
+			df.Close()
 			return nil, fmt.Errorf("XINIT_RECORD=%q: make the segments' directory: %w", o.Path, err)
 		}
 		if c := o.Credential; c != nil {
 			// The directory is handed over through a descriptor of the one just
 			// made: the recording's directory may be the app user's, who could
 			// have swapped the name for a link in between.
-			if err := chownOwnDir(d, c); err != nil {
-				os.Remove(d)
+			if err := chownOwnDir(int(df.Fd()), name, c); err != nil {
+				_ = unix.Unlinkat(int(df.Fd()), name, unix.AT_REMOVEDIR)
+				df.Close()
 				return nil, fmt.Errorf("XINIT_RECORD=%q: hand the segments' directory to the app user: %w", o.Path, err)
 			}
 		}
-		r.segDir = d
+		r.segName, r.segDir = name, filepath.Join(dir, name)
 	}
 	return r, nil
 }
+
+// idleSegments is how long a segments' directory must have been left alone
+// before a new recorder takes it for a killed run's: a live recorder (another
+// container's, on a shared volume) writes into its segment every second.
+const idleSegments = time.Minute
+
+// removeOldSegments removes the segments' directories that killed runs left
+// beside the output, all but the newest: that one holds the last killed run's
+// window, the evidence a restarted container must not lose at once; the others
+// would pile up. A directory written to within idleSegments is left alone.
+// Links and files of that name are removed without being followed.
+func (r *Recorder) removeOldSegments() {
+	ents, err := linksafe.ReadDirAt(r.dfd(), ".")
+	if err != nil {
+		return
+	}
+	var dirs, others []string
+	last := map[string]time.Time{}
+	for name, st := range ents {
+		switch {
+		case !strings.HasPrefix(name, ".xinit-record-"):
+		case st.Mode&unix.S_IFMT == unix.S_IFDIR:
+			t := time.Unix(st.Mtim.Unix())
+			inside, _ := linksafe.ReadDirAt(r.dfd(), name)
+			for _, e := range inside {
+				if m := time.Unix(e.Mtim.Unix()); m.After(t) {
+					t = m
+				}
+			}
+			if time.Since(t) < idleSegments {
+				continue
+			}
+			dirs, last[name] = append(dirs, name), t
+		default:
+			others = append(others, name)
+		}
+	}
+	sort.Slice(dirs, func(i, j int) bool { return last[dirs[i]].Before(last[dirs[j]]) })
+	if len(dirs) > 0 {
+		r.log.Info("the newest segments an earlier run left (killed before its stitch) are kept",
+			zap.String("path", filepath.Join(filepath.Dir(r.o.Path), dirs[len(dirs)-1])))
+		others = append(others, dirs[:len(dirs)-1]...)
+	}
+	for _, name := range others {
+		if err := linksafe.RemoveAllAt(r.dfd(), name); err != nil {
+			r.log.Warn("cannot remove an earlier run's segments", zap.String("name", name), zap.Error(err))
+			continue
+		}
+		r.log.Info("removed an earlier run's segments", zap.String("path", filepath.Join(filepath.Dir(r.o.Path), name)))
+	}
+}
+
+// Close releases the output's directory. Call it after Finish.
+func (r *Recorder) Close() { r.dir.Close() }
+
+func (r *Recorder) dfd() int { return int(r.dir.Fd()) }
 
 // SegmentsDir is the rolling window's directory, "" without one.
 func (r *Recorder) SegmentsDir() string { return r.segDir }
@@ -127,9 +205,11 @@ func (r *Recorder) Argv() []string {
 	}
 	argv = append(argv, "-pix_fmt", "yuv420p")
 	frag := "+frag_keyframe+empty_moov+default_base_moof"
+	// A keyframe, so a fragment, every second, and each fragment written out
+	// when it is complete (flush_packets): without it ffmpeg keeps 256 KiB in
+	// its buffer, minutes of a static screen. A kill loses at most a second.
 	if o.Last <= 0 {
-		// A keyframe, so a fragment, every second: a kill loses at most a second.
-		return append(argv, "-g", fps, "-f", "mp4", "-movflags", frag, o.Path)
+		return append(argv, "-g", fps, "-f", "mp4", "-movflags", frag, "-flush_packets", "1", o.Path)
 	}
 	seg := Segment(o.Last)
 	secs := strconv.Itoa(int(seg / time.Second))
@@ -137,7 +217,7 @@ func (r *Recorder) Argv() []string {
 		"-force_key_frames", "expr:gte(t,n_forced*"+secs+")",
 		"-f", "segment", "-segment_time", secs, "-segment_wrap", strconv.Itoa(Segments(o.Last)),
 		"-reset_timestamps", "1", "-segment_format", "mp4",
-		"-segment_format_options", "movflags="+frag,
+		"-segment_format_options", "movflags="+frag+":flush_packets=1",
 		filepath.Join(r.segDir, "seg%03d.mp4"))
 }
 
@@ -181,9 +261,9 @@ func (r *Recorder) Spec() supervisor.Spec {
 func (r *Recorder) preStart(context.Context) error {
 	r.starts++
 	if r.starts > 1 && r.o.Last <= 0 {
-		prev := strings.TrimSuffix(r.o.Path, filepath.Ext(r.o.Path)) + fmt.Sprintf(".%d.mp4", r.starts-1)
-		if err := os.Rename(r.o.Path, prev); err == nil {
-			r.log.Info("the recording so far is kept aside", zap.String("path", prev))
+		prev := strings.TrimSuffix(r.base, filepath.Ext(r.base)) + fmt.Sprintf(".%d.mp4", r.starts-1)
+		if err := unix.Renameat(r.dfd(), r.base, r.dfd(), prev); err == nil {
+			r.log.Info("the recording so far is kept aside", zap.String("path", filepath.Join(filepath.Dir(r.o.Path), prev)))
 		}
 	}
 	return nil
@@ -210,8 +290,9 @@ func (r *Recorder) ready() (*supervisor.Probe, error) {
 
 func (r *Recorder) written(since time.Time) bool {
 	if r.segDir == "" {
-		st, err := os.Stat(r.o.Path)
-		return err == nil && st.Size() > 0 && st.ModTime().After(since)
+		var st unix.Stat_t
+		err := unix.Fstatat(r.dfd(), r.base, &st, unix.AT_SYMLINK_NOFOLLOW)
+		return err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > 0 && time.Unix(st.Mtim.Unix()).After(since)
 	}
 	segs, _ := r.segments()
 	return len(segs) > 0
@@ -225,21 +306,20 @@ type segment struct {
 
 // segments lists the rolling window's segments, oldest first.
 func (r *Recorder) segments() ([]segment, error) {
-	ents, err := os.ReadDir(r.segDir)
+	ents, err := linksafe.ReadDirAt(r.dfd(), r.segName)
 	if err != nil {
 		return nil, err
 	}
 	var out []segment
-	for _, e := range ents {
-		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), "seg") || !strings.HasSuffix(e.Name(), ".mp4") {
+	for name, st := range ents {
+		if st.Mode&unix.S_IFMT != unix.S_IFREG || !strings.HasPrefix(name, "seg") || !strings.HasSuffix(name, ".mp4") {
 			continue
 		}
-		info, err := e.Info()
-		path := filepath.Join(r.segDir, e.Name())
-		if err != nil || !Playable(path) {
+		path := filepath.Join(r.segDir, name)
+		if !Playable(path) {
 			continue
 		}
-		out = append(out, segment{path, info.ModTime(), info.Size()})
+		out = append(out, segment{path, time.Unix(st.Mtim.Unix()), st.Size})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].mod.Before(out[j].mod) })
 	return out, nil
@@ -251,15 +331,16 @@ func (r *Recorder) segments() ([]segment, error) {
 // Call it only when no supervisor runs: it starts ffmpeg through os/exec.
 func (r *Recorder) Finish(ctx context.Context, keep bool) (string, error) {
 	if !keep {
-		os.Remove(r.o.Path)
-		if r.segDir != "" {
-			os.RemoveAll(r.segDir)
+		_ = unix.Unlinkat(r.dfd(), r.base, 0)
+		if r.segName != "" {
+			_ = linksafe.RemoveAllAt(r.dfd(), r.segName)
 		}
 		r.log.Info("recording removed: the run passed and XINIT_RECORD_KEEP=failure")
 		return "", nil
 	}
 	if r.segDir == "" {
-		if st, err := os.Lstat(r.o.Path); err != nil || !st.Mode().IsRegular() {
+		var st unix.Stat_t
+		if err := unix.Fstatat(r.dfd(), r.base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 			return "", fmt.Errorf("no recording at %s", r.o.Path)
 		}
 		return r.o.Path, nil
@@ -278,7 +359,12 @@ func (r *Recorder) Finish(ctx context.Context, keep bool) (string, error) {
 	}
 	listPath := filepath.Join(r.segDir, "list.txt")
 	tmp := filepath.Join(r.segDir, "stitched.mp4")
-	if err := writeNew(r.segDir, "list.txt", []byte(list.String()), r.o.Credential); err != nil {
+	sfd, err := unix.Openat(r.dfd(), r.segName, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", fmt.Errorf("open %s: %w", r.segDir, err)
+	}
+	defer unix.Close(sfd)
+	if err := writeNew(sfd, r.segDir, "list.txt", []byte(list.String()), r.o.Credential); err != nil {
 		return "", err
 	}
 	ctx, cancel := context.WithTimeout(ctx, FinishTimeout)
@@ -293,10 +379,10 @@ func (r *Recorder) Finish(ctx context.Context, keep bool) (string, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("stitch the last %s: %v: %s (the segments stay in %s)", r.o.Last, err, strings.TrimSpace(string(out)), r.segDir)
 	}
-	if err := os.Rename(tmp, r.o.Path); err != nil {
-		return "", err
+	if err := unix.Renameat(sfd, filepath.Base(tmp), r.dfd(), r.base); err != nil {
+		return "", fmt.Errorf("rename %s to %s: %w", tmp, r.o.Path, err)
 	}
-	os.RemoveAll(r.segDir)
+	_ = linksafe.RemoveAllAt(r.dfd(), r.segName)
 	r.log.Info("recording stitched", zap.String("path", r.o.Path), zap.Int("segments", len(segs)),
 		zap.Duration("window", r.o.Last), zap.Duration("took", time.Since(start)))
 	return r.o.Path, nil
@@ -357,10 +443,11 @@ func Playable(path string) bool {
 	return bytes.Contains(head, []byte("moov")) && bytes.Contains(head, []byte("moof"))
 }
 
-// chownOwnDir hands a directory that root just made to c, through a descriptor
-// opened without following links, after checking it is still root's directory.
-func chownOwnDir(path string, c *syscall.Credential) error {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+// chownOwnDir hands a directory that root just made in dirfd to c, through a
+// descriptor opened without following links, after checking it is still root's
+// directory.
+func chownOwnDir(dirfd int, path string, c *syscall.Credential) error {
+	fd, err := unix.Openat(dirfd, path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
@@ -375,16 +462,11 @@ func chownOwnDir(path string, c *syscall.Credential) error {
 	return unix.Fchown(fd, int(c.Uid), int(c.Gid))
 }
 
-// writeNew writes a new file name in dir, a directory the app user may own:
-// the directory is opened without following a link, an old entry of that name
-// is unlinked (never followed), the file is created with O_EXCL|O_NOFOLLOW
-// relative to the opened directory, and handed to c (when set) by descriptor.
-func writeNew(dir, name string, data []byte, c *syscall.Credential) error {
-	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
-	}
-	defer unix.Close(dfd)
+// writeNew writes a new file name in dfd (whose path is dir), a directory the
+// app user may own: an old entry of that name is unlinked (never followed), the
+// file is created with O_EXCL|O_NOFOLLOW relative to the opened directory, and
+// handed to c (when set) by descriptor.
+func writeNew(dfd int, dir, name string, data []byte, c *syscall.Credential) error {
 	if err := unix.Unlinkat(dfd, name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("remove %s/%s: %w", dir, name, err)
 	}

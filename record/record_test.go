@@ -30,7 +30,7 @@ func TestSpec(t *testing.T) {
 	sp := r.Spec()
 	argv := strings.Join(sp.Argv, " ")
 	for _, want := range []string{"-f x11grab", "-framerate 10", "-video_size 800x600", "-i :5.0+0,0", "-c:v libx264",
-		"-pix_fmt yuv420p", "-movflags +frag_keyframe+empty_moov+default_base_moof", filepath.Join(dir, "run.mp4")} {
+		"-pix_fmt yuv420p", "-movflags +frag_keyframe+empty_moov+default_base_moof", "-flush_packets 1", filepath.Join(dir, "run.mp4")} {
 		if !strings.Contains(argv, want) {
 			t.Errorf("argv lacks %q: %s", want, argv)
 		}
@@ -44,6 +44,7 @@ func TestSpec(t *testing.T) {
 	}
 	argv = strings.Join(rr.Argv(), " ")
 	if !strings.Contains(argv, "-f segment -segment_time 10 -segment_wrap 8") || !strings.Contains(argv, "-c:v h264_nvenc") ||
+		!strings.Contains(argv, "-segment_format_options movflags=+frag_keyframe+empty_moov+default_base_moof:flush_packets=1") ||
 		!strings.HasPrefix(rr.SegmentsDir(), filepath.Join(dir, ".xinit-record-")) {
 		t.Errorf("rolling argv: %s (%s)", argv, rr.SegmentsDir())
 	}

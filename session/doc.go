@@ -10,7 +10,7 @@
 //     number, which it does only once its screens exist (the socket appears earlier,
 //     and Xorg can still die with "no screens found"). End of file on the pipe is a
 //     failure reported with the (EE) lines of its log. After that the screen size is
-//     read back over the X protocol (github.com/jezek/xgb) and compared with the
+//     read back over the X protocol (package xscreen) and compared with the
 //     request. A stale /tmp/.X<n>-lock and socket are removed only when the lock's
 //     process is dead; a live one is a clear, permanent error.
 //   - x11vnc: -rfbauth with a 0600 password file in the private runtime directory,
@@ -30,7 +30,7 @@
 //   - The app: the command line's positional arguments, with DISPLAY set, started
 //     once X is ready (not waiting for VNC). Extra services run as root with
 //     root's HOME, USER and LOGNAME.
-//   - The screenshot: a PNG of screen 0 taken just before the session stops; it
-//     ends with its context even when the X server stalls (the connection is
-//     closed, which ends every pending reply).
+//   - The screenshot: a PNG of screen 0 taken just before the session stops,
+//     read through package xscreen; it ends with its context even when the X
+//     server stalls (the connection is closed, which ends every pending reply).
 package session

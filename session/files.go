@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/xinit-go/xinit-go/internal/linksafe"
 )
 
 // xinit-go is root and the app may not be. Root never follows a link or trusts
@@ -255,41 +257,12 @@ func (rt *runtimeDir) removeOldClientDirs() error {
 	}
 	for _, n := range names {
 		if strings.HasPrefix(n, aside) {
-			if err := removeAllAt(rt.fd(), n); err != nil {
+			if err := linksafe.RemoveAllAt(rt.fd(), n); err != nil {
 				return fmt.Errorf("remove the old client directory %s: %w", rt.join(n), err)
 			}
 		}
 	}
 	return nil
-}
-
-// removeAllAt removes name inside dirfd and, when it is a directory, everything
-// under it. It never follows a link: a link is removed, not its target.
-func removeAllAt(dirfd int, name string) error {
-	err := unix.Unlinkat(dirfd, name, 0)
-	if err == nil || errors.Is(err, unix.ENOENT) {
-		return nil
-	}
-	if !errors.Is(err, unix.EISDIR) && !errors.Is(err, unix.EPERM) {
-		return err
-	}
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	names, err := readDirNames(fd)
-	if err == nil {
-		for _, n := range names {
-			if err = removeAllAt(fd, n); err != nil {
-				break
-			}
-		}
-	}
-	unix.Close(fd)
-	if err != nil {
-		return err
-	}
-	return unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR)
 }
 
 // readDirNames lists a directory by descriptor, from its start, without closing it.

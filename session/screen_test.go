@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/xinit-go/xinit-go/internal/testutil"
+	"github.com/xinit-go/xinit-go/xscreen"
 )
 
 // startXvfb runs a bare Xvfb (no -auth: local clients need no cookie) and returns
@@ -91,14 +92,17 @@ func TestCaptureReturnsWhenTheServerStalls(t *testing.T) {
 	real := startXvfb(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := Capture(ctx, Display{Num: real}); err != nil {
+	if _, err := xscreen.Capture(ctx, xscreen.Display{Num: real}, 0); err != nil {
 		t.Fatalf("the real server: %v", err)
 	}
 	display, closed := stallingProxy(t, real)
 	for _, f := range []func(ctx context.Context) error{
-		func(ctx context.Context) error { _, err := Capture(ctx, Display{Num: display}); return err },
 		func(ctx context.Context) error {
-			return WritePNG(ctx, Display{Num: display}, filepath.Join(t.TempDir(), "shot.png"))
+			_, err := xscreen.Capture(ctx, xscreen.Display{Num: display}, 0)
+			return err
+		},
+		func(ctx context.Context) error {
+			return WritePNG(ctx, xscreen.Display{Num: display}, filepath.Join(t.TempDir(), "shot.png"))
 		},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/xinit-go/xinit-go/config"
 	"github.com/xinit-go/xinit-go/supervisor"
+	"github.com/xinit-go/xinit-go/xscreen"
 )
 
 // Service names; extra services name these in `after`.
@@ -43,7 +44,7 @@ type Session struct {
 	// to health.Info.Vital): VNC beside an app.
 	Vital []string
 
-	display   Display // how xinit-go itself connects: readiness, screenshot
+	display   xscreen.Display // how xinit-go itself connects: readiness, screenshot
 	user      *AppUser
 	clientDir string
 	rt        *runtimeDir // open while Build runs
@@ -98,7 +99,7 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 			return nil, fmt.Errorf("%w: XINIT_RUNTIME_DIR=%q: %v; check that it is writable and not full", ErrSetup, cfg.RuntimeDir, err)
 		}
 		s.XAuthority = filepath.Join(s.clientDir, "Xauthority")
-		s.display = Display{Num: cfg.Display, Cookie: cookie}
+		s.display = xscreen.Display{Num: cfg.Display, Cookie: cookie}
 		base = setEnv(base, "XAUTHORITY", s.XAuthority)
 		xs, err := s.xSpec(cfg, plan, base, restart, log)
 		if err != nil {

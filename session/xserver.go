@@ -18,13 +18,14 @@ import (
 
 	"github.com/xinit-go/xinit-go/internal/procfs"
 	"github.com/xinit-go/xinit-go/supervisor"
+	"github.com/xinit-go/xinit-go/xscreen"
 )
 
 // LockDir and SocketDir are where X servers keep their lock files and sockets;
 // X servers hard-code them.
 const (
 	LockDir   = "/tmp"
-	SocketDir = "/tmp/.X11-unix"
+	SocketDir = xscreen.SocketDir
 )
 
 // ring keeps the last lines a server wrote, for error messages.

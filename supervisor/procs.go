@@ -196,14 +196,39 @@ func lookPath(name string, env []string) (string, error) {
 	return "", &startError{path: name, err: fmt.Errorf("not found in PATH %s: %w", path, syscall.ENOENT)}
 }
 
+// maxLine is the longest line pump hands over; the rest of a longer one is
+// dropped and the line marked as cut.
+const maxLine = 1 << 20
+
 // pump turns a service's output into lines; it ends when every writer has closed
-// or the read deadline set by drain has passed.
+// or the read deadline set by drain has passed. A line over maxLine is cut, not
+// fatal: the lines after it still come.
 func pump(r io.Reader, out func(string)) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for sc.Scan() {
-		if line := strings.TrimRight(sc.Text(), "\r"); line != "" {
-			out(line)
+	br := bufio.NewReaderSize(r, 64*1024)
+	var line []byte
+	cut := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if room := maxLine - len(line); len(chunk) <= room {
+			line = append(line, chunk...)
+		} else {
+			line, cut = append(line, chunk[:room]...), true
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if l := strings.TrimRight(string(line), "\r\n"); l != "" {
+			if cut {
+				l += " [line cut at 1 MiB]"
+			}
+			out(l)
+		}
+		if cap(line) > 64*1024 {
+			line = nil // a long line's buffer is not kept
+		}
+		line, cut = line[:0], false
+		if err != nil {
+			break
 		}
 	}
 	_, _ = io.Copy(io.Discard, r)

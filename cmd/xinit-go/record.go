@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -154,7 +155,7 @@ func (e *extras) attach(sup *supervisor.Supervisor, info *health.Info) {
 	timeout, action := e.cfg.FreezeTimeout.String(), e.cfg.FreezeAction
 	info.Frame = func() *health.FrameStatus {
 		st := e.wd.Status()
-		if !st.Sampling {
+		if !st.Sampling && !st.Frozen {
 			return &health.FrameStatus{Timeout: timeout, Action: action, Error: st.Error}
 		}
 		return &health.FrameStatus{Sampling: true, UnchangedSeconds: st.Unchanged.Seconds(), Black: st.Black, Frozen: st.Frozen,
@@ -166,10 +167,17 @@ func (e *extras) attach(sup *supervisor.Supervisor, info *health.Info) {
 func (e *extras) onFrozen(ctx context.Context, f watchdog.Frozen) {
 	e.frozen.Store(&f)
 	shot := filepath.Join(e.cfg.RuntimeDir, "frozen-screen.png")
-	sctx, cancel := context.WithTimeout(ctx, supervisor.HookTimeout)
-	err := session.WritePNG(sctx, e.sess.Display(), shot)
-	cancel()
-	fields := []zap.Field{zap.String("action", e.cfg.FreezeAction), zap.Bool("black", f.Black), zap.Duration("unchanged", f.Unchanged)}
+	var err error
+	if f.Stalled {
+		// The X server does not answer: a picture would only cost the timeout.
+		err = errors.New("not taken: the X server does not answer")
+	} else {
+		sctx, cancel := context.WithTimeout(ctx, supervisor.HookTimeout)
+		err = session.WritePNG(sctx, e.sess.Display(), shot)
+		cancel()
+	}
+	fields := []zap.Field{zap.String("action", e.cfg.FreezeAction), zap.Bool("black", f.Black), zap.Bool("stalled", f.Stalled),
+		zap.Duration("unchanged", f.Unchanged)}
 	if err != nil {
 		fields = append(fields, zap.NamedError("screenshot", err))
 	} else {
@@ -237,6 +245,7 @@ func (e *extras) finishWork(code int, st supervisor.Status, info health.Info) {
 		ctx, cancel := context.WithTimeout(context.Background(), record.FinishTimeout)
 		v, err := e.rec.Finish(ctx, failed || e.cfg.RecordKeep == "always")
 		cancel()
+		e.rec.Close()
 		if err != nil {
 			videoErr = err.Error()
 			e.log.Warn("recording", zap.Error(err))
@@ -249,7 +258,7 @@ func (e *extras) finishWork(code int, st supervisor.Status, info health.Info) {
 	sum := &summary{
 		ExitCode: code, Failed: failed, Reason: st.Reason,
 		Started: e.started.UTC(), Ended: time.Now().UTC(),
-		Settings: e.cfg, Video: video, VideoError: videoErr, Encoder: e.encoder,
+		Settings: e.cfg.Redacted(), Video: video, VideoError: videoErr, Encoder: e.encoder,
 	}
 	sum.DurationSeconds = sum.Ended.Sub(sum.Started).Seconds()
 	if f := e.frozen.Load(); f != nil {
@@ -288,10 +297,10 @@ func (e *extras) finishWork(code int, st supervisor.Status, info health.Info) {
 func (e *extras) files(video string) []bundle.File {
 	var fs []bundle.File
 	if e.lastPNG != "" {
-		fs = append(fs, bundle.File{Name: "screenshot.png", Path: e.lastPNG})
+		fs = append(fs, e.thisRun("screenshot.png", e.lastPNG))
 	}
 	if f := e.frozen.Load(); f != nil {
-		fs = append(fs, bundle.File{Name: "frozen-screen.png", Path: filepath.Join(e.cfg.RuntimeDir, "frozen-screen.png")})
+		fs = append(fs, e.thisRun("frozen-screen.png", filepath.Join(e.cfg.RuntimeDir, "frozen-screen.png")))
 	}
 	if video != "" {
 		if st, err := os.Lstat(video); err == nil && st.Size() <= maxBundleVideo {
@@ -303,6 +312,20 @@ func (e *extras) files(video string) []bundle.File {
 		fs = append(fs, bundle.File{Name: "xorg.conf", Path: e.sess.XorgConfPath})
 	}
 	return fs
+}
+
+// thisRun is a screenshot for the bundle, marked missing when this run did not
+// write it: a failed screenshot leaves an earlier run's file in place, which
+// must not pass for this run's screen.
+func (e *extras) thisRun(name, path string) bundle.File {
+	st, err := os.Lstat(path)
+	switch {
+	case err != nil:
+		return bundle.File{Name: name, Path: path, Missing: "not taken: " + err.Error()}
+	case st.ModTime().Before(e.started):
+		return bundle.File{Name: name, Path: path, Missing: "not taken in this run (the screenshot failed; see the log)"}
+	}
+	return bundle.File{Name: name, Path: path}
 }
 
 type summary struct {

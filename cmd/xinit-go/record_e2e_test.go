@@ -402,3 +402,84 @@ func TestSummaryOfRealRuns(t *testing.T) {
 		t.Errorf("summary of an empty directory: exit %d, %q", cmd.ProcessState.ExitCode(), stderr.String())
 	}
 }
+
+// TestKilledContainerKeepsTheVideo: the README promises that when the whole
+// container is killed, at most the last second of the recording is lost. A
+// static 1080p screen with a clock (a square whose red counts the seconds)
+// compresses to a few kilobytes a second, which ffmpeg used to keep in its
+// output buffer: a SIGKILL of the PID namespace left a 28-byte, unplayable
+// file, and a rolling window lost its whole current segment. Now each fragment
+// (one a second) reaches the file when it is complete. The kill comes 7.7 s
+// after ffmpeg wrote its first bytes (the file's header, which the old code
+// wrote out too), late in a 2 s segment, so a lost segment shows; 300 ms are
+// allowed for the polling and the encoder.
+func TestKilledContainerKeepsTheVideo(t *testing.T) {
+	needRecord(t)
+	const n, slack = 7700 * time.Millisecond, 300 * time.Millisecond
+	for _, tc := range []struct{ name, last string }{{"whole recording", ""}, {"rolling window", "10s"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "run.mp4")
+			env := []string{"XINIT_RECORD=" + out, "XINIT_RECORD_FPS=10", "SCREEN_RESOLUTION=1920x1080x24"}
+			if tc.last != "" {
+				env = append(env, "XINIT_RECORD_LAST="+tc.last)
+			}
+			s := startX(t, "xvfb", env, helperCmd("clock"))
+			head := out
+			if tc.last != "" {
+				head = filepath.Join(dir, ".xinit-record-*", "seg000.mp4")
+			}
+			var started time.Time
+			testutil.Eventually(t, 60*time.Second, "ffmpeg's first bytes", func() bool {
+				if s.p.Exited() {
+					t.Fatalf("xinit-go exited\n%s", s.p.Stderr.String())
+				}
+				m, _ := filepath.Glob(head)
+				if len(m) == 1 {
+					if st, err := os.Stat(m[0]); err == nil && st.Size() > 0 {
+						started = time.Now()
+						return true
+					}
+				}
+				return false
+			})
+			time.Sleep(time.Until(started.Add(n))) // what is recorded: n seconds of the clock
+			s.p.Signal(syscall.SIGKILL)
+			s.p.Wait(30 * time.Second)
+			videos := []string{out}
+			if tc.last != "" {
+				videos, _ = filepath.Glob(filepath.Join(dir, ".xinit-record-*", "seg*.mp4"))
+			}
+			total := time.Duration(0)
+			first, lastSec := -1, -1
+			for _, v := range videos {
+				st, _ := os.Stat(v)
+				d, _, _, err := ffprobe(t, v)
+				t.Logf("%s: %d bytes, %v (%v)", filepath.Base(v), st.Size(), d, err)
+				if err != nil || d <= 0 {
+					continue
+				}
+				total += d
+				a, b := clockAt(t, v, 0), clockAt(t, v, d-150*time.Millisecond)
+				if first < 0 || a < first {
+					first = a
+				}
+				lastSec = max(lastSec, b)
+			}
+			if want := n - time.Second - slack; total < want {
+				t.Fatalf("%v of video after %v of recording and a SIGKILL; want at least %v", total, n, want)
+			}
+			// The clock in the video moved on for as long: the seconds are real ones.
+			if lastSec-first < int((n-2*time.Second)/time.Second) {
+				t.Errorf("the clock in the video goes from %d s to %d s; want at least %v apart", first, lastSec, n-2*time.Second)
+			}
+		})
+	}
+}
+
+// clockAt reads the clock stand-in's seconds from a video's frame.
+func clockAt(t *testing.T, path string, at time.Duration) int {
+	t.Helper()
+	r, _, _, _ := frameAt(t, path, at).At(testutil.ClockSquare/2, testutil.ClockSquare/2).RGBA()
+	return testutil.ClockSeconds(uint8(r >> 8))
+}

@@ -146,3 +146,61 @@ func TestBlackScreenLogOnly(t *testing.T) {
 		t.Errorf("exit %d, want the app's 7", code)
 	}
 }
+
+// TestStoppedXServerIsAFreeze: Xvfb stopped with SIGSTOP answers nothing, not
+// even a new connection's setup. The watchdog's sample times out, which counts
+// as an unchanged picture: exit 75 within the timeout plus one wait and the
+// confirmations, one sample's timeout, the stop bound (its screenshot's 2 s
+// included) and the bundle's bound; no frozen-screen picture is tried (it could
+// only time out); /healthz says why while the session stops.
+// (Before: the sample waited for good, no exit 75, /healthz 200.)
+func TestStoppedXServerIsAFreeze(t *testing.T) {
+	const timeout, grace = 3 * time.Second, time.Second
+	art := t.TempDir()
+	s := startX(t, "xvfb", []string{"XINIT_FREEZE_TIMEOUT=3s", "XINIT_ARTIFACTS=" + art, "XINIT_STOP_GRACE=1s"}, []string{"glxgears"})
+	s.waitReady()
+	testutil.Eventually(t, 60*time.Second, "the watchdog's first samples of the gears", func() bool {
+		if s.p.Exited() {
+			t.Fatalf("xinit-go exited before the gears were seen\n%s", s.p.Stderr.String())
+		}
+		f := s.frame().Frame
+		return f != nil && f.Sampling && !f.Black && !f.Frozen && f.Unchanged < timeout.Seconds()/2
+	})
+	x := s.xPID()
+	if x == 0 {
+		t.Fatal("no X server")
+	}
+	if err := syscall.Kill(x, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	// Let it go on for good, whatever the test's end: the X server must die of
+	// the session's stop, not be left stopped.
+	t.Cleanup(func() { _ = syscall.Kill(x, syscall.SIGCONT) })
+	var healthz string
+	testutil.Eventually(t, 60*time.Second, "/healthz to report the freeze, or the exit", func() bool {
+		if code, body := s.get("/healthz"); code == 503 {
+			healthz = body
+			return true
+		}
+		return s.p.Exited()
+	})
+	if code := s.p.Wait(60 * time.Second); code != exitFrozen {
+		t.Fatalf("exit %d, want %d\n%s", code, exitFrozen, s.p.Stderr.String())
+	}
+	took := time.Since(stopped)
+	interval := watchdog.New(watchdog.Options{Timeout: timeout}).Interval()
+	sampleTimeout := max(interval, time.Second)
+	bound := timeout + interval*5/2 + sampleTimeout + (grace + 4*time.Second) + finishBound
+	t.Logf("SIGSTOP to exit 75: %v (bound %v); /healthz: %q", took, bound, healthz)
+	if took > bound {
+		t.Errorf("exit 75 came %v after the SIGSTOP, over the bound of %v", took, bound)
+	}
+	if !strings.Contains(healthz, "X server has not answered") {
+		t.Errorf("/healthz said %q while stopping, want the stalled X server named", healthz)
+	}
+	if _, sum := oneBundle(t, art); sum.ExitCode != exitFrozen || !strings.Contains(sum.Frozen, "X server has not answered") ||
+		sum.Missing["frozen-screen.png"] == "" || sum.Missing["screenshot.png"] == "" {
+		t.Errorf("summary %+v", sum)
+	}
+}

@@ -159,6 +159,9 @@ func init() {
 				"OpenGL core profile version string: 4.6.0 NVIDIA 580.159.04\nOpenGL version string: 4.6.0 NVIDIA 580.159.04\n")
 			return 0
 		}},
+		"clock": {"paint a square on the root window whose red level counts the seconds (ClockSeconds reads it), until killed", func([]string) int {
+			return clock()
+		}},
 		"fail-after": {"MILLIS CODE: sleep, then exit CODE", func(args []string) int {
 			time.Sleep(time.Duration(atoi(args[0])) * time.Millisecond)
 			return atoi(args[1])

@@ -1,4 +1,4 @@
-package session
+package xscreen
 
 import (
 	"encoding/binary"
