@@ -1,19 +1,15 @@
 package session
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
 
 	"github.com/xinit-go/xinit-go/config"
 	"github.com/xinit-go/xinit-go/exitcode"
@@ -22,9 +18,6 @@ import (
 
 // GLName is the GL renderer probe's service name.
 const GLName = "gl"
-
-// GLResultFile is the probe's result in the runtime directory.
-const GLResultFile = "gl.json"
 
 // GLProbeTimeout bounds one run of the probe (glxinfo takes a fraction of a
 // second: the bound is for a GL driver that hangs).
@@ -50,6 +43,8 @@ type GLResult struct {
 	// Error says why the renderer is unknown (no glxinfo, no GLX); "" otherwise.
 	Error  string  `json:"error,omitempty"`
 	TookMS float64 `json:"took_ms"`
+	// UID is the user the probe ran as: the app's.
+	UID int `json:"uid"`
 	// Vulkan is what the same probe found of Vulkan; nil when it did not look.
 	Vulkan *VulkanResult `json:"vulkan,omitempty"`
 }
@@ -144,7 +139,6 @@ func SoftwareAdvice(r GLResult, glxWhy string) string {
 
 // glProbe holds the probe's latest result for the log, /status and /metrics.
 type glProbe struct {
-	path    string
 	require bool
 	log     *zap.Logger
 	result  atomic.Pointer[GLResult]
@@ -161,17 +155,24 @@ func (s *Session) GL() *GLResult {
 // GLRequired reports whether the probe's failure ends the session (XINIT_REQUIRE_GPU=1).
 func (s *Session) GLRequired() bool { return s.gl != nil && s.gl.require }
 
+// GLResultPrefix starts the probe's line of standard output that carries its
+// result as JSON (`xinit-go probe-gl --out -`).
+const GLResultPrefix = "gl-result "
+
 // glProbeSpec is the probe as a oneshot service after X: `xinit-go probe-gl`,
-// the same binary, run as a child with the environment an app gets (DISPLAY,
-// XAUTHORITY, the GLX vendor rule). PID 1 never loads a GL driver itself. Under
-// XINIT_REQUIRE_GPU=1 it is required, its failure is exit 69, and the app comes
-// after it; otherwise it is optional and runs beside the app, which does not
-// wait for it.
+// the same binary, run as a child as the app is run: the app's user and
+// environment (DISPLAY, XAUTHORITY, the GLX vendor rule, the Vulkan layer), so
+// it finds what the app will find, and PID 1 never loads a GL driver itself. It
+// reports on its standard output, which the app's user may write, so nothing
+// but the log, /status and /metrics trusts its result; the decision is its exit
+// code. Under XINIT_REQUIRE_GPU=1 it is required, its failure is exit 69, and
+// the app comes after it; otherwise it is optional and runs beside the app,
+// which does not wait for it.
 func (s *Session) glProbeSpec(cfg *config.Config, plan *Plan, env []string, self string, log *zap.Logger) supervisor.Spec {
 	glog := log.Named(GLName)
-	p := &glProbe{path: filepath.Join(cfg.RuntimeDir, GLResultFile), require: cfg.RequireGPU, log: glog}
+	p := &glProbe{require: cfg.RequireGPU, log: glog}
 	s.gl = p
-	argv := []string{self, "probe-gl", "--out", p.path}
+	argv := []string{self, "probe-gl", "--out", "-"}
 	if cfg.RequireGPU {
 		argv = append(argv, "--require-gpu")
 		if !plan.NvidiaGLX && plan.GLXWhy != "" {
@@ -182,19 +183,19 @@ func (s *Session) glProbeSpec(cfg *config.Config, plan *Plan, env []string, self
 		Name:         GLName,
 		Argv:         argv,
 		Env:          env,
+		Credential:   s.credential(),
 		After:        []string{XName},
 		Role:         supervisor.Optional,
 		Oneshot:      true,
 		ReadyTimeout: GLProbeTimeout,
 		Restart:      supervisor.Restart{Policy: supervisor.Never, Budget: supervisor.NoRestarts},
-		PreStart: func(ctx context.Context) error {
-			if err := os.Remove(p.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("remove the last result %s: %w", p.path, err)
+		Output: func(line string) {
+			if r, ok := strings.CutPrefix(line, GLResultPrefix); ok {
+				p.take(r)
+				return
 			}
-			return nil
+			glog.Info(line)
 		},
-		Exited: func(int) { p.read() },
-		Output: func(line string) { glog.Info(line) },
 	}
 	if cfg.RequireGPU {
 		sp.Role = supervisor.Required
@@ -203,25 +204,20 @@ func (s *Session) glProbeSpec(cfg *config.Config, plan *Plan, env []string, self
 	return sp
 }
 
-// read takes the result the probe wrote, when it wrote one, and logs it.
-func (p *glProbe) read() {
-	f, err := os.OpenFile(p.path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return // killed, or it could not write: its output says why
-	}
-	if err != nil {
-		p.log.Warn("read the GL probe's result", zap.Error(err))
+// take keeps a result the probe printed, and logs it.
+func (p *glProbe) take(line string) {
+	var r GLResult
+	if len(line) > 64<<10 {
+		p.log.Warn("the GL probe's result is too long to be one", zap.Int("bytes", len(line)))
 		return
 	}
-	defer f.Close()
-	var r GLResult
-	if err := json.NewDecoder(io.LimitReader(f, 64<<10)).Decode(&r); err != nil {
-		p.log.Warn("read the GL probe's result", zap.String("path", p.path), zap.Error(err))
+	if err := json.Unmarshal([]byte(line), &r); err != nil {
+		p.log.Warn("read the GL probe's result", zap.Error(err))
 		return
 	}
 	p.result.Store(&r)
 	fields := []zap.Field{zap.String("renderer", r.Renderer), zap.String("vendor", r.Vendor), zap.String("version", r.Version),
-		zap.Bool("direct", r.Direct), zap.Bool("software", r.Software), zap.String("library", r.Library), zap.Float64("took_ms", r.TookMS)}
+		zap.Bool("direct", r.Direct), zap.Bool("software", r.Software), zap.String("library", r.Library), zap.Float64("took_ms", r.TookMS), zap.Int("uid", r.UID)}
 	switch {
 	case r.Error != "":
 		p.log.Warn("GL renderer unknown", append(fields, zap.String("error", r.Error))...)

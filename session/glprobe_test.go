@@ -2,8 +2,6 @@ package session
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -133,10 +131,10 @@ func TestGLProbeSpec(t *testing.T) {
 			t.Fatal(err)
 		}
 		gl, app := specNamed(t, s, GLName), specNamed(t, s, AppName)
-		if !gl.Oneshot || gl.Ready != nil || gl.ReadyTimeout != GLProbeTimeout || !slices.Equal(gl.After, []string{XName}) || gl.Credential != nil {
+		if !gl.Oneshot || gl.Ready != nil || gl.ReadyTimeout != GLProbeTimeout || !slices.Equal(gl.After, []string{XName}) || gl.Credential != app.Credential {
 			t.Errorf("gl %+v", gl)
 		}
-		if gl.Argv[1] != "probe-gl" || !slices.Contains(gl.Argv, filepath.Join(c.RuntimeDir, GLResultFile)) || slices.Contains(gl.Argv, "--require-gpu") != require {
+		if gl.Argv[1] != "probe-gl" || !slices.Equal(gl.Argv[2:4], []string{"--out", "-"}) || slices.Contains(gl.Argv, "--require-gpu") != require {
 			t.Errorf("argv %q", gl.Argv)
 		}
 		for _, kv := range []string{"DISPLAY=:0", "XAUTHORITY=" + s.XAuthority, "__GLX_VENDOR_LIBRARY_NAME=nvidia"} {
@@ -157,21 +155,18 @@ func TestGLProbeSpec(t *testing.T) {
 		if s.GL() != nil {
 			t.Fatal("a result before any run")
 		}
-		// A run's result reaches GL() when the supervisor reaps it.
+		// The result line reaches GL(); other lines are the log's, and a line
+		// that is not a result changes nothing.
 		want := GLResult{Renderer: "NVIDIA H200/PCIe/SSE2", Vendor: "NVIDIA Corporation", Direct: true}
 		b, _ := json.Marshal(want)
-		if err := os.WriteFile(filepath.Join(c.RuntimeDir, GLResultFile), b, 0o600); err != nil {
-			t.Fatal(err)
+		gl.Output("GL renderer \"NVIDIA H200/PCIe/SSE2\"")
+		gl.Output(GLResultPrefix + "{not json")
+		if s.GL() != nil {
+			t.Fatal("a result from lines that are none")
 		}
-		gl.Exited(1)
+		gl.Output(GLResultPrefix + string(b))
 		if got := s.GL(); got == nil || *got != want {
 			t.Fatalf("GL() = %+v", got)
-		}
-		if err := gl.PreStart(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := os.Stat(filepath.Join(c.RuntimeDir, GLResultFile)); !os.IsNotExist(err) {
-			t.Fatalf("the last result is still there before a new run: %v", err)
 		}
 	}
 }

@@ -130,18 +130,19 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 	if s.user != nil {
 		extraEnv = ownIdentity(appEnv)
 	}
+	if u := s.user; u != nil {
+		appEnv = setEnv(appEnv, "HOME", u.Home)
+		appEnv = setEnv(appEnv, "USER", u.Name)
+		appEnv = setEnv(appEnv, "LOGNAME", u.Name)
+	}
 	if withX {
-		specs = append(specs, s.glProbeSpec(cfg, plan, extraEnv, selfPath(), log))
+		// The probe sees what the app will: its user, its environment.
+		specs = append(specs, s.glProbeSpec(cfg, plan, appEnv, selfPath(), log))
 	}
 	if len(cfg.App) > 0 {
 		policy, _ := supervisor.ParsePolicy(cfg.AppRestart)
 		r := restart
 		r.Policy = policy
-		if u := s.user; u != nil {
-			appEnv = setEnv(appEnv, "HOME", u.Home)
-			appEnv = setEnv(appEnv, "USER", u.Name)
-			appEnv = setEnv(appEnv, "LOGNAME", u.Name)
-		}
 		app := supervisor.Spec{
 			Name:       AppName,
 			Argv:       cfg.App,

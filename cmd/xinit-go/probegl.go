@@ -26,12 +26,13 @@ const glxinfoTimeout = session.GLProbeTimeout - 5*time.Second
 // usage: the session runs it as its "gl" service). It is a child of PID 1, not
 // PID 1, so it may wait for its own child: it runs `glxinfo -B` with the
 // environment the session gave it (the app's: DISPLAY, XAUTHORITY, the GLX
-// vendor rule), writes the result as JSON to --out (atomically), and exits 0,
+// vendor rule), writes the result as JSON to --out (atomically; - for a line on
+// standard output, which is how the session reads it), and exits 0,
 // or 69 with --require-gpu when the renderer is software or unknown.
 func runProbeGL(ctx context.Context, args []string, sys system, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("probe-gl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	out := fs.String("out", "", "write the result here as JSON")
+	out := fs.String("out", "", "write the result here as JSON; - prints it as one line on standard output, after \""+session.GLResultPrefix+"\"")
 	require := fs.Bool("require-gpu", false, "exit 69 when the renderer is software")
 	why := fs.String("glx-why", "", "why the session chose this GLX vendor, for the message")
 	if err := fs.Parse(args); err != nil {
@@ -42,7 +43,18 @@ func runProbeGL(ctx context.Context, args []string, sys system, stdout, stderr i
 	r := probeGL(ctx, sys)
 	v := probeVulkan(ctx)
 	r.Vulkan = &v
-	if *out != "" {
+	if *out == "-" {
+		b, err := json.Marshal(r)
+		if err == nil {
+			_, err = fmt.Fprintf(stdout, "%s%s\n", session.GLResultPrefix, b)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "probe-gl:", err)
+			if !*require {
+				return 1
+			}
+		}
+	} else if *out != "" {
 		if err := writeJSONAtomic(*out, r); err != nil {
 			fmt.Fprintln(stderr, "probe-gl:", err)
 			if !*require {
@@ -134,6 +146,7 @@ func probeGL(ctx context.Context, sys system) session.GLResult {
 	r, perr := session.ParseGLXInfo(o.String())
 	r.TookMS = float64(took.Microseconds()) / 1000
 	r.GLXVendor = sys.getenv("__GLX_VENDOR_LIBRARY_NAME")
+	r.UID = os.Getuid()
 	switch {
 	case ctx.Err() != nil:
 		r.Error = fmt.Sprintf("glxinfo -B did not finish within %s", glxinfoTimeout)

@@ -382,6 +382,13 @@ func TestAppUser(t *testing.T) {
 	if !strings.HasPrefix(s.p.Stdout.String(), "65534\n") {
 		t.Errorf("the app does not run as nobody: %q", s.p.Stdout.String())
 	}
+	// The GL probe ran as the app does, and found what the app found.
+	testutil.Eventually(t, 20*time.Second, "the GL probe's result", func() bool {
+		return strings.Contains(s.p.Stderr.String(), `"msg":"GL renderer`)
+	})
+	if !strings.Contains(s.p.Stderr.String(), `"uid":65534`) {
+		t.Errorf("the GL probe did not run as nobody:\n%s", s.p.Stderr.String())
+	}
 	for _, pid := range descendants(s.p.PID())[1:] {
 		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))

@@ -64,6 +64,10 @@ func Binary(t testing.TB) string {
 		if buildErr != nil {
 			return
 		}
+		// An app user runs the binary too (the GL probe runs as the app).
+		if buildErr = os.Chmod(buildDir, 0o755); buildErr != nil {
+			return
+		}
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")
 		buildPath = filepath.Join(buildDir, "xinit-go")
