@@ -327,7 +327,9 @@ func (r *Recorder) segments() ([]segment, error) {
 
 // Finish ends the recording once the supervisor has stopped: with keep false
 // it removes it; otherwise, for a rolling window, it stitches the newest
-// segments into the output. It returns the video's path, "" when there is none.
+// segments into the output, and when the stitch fails or runs out of time it
+// keeps the newest segment alone as the output (with an error that says so).
+// It returns the video's path, "" when there is none.
 // Call it only when no supervisor runs: it starts ffmpeg through os/exec.
 func (r *Recorder) Finish(ctx context.Context, keep bool) (string, error) {
 	if !keep {
@@ -377,7 +379,18 @@ func (r *Recorder) Finish(ctx context.Context, keep bool) (string, error) {
 	cmd.WaitDelay = 100 * time.Millisecond
 	start := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("stitch the last %s: %v: %s (the segments stay in %s)", r.o.Last, err, strings.TrimSpace(string(out)), r.segDir)
+		// The stitch failed or ran out of its time (a large window on a slow
+		// disk): the newest segment alone is still a playable video of the
+		// last seconds, and a rename costs nothing.
+		why := fmt.Sprintf("stitch the last %s: %v: %s", r.o.Last, err, strings.TrimSpace(string(out)))
+		newest := segs[len(segs)-1]
+		if rerr := unix.Renameat(sfd, filepath.Base(newest.path), r.dfd(), r.base); rerr != nil {
+			return "", fmt.Errorf("%s; and keeping the newest segment failed: %v (the segments stay in %s)", why, rerr, r.segDir)
+		}
+		_ = linksafe.RemoveAllAt(r.dfd(), r.segName)
+		r.log.Warn("the stitch did not finish; the video is the newest segment alone", zap.String("path", r.o.Path),
+			zap.Duration("segment", Segment(r.o.Last)), zap.String("why", why))
+		return r.o.Path, fmt.Errorf("%s; the video is the newest segment alone (up to %s)", why, Segment(r.o.Last))
 	}
 	if err := unix.Renameat(sfd, filepath.Base(tmp), r.dfd(), r.base); err != nil {
 		return "", fmt.Errorf("rename %s to %s: %w", tmp, r.o.Path, err)

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,5 +68,44 @@ func TestPlayable(t *testing.T) {
 func TestFirstLine(t *testing.T) {
 	if got := firstLine("[h264_nvenc @ 0x5655] Cannot load libcuda.so.1\nError initializing", nil); got != "Cannot load libcuda.so.1" {
 		t.Errorf("%q", got)
+	}
+}
+
+// TestStitchThatFailsKeepsTheNewestSegment: a stitch that cannot finish (here its
+// context is over before it starts; in life, a large window past the 2 s
+// bound) leaves the newest segment as the video instead of nothing.
+func TestStitchThatFailsKeepsTheNewestSegment(t *testing.T) {
+	dir := t.TempDir()
+	r, err := New(Options{Path: filepath.Join(dir, "run.mp4"), Last: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := os.MkdirAll(r.SegmentsDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Now().Add(-time.Minute)
+	for i, name := range []string{"seg001.mp4", "seg002.mp4", "seg000.mp4"} {
+		p := filepath.Join(r.SegmentsDir(), name)
+		if err := os.WriteFile(p, []byte("....ftyp....moov....moof....mdat "+name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		at := base.Add(time.Duration(i) * 10 * time.Second)
+		if err := os.Chtimes(p, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	v, err := r.Finish(ctx, true)
+	if v != filepath.Join(dir, "run.mp4") || err == nil || !strings.Contains(err.Error(), "newest segment alone") {
+		t.Fatalf("Finish = %q, %v; want the output path and an error that says the newest segment was kept", v, err)
+	}
+	b, _ := os.ReadFile(v)
+	if !strings.HasSuffix(string(b), "seg000.mp4") {
+		t.Errorf("the video is %q, want the newest segment (seg000.mp4, the ring wrapped)", b)
+	}
+	if _, err := os.Stat(r.SegmentsDir()); !os.IsNotExist(err) {
+		t.Errorf("the segments' directory is still there: %v", err)
 	}
 }
