@@ -1,8 +1,6 @@
 package session
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -110,7 +108,7 @@ func openRuntimeDir(path string, searchable bool) (*runtimeDir, error) {
 				return nil, bad("it holds other files (%q among them) and xinit-go did not make it (no %s in it)", n, runtimeMarker)
 			}
 		}
-		f, err := createAt(fd, runtimeMarker, 0o600)
+		f, err := linksafe.CreateAt(fd, runtimeMarker, 0o600)
 		if err != nil {
 			rt.close()
 			return nil, bad("%v", err)
@@ -145,51 +143,7 @@ func (rt *runtimeDir) join(name string) string { return filepath.Join(rt.path, n
 // writeFile writes name atomically: a new temporary file (O_EXCL|O_NOFOLLOW),
 // fchmod'ed, then renamed over name relative to the directory.
 func (rt *runtimeDir) writeFile(name string, data []byte, mode uint32) error {
-	return writeFileAt(rt.fd(), name, data, mode)
-}
-
-func writeFileAt(dirfd int, name string, data []byte, mode uint32) error {
-	tmp := "." + name + "." + randomSuffix() + ".tmp"
-	f, err := createAt(dirfd, tmp, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		_ = unix.Unlinkat(dirfd, tmp, 0)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		_ = unix.Unlinkat(dirfd, tmp, 0)
-		return err
-	}
-	if err := unix.Renameat(dirfd, tmp, dirfd, name); err != nil {
-		_ = unix.Unlinkat(dirfd, tmp, 0)
-		return err
-	}
-	return nil
-}
-
-// createAt creates a new file (never an existing one, never through a link) with
-// exactly mode, whatever the umask.
-func createAt(dirfd int, name string, mode uint32) (*os.File, error) {
-	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
-	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", name, err)
-	}
-	f := os.NewFile(uintptr(fd), name)
-	if err := unix.Fchmod(fd, mode); err != nil {
-		f.Close()
-		_ = unix.Unlinkat(dirfd, name, 0)
-		return nil, fmt.Errorf("chmod %s: %w", name, err)
-	}
-	return f, nil
-}
-
-func randomSuffix() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	return linksafe.WriteFileAt(rt.fd(), name, data, mode)
 }
 
 // clientFile is a file of the client directory.
@@ -220,7 +174,7 @@ func (rt *runtimeDir) makeClientDir(files []clientFile, u *AppUser) (string, err
 		return "", err
 	}
 	for _, cf := range files {
-		f, err := createAt(fd, cf.name, 0o600)
+		f, err := linksafe.CreateAt(fd, cf.name, 0o600)
 		if err != nil {
 			return "", err
 		}
@@ -247,7 +201,7 @@ func (rt *runtimeDir) makeClientDir(files []clientFile, u *AppUser) (string, err
 // it, with any left aside by a run that died while removing one.
 func (rt *runtimeDir) removeOldClientDirs() error {
 	const aside = ".client.old-"
-	err := unix.Renameat(rt.fd(), clientDirName, rt.fd(), aside+randomSuffix())
+	err := unix.Renameat(rt.fd(), clientDirName, rt.fd(), aside+linksafe.RandomName())
 	if err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("move the old %s aside: %w", rt.join(clientDirName), err)
 	}

@@ -102,7 +102,7 @@ func TestCaptureReturnsWhenTheServerStalls(t *testing.T) {
 			return err
 		},
 		func(ctx context.Context) error {
-			return WritePNG(ctx, xscreen.Display{Num: display}, filepath.Join(t.TempDir(), "shot.png"))
+			return xscreen.WritePNG(ctx, xscreen.Display{Num: display}, filepath.Join(t.TempDir(), "shot.png"))
 		},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -154,7 +154,7 @@ func TestScreenshotTempFileSwapDoesNotChmodTheTarget(t *testing.T) {
 			}
 		}
 	}()
-	err := savePNG(filepath.Join(dir, "shot.png"), img)
+	err := xscreen.SavePNG(filepath.Join(dir, "shot.png"), img)
 	close(stop)
 	if !<-swapped {
 		t.Fatalf("the temporary file was never swapped (err %v): the test proves nothing", err)

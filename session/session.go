@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xinit-go/xinit-go/config"
+	"github.com/xinit-go/xinit-go/internal/linebuf"
 	"github.com/xinit-go/xinit-go/supervisor"
 	"github.com/xinit-go/xinit-go/xscreen"
 )
@@ -32,8 +33,6 @@ const (
 type Session struct {
 	Plan  *Plan
 	Specs []supervisor.Spec
-	// BeforeFinish writes the screenshot, when one is configured.
-	BeforeFinish func(ctx context.Context, reason string)
 	// VNCAddr is where VNC listens, "" when off.
 	VNCAddr string
 	// XorgConfPath is the xorg.conf in use, "" under Xvfb.
@@ -49,6 +48,54 @@ type Session struct {
 	clientDir string
 	rt        *runtimeDir // open while Build runs
 	gl        *glProbe    // the GL renderer probe, nil without X
+	paths     paths
+	finish    []func(ctx context.Context, reason string)
+}
+
+// paths are the session's own files in the runtime directory, and the last
+// screen's picture.
+type paths struct {
+	xlog       string // the X server's log, "" under Xvfb (its output goes to the log)
+	lastScreen string // the picture taken when the session is about to stop, "" when none is taken
+	frozen     string // the frozen screen's picture
+}
+
+// XLog is the X server's log file, "" when it writes none (Xvfb).
+func (s *Session) XLog() string { return s.paths.xlog }
+
+// LastScreen is the picture of the screen taken when the session is about to
+// stop: XINIT_SCREENSHOT, or one in the runtime directory for the failure
+// bundle; "" when none is taken.
+func (s *Session) LastScreen() string { return s.paths.lastScreen }
+
+// FrozenScreen is where the frozen-screen watchdog keeps its picture.
+func (s *Session) FrozenScreen() string { return s.paths.frozen }
+
+// OnFinish adds f to what runs when the set is about to stop, before any
+// service is stopped (after the others added before it).
+func (s *Session) OnFinish(f func(ctx context.Context, reason string)) {
+	s.finish = append(s.finish, f)
+}
+
+// BeforeFinish runs every OnFinish function in order; give it to the
+// supervisor's Options.BeforeFinish. ctx bounds them all.
+func (s *Session) BeforeFinish(ctx context.Context, reason string) {
+	for _, f := range s.finish {
+		if ctx.Err() != nil {
+			return
+		}
+		f(ctx, reason)
+	}
+}
+
+// RestartPolicy is the restart budget, window and back-off every service of the
+// session shares (XINIT_RESTART_*); each service sets its own Policy.
+func RestartPolicy(cfg *config.Config) supervisor.Restart {
+	r := supervisor.Restart{Budget: cfg.RestartBudget, Window: cfg.RestartWindow, BackoffMax: cfg.RestartBackoff}
+	if cfg.RestartBudget == 0 {
+		r.Budget = supervisor.NoRestarts
+	}
+	return r
 }
 
 func (s *Session) credential() *syscall.Credential {
@@ -65,8 +112,21 @@ var ErrSetup = errors.New("session setup")
 // the services. Nothing is started.
 func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, error) {
 	s := &Session{Plan: plan}
+	if plan.Backend != config.BackendNone {
+		s.paths.frozen = filepath.Join(cfg.RuntimeDir, "frozen-screen.png")
+		switch {
+		case cfg.Screenshot != "":
+			s.paths.lastScreen = cfg.Screenshot
+		case cfg.Artifacts != "":
+			// The failure bundle needs the last screen: taken as XINIT_SCREENSHOT would.
+			s.paths.lastScreen = filepath.Join(cfg.RuntimeDir, "last-screen.png")
+		}
+		if plan.Backend == config.BackendNvidia || plan.Backend == config.BackendDummy {
+			s.paths.xlog = filepath.Join(cfg.RuntimeDir, fmt.Sprintf("Xorg.%d.log", cfg.Display))
+		}
+	}
 	base := childEnv(env.Environ)
-	restart := budgetOf(cfg)
+	restart := RestartPolicy(cfg)
 
 	var specs []supervisor.Spec
 	display := cfg.DisplayName()
@@ -167,33 +227,24 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 	}
 	s.Specs = specs
 
-	if cfg.Screenshot != "" && withX {
-		path := cfg.Screenshot
+	if path := s.paths.lastScreen; path != "" {
 		slog := log.Named("screenshot")
-		s.BeforeFinish = func(ctx context.Context, reason string) {
+		s.OnFinish(func(ctx context.Context, reason string) {
 			start := time.Now()
-			if err := WritePNG(ctx, s.display, path); err != nil {
+			if err := xscreen.WritePNG(ctx, s.display, path); err != nil {
 				slog.Warn("screenshot failed", zap.String("path", path), zap.Error(err))
 				return
 			}
 			slog.Info("screenshot written", zap.String("path", path), zap.String("reason", reason), zap.Duration("took", time.Since(start)))
-		}
+		})
 	}
 	return s, nil
 }
 
-func budgetOf(cfg *config.Config) supervisor.Restart {
-	r := supervisor.Restart{Budget: cfg.RestartBudget, Window: cfg.RestartWindow, BackoffMax: cfg.RestartBackoff}
-	if cfg.RestartBudget == 0 {
-		r.Budget = supervisor.NoRestarts
-	}
-	return r
-}
-
 func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart supervisor.Restart, log *zap.Logger) (supervisor.Spec, error) {
 	xlog := log.Named("x")
-	out := &ring{max: 200}
-	errsOf := out.errors
+	out := linebuf.New(200)
+	errsOf := func() []string { return xErrors(out) }
 	var argv []string
 	res := cfg.Resolution()
 	switch plan.Backend {
@@ -215,7 +266,7 @@ func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart su
 			return supervisor.Spec{}, fmt.Errorf("%w: XINIT_XORG_CONF=%q: %v", ErrSetup, path, err)
 		}
 		s.XorgConfPath = path
-		logPath := filepath.Join(cfg.RuntimeDir, fmt.Sprintf("Xorg.%d.log", cfg.Display))
+		logPath := s.paths.xlog
 		argv = []string{"Xorg", cfg.DisplayName(), "-config", path, "-logfile", logPath,
 			// Never take or switch a virtual terminal: there is none in a container,
 			// and on a host it would steal the console.
@@ -224,7 +275,7 @@ func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart su
 			if e := xorgLogErrors(logPath); len(e) > 0 {
 				return e
 			}
-			return out.errors()
+			return xErrors(out)
 		}
 	}
 	argv = append(argv, "-displayfd", "3", "-auth", s.XAuthority, "-nolisten", "tcp", "-noreset", "-s", "0", "-dpms")
@@ -241,7 +292,7 @@ func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart su
 		Restart:      r,
 		ReadyTimeout: cfg.XReady,
 		PreStart: func(context.Context) error {
-			out.reset()
+			out.Reset()
 			return clearStaleLock(LockDir, SocketDir, display)
 		},
 		Ready: displayFDProbe(display, errsOf, func(ctx context.Context) error {
@@ -252,7 +303,7 @@ func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart su
 			return err
 		}),
 		Output: func(line string) {
-			out.add(line)
+			out.Add(line)
 			xlog.Info(line)
 		},
 	}, nil

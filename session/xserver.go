@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/xinit-go/xinit-go/internal/linebuf"
 	"github.com/xinit-go/xinit-go/internal/procfs"
 	"github.com/xinit-go/xinit-go/supervisor"
 	"github.com/xinit-go/xinit-go/xscreen"
@@ -28,38 +28,15 @@ const (
 	SocketDir = xscreen.SocketDir
 )
 
-// ring keeps the last lines a server wrote, for error messages.
-type ring struct {
-	mu    sync.Mutex
-	lines []string
-	max   int
-}
-
-func (r *ring) add(line string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.lines = append(r.lines, line)
-	if len(r.lines) > r.max {
-		r.lines = r.lines[len(r.lines)-r.max:]
-	}
-}
-
-func (r *ring) errors() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for _, l := range r.lines {
+// xErrors are the lines of an X server's output that report errors.
+func xErrors(out *linebuf.Ring) []string {
+	var errs []string
+	for _, l := range out.Lines() {
 		if strings.Contains(l, "(EE)") || strings.Contains(strings.ToLower(l), "fatal") || strings.Contains(l, "error") {
-			out = append(out, l)
+			errs = append(errs, l)
 		}
 	}
-	return out
-}
-
-func (r *ring) reset() {
-	r.mu.Lock()
-	r.lines = nil
-	r.mu.Unlock()
+	return errs
 }
 
 // displayFDProbe is ready when the X server writes its display number on fd 3.

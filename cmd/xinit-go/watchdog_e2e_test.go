@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xinit-go/xinit-go/exitcode"
 	"github.com/xinit-go/xinit-go/internal/testutil"
 	"github.com/xinit-go/xinit-go/watchdog"
 )
@@ -75,8 +76,8 @@ func TestFrozenScreenFails(t *testing.T) {
 		return f != nil && f.Sampling && f.Action == "fail" && !f.Black && !f.Frozen && f.Unchanged < timeout.Seconds()/2
 	})
 	signalComm(t, s, "glxgears", syscall.SIGSTOP)
-	if code := s.p.Wait(90 * time.Second); code != exitFrozen {
-		t.Fatalf("exit %d, want %d", code, exitFrozen)
+	if code := s.p.Wait(90 * time.Second); code != exitcode.Frozen {
+		t.Fatalf("exit %d, want %d", code, exitcode.Frozen)
 	}
 	// Within the timeout plus one sample, by the watchdog's own clock: the first
 	// sample after the stop is the last change, the next at or past the timeout fires.
@@ -86,7 +87,7 @@ func TestFrozenScreenFails(t *testing.T) {
 		t.Errorf("fired after %v unchanged (black %v); want from %v to %v", unchanged, black, timeout, timeout+2*interval)
 	}
 	path, sum := oneBundle(t, art)
-	if sum.ExitCode != exitFrozen || !strings.Contains(sum.Frozen, "has not changed") || !strings.Contains(sum.Reason, "frozen screen") {
+	if sum.ExitCode != exitcode.Frozen || !strings.Contains(sum.Frozen, "has not changed") || !strings.Contains(sum.Reason, "frozen screen") {
 		t.Errorf("summary %+v", sum)
 	}
 	for _, f := range []string{"frozen-screen.png", "screenshot.png"} {
@@ -115,8 +116,8 @@ func TestBlackScreenRestartsTheApp(t *testing.T) {
 		return restarted
 	})
 	// Black again after the restart, with the budget spent: the session fails.
-	if code := s.p.Wait(90 * time.Second); code != exitFrozen {
-		t.Fatalf("exit %d, want %d", code, exitFrozen)
+	if code := s.p.Wait(90 * time.Second); code != exitcode.Frozen {
+		t.Fatalf("exit %d, want %d", code, exitcode.Frozen)
 	}
 	if _, black := frozenLog(t, s.p.Stderr.String()); !black {
 		t.Error("the freeze was not reported as black")
@@ -185,8 +186,8 @@ func TestStoppedXServerIsAFreeze(t *testing.T) {
 		}
 		return s.p.Exited()
 	})
-	if code := s.p.Wait(60 * time.Second); code != exitFrozen {
-		t.Fatalf("exit %d, want %d\n%s", code, exitFrozen, s.p.Stderr.String())
+	if code := s.p.Wait(60 * time.Second); code != exitcode.Frozen {
+		t.Fatalf("exit %d, want %d\n%s", code, exitcode.Frozen, s.p.Stderr.String())
 	}
 	took := time.Since(stopped)
 	interval := watchdog.New(watchdog.Options{Timeout: timeout}).Interval()
@@ -199,7 +200,7 @@ func TestStoppedXServerIsAFreeze(t *testing.T) {
 	if !strings.Contains(healthz, "X server has not answered") {
 		t.Errorf("/healthz said %q while stopping, want the stalled X server named", healthz)
 	}
-	if _, sum := oneBundle(t, art); sum.ExitCode != exitFrozen || !strings.Contains(sum.Frozen, "X server has not answered") ||
+	if _, sum := oneBundle(t, art); sum.ExitCode != exitcode.Frozen || !strings.Contains(sum.Frozen, "X server has not answered") ||
 		sum.Missing["frozen-screen.png"] == "" || sum.Missing["screenshot.png"] == "" {
 		t.Errorf("summary %+v", sum)
 	}

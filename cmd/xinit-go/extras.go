@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/xinit-go/xinit-go/bundle"
+	"github.com/xinit-go/xinit-go/config"
+	"github.com/xinit-go/xinit-go/exitcode"
+	"github.com/xinit-go/xinit-go/gpu"
+	"github.com/xinit-go/xinit-go/health"
+	"github.com/xinit-go/xinit-go/internal/linebuf"
+	"github.com/xinit-go/xinit-go/record"
+	"github.com/xinit-go/xinit-go/session"
+	"github.com/xinit-go/xinit-go/supervisor"
+	"github.com/xinit-go/xinit-go/watchdog"
+)
+
+// finishBound bounds what runs after the supervisor has stopped: the stitch of
+// the rolling window and the bundle. It adds to the stop bound.
+const finishBound = 3 * time.Second
+
+// extras wire the recorder, the frozen-screen watchdog, the GPU monitor and the
+// failure bundle around one session. Each is off unless its setting is set.
+type extras struct {
+	cfg     *config.Config
+	sess    *session.Session
+	log     *zap.Logger
+	started time.Time
+	rec     *record.Recorder
+	encoder string
+	wd      *watchdog.Watchdog
+	resp    *watchdog.Responder
+	mon     gpu.Monitor
+	tails   map[string]*linebuf.Ring
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+}
+
+// newExtras prepares them before the supervisor exists: the recorder's spec is
+// added to the session's, and every service's output is also kept for the
+// bundle. It may start ffmpeg for the NVENC probe, so it runs before the
+// supervisor.
+func newExtras(ctx context.Context, cfg *config.Config, plan *session.Plan, sess *session.Session, sys system, log *zap.Logger) (*extras, error) {
+	e := &extras{cfg: cfg, sess: sess, log: log, started: time.Now(), tails: map[string]*linebuf.Ring{}}
+	if cfg.Record != "" {
+		enc, why := record.ProbeEncoder(ctx, len(plan.GPUs) > 0)
+		e.encoder = enc
+		log.Info("recording", zap.String("path", cfg.Record), zap.String("encoder", enc), zap.String("why", why),
+			zap.Int("fps", cfg.RecordFPS), zap.Duration("last", cfg.RecordLast), zap.String("keep", cfg.RecordKeep))
+		env := []string{"PATH=" + sys.getenv("PATH"), "XAUTHORITY=" + sess.XAuthority, "HOME=/"}
+		r, err := record.New(record.Options{
+			Path: cfg.Record, FPS: cfg.RecordFPS, Last: cfg.RecordLast, Display: cfg.DisplayName(),
+			Width: cfg.Width, Height: cfg.Height, Env: env, Credential: sess.AppCredential(),
+			Encoder: enc, After: session.XName, Restart: session.RestartPolicy(cfg), Log: log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", session.ErrSetup, err)
+		}
+		e.rec = r
+		sess.Specs = append(sess.Specs, r.Spec())
+	}
+	if cfg.Artifacts != "" {
+		for i := range sess.Specs {
+			sp := &sess.Specs[i]
+			if sp.Output == nil {
+				continue
+			}
+			t := linebuf.New(200)
+			e.tails[sp.Name] = t
+			out := sp.Output
+			sp.Output = func(line string) { t.Add(line); out(line) }
+		}
+		if sys.gpu != nil {
+			if n, ok := sys.gpu.(gpu.NVML); ok {
+				e.mon = n.StartMonitor()
+			}
+		}
+	}
+	return e, nil
+}
+
+// attach connects the watchdog to the supervisor and to /status.
+func (e *extras) attach(sup *supervisor.Supervisor, info *health.Info) {
+	if e.cfg.FreezeTimeout <= 0 || len(e.cfg.App) == 0 {
+		return
+	}
+	action, err := watchdog.ParseAction(e.cfg.FreezeAction)
+	if err != nil {
+		e.log.Warn("XINIT_FREEZE_ACTION", zap.Error(err)) // config checked it: not reached
+	}
+	e.resp = &watchdog.Responder{Action: action, App: session.AppName, Code: exitcode.Frozen,
+		Picture: e.sess.FrozenScreen(), Display: e.sess.Display(), PictureTimeout: supervisor.HookTimeout,
+		Ctl: sup, Log: e.log.Named("watchdog")}
+	e.wd = watchdog.New(watchdog.Options{
+		Display: e.sess.Display(),
+		Timeout: e.cfg.FreezeTimeout,
+		AppStarted: func() (time.Time, bool) {
+			for _, s := range sup.Status().Services {
+				if s.Name == session.AppName {
+					return s.Started, s.State == supervisor.Ready || s.State == supervisor.Starting
+				}
+			}
+			return time.Time{}, false
+		},
+		OnFrozen: e.resp.OnFrozen,
+		Log:      e.log,
+	})
+	timeout := e.cfg.FreezeTimeout.String()
+	info.Frame = func() *health.FrameStatus {
+		st := e.wd.Status()
+		if !st.Sampling && !st.Frozen {
+			return &health.FrameStatus{Timeout: timeout, Action: action.String(), Error: st.Error}
+		}
+		return &health.FrameStatus{Sampling: true, UnchangedSeconds: st.Unchanged.Seconds(), Black: st.Black, Frozen: st.Frozen,
+			Timeout: timeout, Action: action.String(), Error: st.Error}
+	}
+}
+
+// start runs the watchdog on a goroutine of its own.
+func (e *extras) start() {
+	if e.wd == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.wd.Run(ctx)
+	}()
+}
+
+// finish runs once the supervisor has stopped: the watchdog ends, the
+// recording is kept or removed (and stitched), and the bundle is written. It
+// returns the exit code, and takes at most finishBound.
+func (e *extras) finish(code int, st supervisor.Status, info health.Info) int {
+	if e.cancel != nil {
+		e.cancel()
+		e.wg.Wait()
+	}
+	if e.rec == nil && e.cfg.Artifacts == "" {
+		return code
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.finishWork(code, st, info)
+	}()
+	select {
+	case <-done:
+	case <-time.After(finishBound):
+		e.log.Error("the recording and the bundle did not finish in time; exiting without them", zap.Duration("bound", finishBound))
+	}
+	if e.mon != nil {
+		e.mon.Close()
+	}
+	return code
+}
+
+func (e *extras) finishWork(code int, st supervisor.Status, info health.Info) {
+	end := bundle.End{Code: code, Reason: st.Reason, Started: e.started, Ended: time.Now(),
+		Settings: e.cfg.Redacted(), Encoder: e.encoder}
+	if e.rec != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), record.FinishTimeout)
+		v, err := e.rec.Finish(ctx, code != 0 || e.cfg.RecordKeep == "always")
+		cancel()
+		e.rec.Close()
+		if err != nil {
+			end.VideoError = err.Error()
+			e.log.Warn("recording", zap.Error(err))
+		}
+		end.Video = v
+	}
+	if e.cfg.Artifacts == "" {
+		return
+	}
+	end.Ended = time.Now()
+	if e.resp != nil {
+		if f := e.resp.Frozen(); f != nil {
+			end.Frozen = f.String()
+		}
+	}
+	for _, s := range st.Services {
+		end.Services = append(end.Services, bundle.ServiceSummary{Name: s.Name, State: string(s.State), Restarts: s.Restarts,
+			ReadyAfterSeconds: s.ReadyAfter.Seconds(), LastExitCode: s.LastExitCode, LastReason: s.LastReason})
+	}
+	if c := e.sess.AppCredential(); c != nil {
+		end.Owner = &bundle.Owner{UID: int(c.Uid), GID: int(c.Gid)}
+	}
+	src := bundle.Sources{Screenshot: e.sess.LastScreen(), FrozenScreen: e.sess.FrozenScreen(), XLog: e.sess.XLog(),
+		XorgConf: e.sess.XorgConfPath, Logs: map[string]string{}}
+	if code != 0 {
+		src.Status = health.StatusJSON(st, info)
+		for name, t := range e.tails {
+			src.Logs[name] = t.Text()
+		}
+		snap := gpu.Snapshot{Time: time.Now().UTC(), Error: "no GPU: NVML is not used here", Xid: []gpu.Xid{}}
+		if e.mon != nil {
+			snap = e.mon.Snapshot()
+		}
+		src.GPU = bundle.JSON(snap)
+	}
+	name, b := bundle.Assemble(end, src)
+	res, err := bundle.Write(e.cfg.Artifacts, name, b)
+	if err != nil {
+		e.log.Error("failure bundle not written", zap.Error(err))
+		return
+	}
+	e.log.Info("bundle written", zap.String("path", res.Path), zap.Strings("files", res.Written), zap.Any("missing", res.Missing))
+}
