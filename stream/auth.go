@@ -1,0 +1,96 @@
+package stream
+
+import (
+	"crypto/hmac"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// The login: the page proves it knows the password without sending it. The
+// server sends a salt (random for each xinit-go run), an iteration count and
+// a nonce (random for each connection); the page derives
+// key = PBKDF2-HMAC-SHA256(password, salt, iterations, 32 bytes) and answers
+// HMAC-SHA256(key, loginLabel || nonce). The password itself never crosses the
+// wire, and a captured answer is good for no other connection.
+const (
+	loginLabel = "xinit-view login v1"
+	// Iterations of PBKDF2: the page derives the key once per login, and an
+	// answer captured from a connection without TLS costs a guesser that much
+	// per guess.
+	Iterations = 100_000
+)
+
+// authenticator checks logins against the key derived from the password.
+type authenticator struct {
+	salt []byte
+	key  []byte // nil: no password, no login
+}
+
+func newAuthenticator(password string) (*authenticator, error) {
+	a := &authenticator{salt: make([]byte, 16)}
+	if password == "" {
+		return a, nil
+	}
+	if _, err := rand.Read(a.salt); err != nil {
+		return nil, err
+	}
+	key, err := pbkdf2.Key(sha256.New, password, a.salt, Iterations, 32)
+	if err != nil {
+		return nil, err
+	}
+	a.key = key
+	return a, nil
+}
+
+// expect is the answer to nonce.
+func (a *authenticator) expect(nonce []byte) []byte {
+	m := hmac.New(sha256.New, a.key)
+	m.Write([]byte(loginLabel))
+	m.Write(nonce)
+	return m.Sum(nil)
+}
+
+func (a *authenticator) check(nonce, answer []byte) bool {
+	return hmac.Equal(a.expect(nonce), answer)
+}
+
+// limiter bounds failed logins: after max failures within window, every login
+// is refused until the oldest of them is older than window. Counting all
+// viewers together, not per address: behind a port-forward or a proxy every
+// viewer has the same one.
+type limiter struct {
+	max    int
+	window time.Duration
+
+	mu    sync.Mutex
+	fails []time.Time
+}
+
+func (l *limiter) prune(now time.Time) {
+	i := 0
+	for i < len(l.fails) && now.Sub(l.fails[i]) >= l.window {
+		i++
+	}
+	l.fails = l.fails[i:]
+}
+
+// locked reports whether logins are refused at now, and until when.
+func (l *limiter) locked(now time.Time) (bool, time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.prune(now)
+	if len(l.fails) < l.max {
+		return false, time.Time{}
+	}
+	return true, l.fails[0].Add(l.window)
+}
+
+func (l *limiter) fail(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.prune(now)
+	l.fails = append(l.fails, now)
+}
