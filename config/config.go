@@ -53,6 +53,8 @@ type Config struct {
 	WebRoot    string `json:"web_root,omitempty"`
 	WebTLSCert string `json:"web_tls_cert,omitempty"`
 	WebTLSKey  string `json:"web_tls_key,omitempty"`
+	View       bool   `json:"view"`
+	ViewFPS    int    `json:"view_fps"`
 
 	AppUser        string        `json:"app_user,omitempty"`
 	AppRestart     string        `json:"app_restart"`
