@@ -146,7 +146,7 @@ func (e *Encoder) Run(ctx context.Context) {
 		started := time.Now()
 		err := e.runOnce(ctx)
 		e.o.Hub.Reset()
-		if ctx.Err() != nil || !e.wanted() {
+		if ctx.Err() != nil || !e.wanted() || e.o.CanStart() != nil {
 			backoff = time.Second
 			continue
 		}
@@ -282,6 +282,8 @@ func (e *Encoder) runOnce(ctx context.Context) error {
 	var cpu cpuMeter
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
+	check := time.NewTicker(250 * time.Millisecond)
+	defer check.Stop()
 	var end error
 	readDone := false
 loop:
@@ -300,6 +302,12 @@ loop:
 			}
 		case <-tick.C:
 			e.o.Metrics.cpu.Add(cpu.delta(p))
+		case <-check.C:
+			// The session stops, or its X server restarts: ffmpeg goes first.
+			if err := e.o.CanStart(); err != nil {
+				end = err
+				break loop
+			}
 		}
 	}
 	e.o.Metrics.cpu.Add(cpu.delta(p))
