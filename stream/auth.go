@@ -23,38 +23,53 @@ const (
 	Iterations = 100_000
 )
 
-// authenticator checks logins against the key derived from the password.
+// authenticator checks logins against the key derived from the password. The
+// key is derived at the first login (it costs a moment of CPU that a session
+// nobody watches need not spend); the password is dropped then.
 type authenticator struct {
 	salt []byte
-	key  []byte // nil: no password, no login
+	on   bool // a password is set: logins are checked
+
+	once     sync.Once
+	password string
+	key      []byte
+	err      error
 }
 
 func newAuthenticator(password string) (*authenticator, error) {
-	a := &authenticator{salt: make([]byte, 16)}
-	if password == "" {
+	a := &authenticator{salt: make([]byte, 16), on: password != "", password: password}
+	if !a.on {
 		return a, nil
 	}
 	if _, err := rand.Read(a.salt); err != nil {
 		return nil, err
 	}
-	key, err := pbkdf2.Key(sha256.New, password, a.salt, Iterations, 32)
-	if err != nil {
-		return nil, err
-	}
-	a.key = key
 	return a, nil
+}
+
+func (a *authenticator) derive() ([]byte, error) {
+	a.once.Do(func() {
+		a.key, a.err = pbkdf2.Key(sha256.New, a.password, a.salt, Iterations, 32)
+		a.password = ""
+	})
+	return a.key, a.err
 }
 
 // expect is the answer to nonce.
 func (a *authenticator) expect(nonce []byte) []byte {
-	m := hmac.New(sha256.New, a.key)
+	key, err := a.derive()
+	if err != nil {
+		return nil
+	}
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(loginLabel))
 	m.Write(nonce)
 	return m.Sum(nil)
 }
 
 func (a *authenticator) check(nonce, answer []byte) bool {
-	return hmac.Equal(a.expect(nonce), answer)
+	want := a.expect(nonce)
+	return want != nil && hmac.Equal(want, answer)
 }
 
 // limiter bounds failed logins: after max failures within window, every login

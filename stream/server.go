@@ -104,9 +104,9 @@ func NewServer(o ServerOptions) (*Server, error) {
 	}
 	a, err := newAuthenticator(o.Password)
 	if err != nil {
-		return nil, fmt.Errorf("smooth view: derive the login key: %w", err)
+		return nil, fmt.Errorf("smooth view: make the login's salt: %w", err)
 	}
-	o.Password = "" // only the key is kept
+	o.Password = "" // the authenticator keeps it until it has the key
 	s := &Server{o: o, log: o.Log.Named("view"), auth: a, lim: &limiter{max: o.MaxFailures, window: o.FailureWindow}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
@@ -190,7 +190,7 @@ func (s *Server) writeJSON(ctx context.Context, ws *websocket.Conn, v any) error
 // closed the connection when not.
 func (s *Server) login(ctx context.Context, ws *websocket.Conn, log *zap.Logger) bool {
 	logins := s.o.Metrics.logins
-	if s.auth.key == nil {
+	if !s.auth.on {
 		logins.WithLabelValues(loginNoneNeed).Inc()
 		if err := s.writeJSON(ctx, ws, hello{Type: "hello", Auth: "none"}); err != nil {
 			ws.CloseNow()
