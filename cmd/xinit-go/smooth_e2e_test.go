@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -180,7 +183,8 @@ func TestSmoothViewInChromium(t *testing.T) {
 
 // TestSmoothViewWithoutPassword: without a password the view listens on
 // 127.0.0.1 only, even when asked for every interface, and the page shows the
-// gears without asking; ffmpeg stops when the last viewer leaves.
+// gears without asking; ffmpeg stops when the last viewer leaves; a browser
+// without WebCodecs' VideoDecoder gets noVNC.
 func TestSmoothViewWithoutPassword(t *testing.T) {
 	s, url := smoothSession(t, nil)
 	_, port, _ := net.SplitHostPort(strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/"))
@@ -212,6 +216,31 @@ func TestSmoothViewWithoutPassword(t *testing.T) {
 	if v := metricValue(metrics, "xinit_view_viewers"); v != 0 {
 		t.Errorf("xinit_view_viewers = %v after the tab closed", v)
 	}
+
+	// A browser without WebCodecs' decoder gets noVNC on /novnc, and no ffmpeg runs.
+	if _, err := os.Stat("/usr/share/novnc/core/rfb.js"); err != nil {
+		testutil.Need(t, "novnc")
+	}
+	old, cancel := chromedp.NewContext(ctx)
+	defer cancel()
+	noDecoder := func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument,
+			page.AddScriptToEvaluateOnNewDocumentParams{Source: "delete window.VideoDecoder;"})
+		return chromedp.Void{}, err
+	}
+	if err := chromedp.Do(old, noDecoder, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, old, "connected", 30*time.Second)
+	waitGears(t, old, "noVNC, the fallback")
+	loc, err := chromedp.Run(old, chromedp.Evaluate[string]("location.pathname"))
+	if err != nil || loc != "/novnc" {
+		t.Errorf("a browser without VideoDecoder is at %q (%v), want /novnc", loc, err)
+	}
+	if s.ffmpegRuns() {
+		t.Error("ffmpeg runs for a viewer on noVNC")
+	}
+
 	s.p.Signal(syscall.SIGTERM)
 	if c := s.p.Wait(30 * time.Second); c != 143 && c != 0 {
 		t.Errorf("exit %d", c)
