@@ -44,7 +44,6 @@ let retries = 0;
 let timer = null;
 let decoder = null;
 let needKey = true;
-let lastReport = 0;
 let latencies = [];
 
 function setState(state, text) {
@@ -251,7 +250,6 @@ setInterval(() => {
   if (!overlay.hidden) {
     overlay.textContent = `${stats.fps} fps  ${Math.round(median)} ms\n${stats.width}x${stats.height} ${stats.codec}\nskipped ${stats.skipped}`;
   }
-  lastReport = median;
 }, 1000);
 
 const statsButton = document.getElementById('stats');
