@@ -75,8 +75,12 @@ func (b *bench) smooth(resolutions []string, window time.Duration, fps int, out 
 	if b.appNice != 0 {
 		app = fmt.Sprintf("nice -n %d %s", b.appNice, app)
 	}
-	p("## Smooth view and noVNC in Chromium\n\nReproduce (as root): `make build && go run ./cmd/xinit-bench -smooth -runs %d -smooth-window %s -smooth-fps %d -viewer-res %s -smooth-out docs/benchmarks.md`.\n\n",
-		b.runs, window, fps, strings.Join(resolutions, ","))
+	nice := ""
+	if b.appNice != 0 {
+		nice = fmt.Sprintf(" -viewer-app-nice %d", b.appNice)
+	}
+	p("## Smooth view and noVNC in Chromium\n\nReproduce (as root): `make build && go run ./cmd/xinit-bench -smooth -runs %d -smooth-window %s -smooth-fps %d -viewer-res %s%s -smooth-out docs/benchmarks.md`.\n\n",
+		b.runs, window, fps, strings.Join(resolutions, ","), nice)
 	p("Date: %s. Machine: %d cores (%s), Linux %s; Xvfb %s, ffmpeg %s, %s; GL renders with %s.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpuModel(), kernel(), pkgVersion("xvfb"), pkgVersion("ffmpeg"),
 		"chromium "+pkgVersion("chromium"), glRenderer())
