@@ -2,12 +2,14 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -116,5 +118,58 @@ func TestEncoderWithFFmpeg(t *testing.T) {
 	}
 	if v := m.starts.Value(); v != 1 {
 		t.Errorf("%v encoder starts", v)
+	}
+}
+
+// When the session stops (CanStart fails) ffmpeg stops at once, viewers or
+// not, and does not start again until it may.
+func TestEncoderStopsWhenTheSessionStops(t *testing.T) {
+	d := xvfb(t, 320, 240)
+	var stopping atomic.Bool
+	var e *Encoder
+	hub := NewHub(HubOptions{OnFirst: func() { e.Want(true) }, OnLast: func() { e.Want(false) }})
+	pids := make(chan int, 4)
+	e, err := NewEncoder(EncoderOptions{
+		Display: d, Width: 320, Height: 240, FPS: 30, Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=/"},
+		CanStart: func() error {
+			if stopping.Load() {
+				return errors.New("the session is stopping")
+			}
+			return nil
+		},
+		Hub: hub, Log: zaptest.NewLogger(t), started: func(pid int) { pids <- pid },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); e.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	v := hub.Join()
+	defer v.Leave()
+	nctx, ncancel := context.WithTimeout(ctx, 20*time.Second)
+	defer ncancel()
+	if _, err := v.Next(nctx); err != nil {
+		t.Fatal(err)
+	}
+	pid := <-pids
+	stopping.Store(true)
+	wctx := testutil.Context(t, 5*time.Second)
+	var ws syscall.WaitStatus
+	for {
+		if p, _ := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); p == pid {
+			break
+		}
+		if wctx.Err() != nil {
+			t.Fatal("ffmpeg still runs while the session stops")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	select {
+	case p := <-pids:
+		t.Errorf("ffmpeg %d started while the session stops", p)
+	default:
 	}
 }
