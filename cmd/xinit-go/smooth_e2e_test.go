@@ -39,6 +39,7 @@ type viewStats struct {
 	Codec                             string
 	Received, Decoded, Drawn, Skipped int
 	Width, Height                     int
+	FirstPictureMs                    float64
 }
 
 func readView(t *testing.T, ctx context.Context) viewStats {
@@ -210,6 +211,20 @@ func TestSmoothViewWithoutPassword(t *testing.T) {
 	if !s.ffmpegRuns() {
 		t.Error("no ffmpeg while a viewer watches")
 	}
+	// A second viewer joins a running stream: it starts at the latest keyframe
+	// and has a picture at once (the goal is half a second; the bound leaves
+	// room for a busy machine).
+	tab2, cancel2 := chromedp.NewContext(ctx)
+	if err := chromedp.Do(tab2, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	waitGears(t, tab2, "a second viewer")
+	first := readView(t, tab2).FirstPictureMs
+	t.Logf("a second viewer's first picture %.0f ms after the login", first)
+	if first <= 0 || first > 2000 {
+		t.Errorf("a second viewer's first picture came %.0f ms after the login, want well under 2 s", first)
+	}
+	cancel2()
 	cancel() // the tab closes: the last viewer leaves
 	testutil.Eventually(t, 20*time.Second, "ffmpeg to stop after the last viewer left", func() bool { return !s.ffmpegRuns() })
 	_, metrics := s.get("/metrics")

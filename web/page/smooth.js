@@ -35,7 +35,9 @@ const g = canvas.getContext('2d', { alpha: false });
 const stats = window.xinitView = {
   state: 'starting', codec: '', received: 0, decoded: 0, drawn: 0, skipped: 0,
   latencyMs: 0, fps: 0, width: 0, height: 0,
+  firstPictureMs: 0, // from the welcome to the first picture drawn
 };
+let welcomed = 0;
 
 let ws = null;
 let password = null;   // what the user typed, kept for reconnects
@@ -132,6 +134,10 @@ function draw(frame) {
     stats.height = h;
   }
   g.drawImage(frame, 0, 0);
+  if (welcomed) {
+    stats.firstPictureMs = performance.now() - welcomed;
+    welcomed = 0;
+  }
   const lat = Date.now() - frame.timestamp / 1000;
   frame.close();
   stats.drawn++;
@@ -179,6 +185,7 @@ function onText(m) {
       retries = 0;
       form.hidden = true;
       window.xinitConnects = (window.xinitConnects || 0) + 1;
+      welcomed = performance.now();
       setState('connected', 'connected');
       canvas.focus();
       return;
