@@ -54,6 +54,8 @@ type Config struct {
 	WebTLSCert string   `json:"web_tls_cert,omitempty"`
 	WebTLSKey  string   `json:"web_tls_key,omitempty"`
 	WebHosts   []string `json:"web_hosts,omitempty"`
+	View       bool     `json:"view"`
+	ViewFPS    int      `json:"view_fps"`
 
 	AppUser        string        `json:"app_user,omitempty"`
 	AppRestart     string        `json:"app_restart"`

@@ -183,6 +183,19 @@ var settings = []setting{
 	{env: "XINIT_WEB_HOSTS", key: "web_hosts", flag: "web-hosts", example: "XINIT_WEB_HOSTS=view.example.com,*.apps.example.org",
 		help:  "names the browser view and the health server answer to besides their own (localhost, *.localhost, any IP address, the host's name, the listen address), comma-separated; *.DOMAIN allows every name under DOMAIN. Any other Host gets 421, so a web page cannot reach them by DNS rebinding. Add the names of an Ingress or a Service used in a browser",
 		apply: func(c *Config, v string) (err error) { c.WebHosts, err = parseHosts(v); return err }},
+	{env: "XINIT_VIEW", key: "view", flag: "view", def: "on", example: "XINIT_VIEW=off",
+		help:  "the smooth view on the browser view's address: H.264 (ffmpeg, only while someone watches) decoded by the browser with WebCodecs, input through XTEST; / opens it where the browser can, noVNC stays on /novnc and /vnc.html; on or off",
+		apply: func(c *Config, v string) (err error) { c.View, err = parseBool(v); return err }},
+	{env: "XINIT_VIEW_FPS", key: "view_fps", flag: "view-fps", def: "60", example: "XINIT_VIEW_FPS=30",
+		help: "frames per second the smooth view captures and encodes, 1 to 120",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 120 {
+				return errors.New("want a whole number from 1 to 120")
+			}
+			c.ViewFPS = n
+			return nil
+		}},
 	{env: "XINIT_APP_RESTART", key: "app_restart", flag: "app-restart", def: "never", example: "XINIT_APP_RESTART=on-failure",
 		help: "restart the app: never (the container exits with it), on-failure or always",
 		apply: func(c *Config, v string) (err error) {

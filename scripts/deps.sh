@@ -3,7 +3,8 @@
 # the README's prerequisites (Go and make):
 #   scripts/deps.sh demo   what `make demo` needs: the C compiler (cgo, for NVML; the
 #                          Vulkan layer and its headers), the X servers, x11vnc, the
-#                          GL programs and noVNC's files for the browser view
+#                          GL programs, noVNC's files for the browser view and ffmpeg
+#                          for its smooth view
 #   scripts/deps.sh test   (default) all that, plus what the tests, the benchmark's
 #                          peers, the root file system test and the image test need
 # Safe to run again: it installs only what is missing. It waits for another apt
@@ -13,11 +14,11 @@ what=${1:-test}
 demo=(
   gcc libc6-dev ca-certificates
   xvfb xserver-xorg-core xserver-xorg-video-dummy x11vnc
-  mesa-utils libgl1-mesa-dri x11-utils xauth util-linux procps novnc
+  mesa-utils libgl1-mesa-dri x11-utils xauth util-linux procps novnc ffmpeg
   make libvulkan-dev libxcb1-dev libxcb-shm0-dev libx11-dev libx11-xcb-dev
 )
 test=(
-  vncsnapshot psmisc curl ffmpeg chromium
+  vncsnapshot psmisc curl chromium
   mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
   tini dumb-init catatonit supervisor s6
   debootstrap podman runc uidmap

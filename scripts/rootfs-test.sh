@@ -44,10 +44,12 @@ ok=1
 for _ in $(seq 300); do
   if { exec 3<>/dev/tcp/127.0.0.1/$port; } 2>/dev/null && head -c 4 <&3 | grep -q RFB; then
     exec 3>&-
-    # The browser view: our page and noVNC's module from the image's novnc package.
+    # The browser view: the smooth view's page on / (the image has ffmpeg), ours
+    # for noVNC on /novnc, and noVNC's module from the image's novnc package.
     web=1
     for _ in $(seq 50); do
-      if curl -sf "http://127.0.0.1:$webport/" | grep -q xinit-view.js && curl -sf -o /dev/null "http://127.0.0.1:$webport/core/rfb.js"; then web=0; break; fi
+      if curl -sf "http://127.0.0.1:$webport/" | grep -q xinit-smooth.js && curl -sf "http://127.0.0.1:$webport/novnc" | grep -q xinit-view.js &&
+        curl -sf -o /dev/null "http://127.0.0.1:$webport/core/rfb.js"; then web=0; break; fi
       sleep 0.1
     done
     touch "$dir/out/vnc-ok"; ok=0; break

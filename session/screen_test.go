@@ -2,18 +2,11 @@ package session
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
-	"fmt"
 	"image"
-	"io"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,81 +14,17 @@ import (
 	"github.com/xinit-go/xinit-go/xscreen"
 )
 
-// startXvfb runs a bare Xvfb (no -auth: local clients need no cookie) and returns
-// its display.
-func startXvfb(t *testing.T) int {
-	t.Helper()
-	testutil.Need(t, "Xvfb")
-	display := testutil.FreeDisplay(t)
-	x := exec.Command("Xvfb", ":"+strconv.Itoa(display), "-nolisten", "tcp", "-screen", "0", "640x480x24")
-	if err := x.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = x.Process.Kill(); _ = x.Wait() })
-	testutil.Eventually(t, 20*time.Second, "Xvfb's socket", func() bool {
-		c, err := net.Dial("unix", filepath.Join(SocketDir, fmt.Sprintf("X%d", display)))
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return display
-}
-
-// stallingProxy serves a display that passes the connection setup through to a
-// real X server, then swallows every reply: a server that completed the
-// handshake and then stalled (a GPU stuck reading memory). It counts the
-// connections its clients have closed.
-func stallingProxy(t *testing.T, real int) (display int, closed *atomic.Int32) {
-	t.Helper()
-	display = testutil.FreeDisplay(t)
-	path := filepath.Join(SocketDir, fmt.Sprintf("X%d", display))
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close(); os.Remove(path) })
-	closed = &atomic.Int32{}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("unix", filepath.Join(SocketDir, fmt.Sprintf("X%d", real)))
-			if err != nil {
-				c.Close()
-				continue
-			}
-			go func() { _, _ = io.Copy(s, c); closed.Add(1); s.Close() }()
-			go func() {
-				head := make([]byte, 8)
-				if _, err := io.ReadFull(s, head); err != nil {
-					return
-				}
-				rest := make([]byte, 4*int(binary.LittleEndian.Uint16(head[6:])))
-				if _, err := io.ReadFull(s, rest); err != nil {
-					return
-				}
-				_, _ = c.Write(append(head, rest...))
-				_, _ = io.Copy(io.Discard, s) // the stall
-			}()
-		}
-	}()
-	return display, closed
-}
-
 // TestCaptureReturnsWhenTheServerStalls: a screenshot of a server that stops
 // answering after the handshake ends with the context, and lets go of the
 // connection.
 func TestCaptureReturnsWhenTheServerStalls(t *testing.T) {
-	real := startXvfb(t)
+	real := testutil.Xvfb(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if _, err := xscreen.Capture(ctx, xscreen.Display{Num: real}, 0); err != nil {
 		t.Fatalf("the real server: %v", err)
 	}
-	display, closed := stallingProxy(t, real)
+	display, closed := testutil.StallingProxy(t, real)
 	for _, f := range []func(ctx context.Context) error{
 		func(ctx context.Context) error {
 			_, err := xscreen.Capture(ctx, xscreen.Display{Num: display}, 0)

@@ -26,6 +26,10 @@
 // page retries. Collectors give /metrics the connections and bytes, and Ready
 // gives /readyz the view's state.
 //
+// With Options.Smooth (package stream's endpoint) / is the smooth view's page,
+// which sends a browser that cannot decode H.264 with WebCodecs to noVNC's page
+// on /novnc, and /stream gets the bridge's checks before the endpoint sees it.
+//
 // Files are served through an os.Root: no name escapes the web root, symbolic
 // links are refused, directories are not listed, names with a component that
 // starts with a dot are not served, and browsers revalidate what they cache.

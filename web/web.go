@@ -58,6 +58,10 @@ type Options struct {
 	// MaxViewers bounds the bridged viewers at once, MaxConns the HTTP
 	// connections; 0 means the defaults.
 	MaxViewers, MaxConns int
+	// Smooth, when set, is the smooth view's WebSocket endpoint: it is served
+	// on /stream behind the same checks as the bridge, and / opens the smooth
+	// view's page (which falls back to noVNC, always on /novnc).
+	Smooth http.Handler
 	// Timeouts; 0 means the defaults (5s header, 5s VNC dial, 30s ping
 	// interval, DefaultLoginTimeout for VNC's login through the bridge).
 	HeaderTimeout, DialTimeout, PingInterval, LoginTimeout time.Duration
@@ -182,9 +186,9 @@ func Listen(o Options) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", s.servePage("page/index.html"))
 	mux.HandleFunc("GET /xinit-view.js", s.servePage("page/view.js"))
 	mux.HandleFunc("GET /websockify", s.bridge)
+	s.pageRoutes(mux)
 	mux.Handle("GET /", fileHandler(root))
 	hostname := o.Hostname
 	if hostname == "" {

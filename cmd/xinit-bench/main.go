@@ -11,6 +11,7 @@
 //	go run ./cmd/xinit-bench -xinit bin/xinit-go -out docs/benchmarks.md
 //	go run ./cmd/xinit-bench -short        # a quick run that only keeps it from rotting
 //	go run ./cmd/xinit-bench -viewer -viewer-out docs/benchmarks.md   # the viewer's frame rate
+//	go run ./cmd/xinit-bench -smooth -smooth-out docs/benchmarks.md   # the smooth view against noVNC in Chromium
 package main
 
 import (
@@ -80,6 +81,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	viewerApp := fs.String("viewer-app", "glxgears -fullscreen", "the viewer benchmark's full-screen app, split on spaces")
 	viewerOnly := fs.String("viewer-variants", "", "only these x11vnc variants of -viewer, by number from 1 (e.g. 1,4); all when empty")
 	viewerOut := fs.String("viewer-out", "", "rewrite the viewer section of this Markdown file (between its markers)")
+	smooth := fs.Bool("smooth", false, "measure only what headless Chromium draws through the smooth view and through noVNC (sizes from -viewer-res, app from -viewer-app)")
+	smoothWindow := fs.Duration("smooth-window", 8*time.Second, "measuring window of each -smooth page")
+	smoothFPS := fs.Int("smooth-fps", 60, "XINIT_VIEW_FPS for -smooth")
+	smoothOut := fs.String("smooth-out", "", "rewrite the smooth view's section of this Markdown file (between its markers)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -133,6 +138,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if err := b.recordCost(strings.Split(*recordRes, ","), window, *recordOut); err != nil {
 			fmt.Fprintln(stderr, "xinit-bench: record:", err)
+			return 1
+		}
+		return 0
+	}
+	if *smooth {
+		if err := b.smooth(strings.Split(*viewerRes, ","), *smoothWindow, *smoothFPS, *smoothOut); err != nil {
+			fmt.Fprintln(stderr, "xinit-bench: smooth:", err)
 			return 1
 		}
 		return 0

@@ -35,6 +35,8 @@
 //	XINIT_WEB_TLS_CERT       web_tls_cert       --web-tls-cert       none: HTTP
 //	XINIT_WEB_TLS_KEY        web_tls_key        --web-tls-key        none
 //	XINIT_WEB_HOSTS          web_hosts          --web-hosts          none: own names and IP addresses only
+//	XINIT_VIEW               view               --view               on (the smooth view: H.264 with WebCodecs on /)
+//	XINIT_VIEW_FPS           view_fps           --view-fps           60
 //	XINIT_APP_RESTART        app_restart        --app-restart        never (on-failure, always)
 //	XINIT_APP_TIMEOUT        app_timeout        --app-timeout        0 (no limit); past it exit 124
 //	XINIT_STOP_GRACE         stop_grace         --stop-grace         5s

@@ -148,7 +148,7 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 	info := healthInfo(cfg, plan, sess)
 	info.GL = glStatus(sess)
 	ex.attach(sup, &info)
-	wv, code := startWeb(cfg, sess, sup.Status, log, stderr)
+	wv, code := startWeb(cfg, sess, sup.Status, sys.getenv, log, stderr)
 	if code != 0 {
 		return code
 	}

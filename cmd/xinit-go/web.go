@@ -15,16 +15,21 @@ import (
 	"github.com/xinit-go/xinit-go/config"
 	"github.com/xinit-go/xinit-go/health"
 	"github.com/xinit-go/xinit-go/session"
+	"github.com/xinit-go/xinit-go/stream"
 	"github.com/xinit-go/xinit-go/supervisor"
 	"github.com/xinit-go/xinit-go/web"
 )
 
-// browserView is the web view's wiring: the logic lives in package web.
-type browserView struct{ s *web.Server }
+// browserView is the web view's wiring: the logic lives in packages web and
+// stream.
+type browserView struct {
+	s      *web.Server
+	smooth *stream.View
+}
 
 // startWeb binds and starts the browser view when it is on; code is nonzero
 // when the session must not start.
-func startWeb(cfg *config.Config, sess *session.Session, status func() supervisor.Status, log *zap.Logger, stderr io.Writer) (browserView, int) {
+func startWeb(cfg *config.Config, sess *session.Session, status func() supervisor.Status, getenv func(string) string, log *zap.Logger, stderr io.Writer) (browserView, int) {
 	if !cfg.WebOn() || sess.VNCAddr == "" {
 		return browserView{}, 0
 	}
@@ -37,12 +42,20 @@ func startWeb(cfg *config.Config, sess *session.Session, status func() superviso
 			return browserView{}, 0
 		}
 	}
-	s, err := web.Listen(web.Options{
+	smooth := newSmooth(cfg, sess, status, getenv, log)
+	opts := web.Options{
 		Addr: cfg.WebAddr, VNCListen: cfg.VNCListen, Hosts: cfg.WebHosts, Root: root, TLSCert: cfg.WebTLSCert, TLSKey: cfg.WebTLSKey,
 		VNCAddr: sess.VNCAddr, VNCService: session.VNCName, Password: cfg.VNCPassword != "",
 		Status: status, Logger: log,
-	})
+	}
+	if smooth != nil {
+		opts.Smooth = smooth.Handler()
+	}
+	s, err := web.Listen(opts)
 	if err != nil {
+		if smooth != nil {
+			smooth.Close()
+		}
 		hint := "fix the setting it names, or turn the browser view off with XINIT_WEB_ADDR=off"
 		if errors.Is(err, syscall.EADDRINUSE) || errors.Is(err, syscall.EACCES) {
 			hint = "choose a free port, e.g. XINIT_WEB_ADDR=:6081, or XINIT_WEB_ADDR=off"
@@ -50,8 +63,46 @@ func startWeb(cfg *config.Config, sess *session.Session, status func() superviso
 		fmt.Fprintf(stderr, "xinit-go: browser view: %v; %s; nothing was started\n", err, hint)
 		return browserView{}, exitConfig
 	}
+	if smooth != nil {
+		smooth.Start()
+	}
 	s.Start()
-	return browserView{s}, 0
+	return browserView{s, smooth}, 0
+}
+
+// newSmooth prepares the smooth view when it is on and ffmpeg is installed.
+func newSmooth(cfg *config.Config, sess *session.Session, status func() supervisor.Status, getenv func(string) string, log *zap.Logger) *stream.View {
+	if !cfg.View {
+		return nil
+	}
+	v, err := stream.New(stream.Options{
+		Display: sess.Display(), Width: cfg.Width, Height: cfg.Height, FPS: cfg.ViewFPS,
+		Env:        []string{"PATH=" + getenv("PATH"), "XAUTHORITY=" + sess.XAuthority, "HOME=/"},
+		Credential: sess.AppCredential(), Password: cfg.VNCPassword,
+		CanStart: func() error { return xReady(status()) }, Log: log,
+	})
+	if err != nil {
+		log.Warn("the smooth view is off: "+err.Error()+"; install ffmpeg, or set XINIT_VIEW=off to silence this; noVNC stays on /", zap.Error(err))
+		return nil
+	}
+	return v
+}
+
+// xReady is nil while the session runs and its X server is ready: the smooth
+// view's ffmpeg may run then (the supervisor, which reaps it, runs too).
+func xReady(st supervisor.Status) error {
+	if st.Stopping {
+		return errors.New("the session is stopping")
+	}
+	for _, sv := range st.Services {
+		if sv.Name == session.XName {
+			if sv.State == supervisor.Ready {
+				return nil
+			}
+			return fmt.Errorf("the X server is %s", sv.State)
+		}
+	}
+	return errors.New("no X server")
 }
 
 // attach adds the view to /readyz and /metrics.
@@ -61,11 +112,17 @@ func (v browserView) attach(hs *health.Server) {
 	}
 	hs.AddReady("web", v.s.Ready)
 	_ = hs.Register(v.s.Collectors()...)
+	if v.smooth != nil {
+		_ = hs.Register(v.smooth.Collectors()...)
+	}
 }
 
 func (v browserView) stop() {
 	if v.s == nil {
 		return
+	}
+	if v.smooth != nil {
+		v.smooth.Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

@@ -33,7 +33,8 @@ func webSession(t *testing.T, env []string) (*xsession, string) {
 		testutil.Need(t, "novnc") // a loud skip, or a failure in CI
 	}
 	port := testutil.FreePort(t)
-	s := startX(t, "xvfb", append([]string{"XINIT_WEB_ADDR=:" + strconv.Itoa(port)}, env...), []string{"--", "glxgears"})
+	// These tests are noVNC's: / stays its page without the smooth view.
+	s := startX(t, "xvfb", append([]string{"XINIT_WEB_ADDR=:" + strconv.Itoa(port), "XINIT_VIEW=off"}, env...), []string{"--", "glxgears"})
 	s.waitReady() // readyz includes the browser view
 	return s, fmt.Sprintf("http://127.0.0.1:%d/", port)
 }
