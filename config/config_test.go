@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-var update = flag.Bool("update", false, "rewrite the README's settings table")
+var update = flag.Bool("update", false, "rewrite docs/configuration.md's settings table")
 
 func env(kv ...string) func(string) string {
 	m := map[string]string{}
@@ -299,9 +299,10 @@ required = true
 	}
 }
 
-// TestREADMETable keeps the README's configuration table equal to the code's.
-func TestREADMETable(t *testing.T) {
-	path := filepath.Join("..", "README.md")
+// TestSettingsTable keeps docs/configuration.md's table of every setting equal
+// to the code's.
+func TestSettingsTable(t *testing.T) {
+	path := filepath.Join("..", "docs", "configuration.md")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -310,7 +311,7 @@ func TestREADMETable(t *testing.T) {
 	s := string(b)
 	i, j := strings.Index(s, begin), strings.Index(s, end)
 	if i < 0 || j < i {
-		t.Fatal("README has no settings markers")
+		t.Fatal("docs/configuration.md has no settings markers")
 	}
 	want := MarkdownTable()
 	if got := s[i+len(begin) : j]; got != want {
@@ -320,7 +321,7 @@ func TestREADMETable(t *testing.T) {
 			}
 			return
 		}
-		t.Errorf("README's settings table differs from the code; run go test ./config -run README -update\n%s", want)
+		t.Errorf("docs/configuration.md's settings table differs from the code; run go test ./config -run Table -update\n%s", want)
 	}
 }
 

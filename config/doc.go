@@ -3,8 +3,8 @@
 // XINIT_CONFIG, else /etc/xinit-go/config.toml when it exists) > defaults.
 //
 // Every setting is declared once, in the table in settings.go, with its variable,
-// TOML key, flag, default and help; the flag set, the --help text and the README's
-// configuration table all come from that table, and a test keeps the README equal
+// TOML key, flag, default and help; the flag set, the --help text and docs/configuration.md's
+// settings table all come from that table, and a test keeps that page equal
 // to it. Load reports every problem at once, each naming the variable, key or flag,
 // the bad value and an example of a good one. Unknown TOML keys are errors.
 //

@@ -121,7 +121,7 @@ Settings (flag, variable, TOML key; flags > environment > TOML file > default):
 	}
 }
 
-// MarkdownTable renders the settings as the README's configuration table.
+// MarkdownTable renders the settings as docs/configuration.md's table.
 func MarkdownTable() string {
 	var b strings.Builder
 	b.WriteString("| variable | TOML key | flag | default | meaning |\n|---|---|---|---|---|\n")

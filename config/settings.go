@@ -33,7 +33,7 @@ type Setting struct {
 	Env, Key, Flag, Default, Help string
 }
 
-// Settings lists every setting in the order of the README's table.
+// Settings lists every setting in the order of docs/configuration.md's table.
 func Settings() []Setting {
 	out := make([]Setting, 0, len(settings))
 	for _, s := range settings {
