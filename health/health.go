@@ -116,7 +116,7 @@ func Listen(o Options, status func() supervisor.Status, info Info, log *zap.Logg
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /status", s.statusJSON)
 	mux.Handle("GET /metrics", ownFirst(s.collectors))
-	s.srv = &http.Server{Handler: noFraming(hosts.Handler(mux)), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+	s.srv = &http.Server{Handler: netguard.NoFraming(hosts.Handler(mux)), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
 		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
 		ConnState: netguard.ConnState}
 	// The standard library's complaints (a failed accept, a panic) reach the log.
@@ -138,16 +138,6 @@ func listenSocket(path string) (net.Listener, error) {
 		return nil, err
 	}
 	return ul, nil
-}
-
-// noFraming keeps every answer out of other sites' frames.
-func noFraming(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Frame-Options", "DENY")
-		w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		h.ServeHTTP(w, r)
-	})
 }
 
 // AddReady makes /readyz (and /status's ready) wait for one more component,

@@ -57,16 +57,7 @@ func (s *Server) vncReady() (bool, string) {
 // bridge joins a WebSocket from the page to a new TCP connection to our x11vnc.
 func (s *Server) bridge(w http.ResponseWriter, r *http.Request) {
 	log := s.log.With(zap.String("remote", r.RemoteAddr))
-	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		// Not a WebSocket: answer before touching VNC.
-		w.Header().Set("Upgrade", "websocket")
-		http.Error(w, "a WebSocket endpoint: open / in a browser", http.StatusUpgradeRequired)
-		return
-	}
-	if !sameOrigin(r) {
-		s.m.rejected.WithLabelValues(rejectOrigin).Inc()
-		log.Warn("browser view: refused a viewer from another origin", zap.String("origin", r.Header.Get("Origin")), zap.String("host", r.Host))
-		http.Error(w, "origin not allowed", http.StatusForbidden)
+	if !s.webSocketFromOurPage(w, r, log, "browser view") {
 		return
 	}
 	client, _, _ := net.SplitHostPort(r.RemoteAddr)
@@ -87,16 +78,10 @@ func (s *Server) bridge(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	defer record()
-	select {
-	case s.viewers <- struct{}{}:
-		defer func() { <-s.viewers }()
-	default:
-		s.m.rejected.WithLabelValues(rejectLimit).Inc()
-		log.Warn("browser view: too many viewers", zap.Int("max", s.o.MaxViewers))
-		w.Header().Set("Retry-After", "5")
-		http.Error(w, "too many viewers", http.StatusServiceUnavailable)
+	if !s.takeViewerSlot(w, log, "browser view") {
 		return
 	}
+	defer s.leaveViewerSlot()
 	if ok, why := s.vncReady(); !ok {
 		s.m.rejected.WithLabelValues(rejectNotReady).Inc()
 		w.Header().Set("Retry-After", "1")
@@ -242,3 +227,39 @@ func (c *counter) Write(p []byte) (int, error) {
 	c.c.Add(float64(n))
 	return n, err
 }
+
+// webSocketFromOurPage answers (and returns false) a request that is not a
+// WebSocket upgrade, or that comes from another site's page: the checks every
+// viewer endpoint makes first. what names the endpoint in the log.
+func (s *Server) webSocketFromOurPage(w http.ResponseWriter, r *http.Request, log *zap.Logger, what string) bool {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		// Not a WebSocket: answer before touching anything behind it.
+		w.Header().Set("Upgrade", "websocket")
+		http.Error(w, "a WebSocket endpoint: open / in a browser", http.StatusUpgradeRequired)
+		return false
+	}
+	if !sameOrigin(r) {
+		s.m.rejected.WithLabelValues(rejectOrigin).Inc()
+		log.Warn(what+": refused a viewer from another origin", zap.String("origin", r.Header.Get("Origin")), zap.String("host", r.Host))
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return false
+	}
+	return true
+}
+
+// takeViewerSlot takes one of the MaxViewers slots the bridge and the smooth
+// view share, or answers 503 and returns false. leaveViewerSlot gives it back.
+func (s *Server) takeViewerSlot(w http.ResponseWriter, log *zap.Logger, what string) bool {
+	select {
+	case s.viewers <- struct{}{}:
+		return true
+	default:
+		s.m.rejected.WithLabelValues(rejectLimit).Inc()
+		log.Warn(what+": too many viewers", zap.Int("max", s.o.MaxViewers))
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "too many viewers", http.StatusServiceUnavailable)
+		return false
+	}
+}
+
+func (s *Server) leaveViewerSlot() { <-s.viewers }

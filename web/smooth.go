@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strings"
 
 	"go.uber.org/zap"
 )
@@ -26,26 +25,9 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 // password itself.
 func (s *Server) smooth(w http.ResponseWriter, r *http.Request) {
 	log := s.log.With(zap.String("remote", r.RemoteAddr))
-	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		w.Header().Set("Upgrade", "websocket")
-		http.Error(w, "a WebSocket endpoint: open / in a browser", http.StatusUpgradeRequired)
+	if !s.webSocketFromOurPage(w, r, log, "smooth view") || !s.takeViewerSlot(w, log, "smooth view") {
 		return
 	}
-	if !sameOrigin(r) {
-		s.m.rejected.WithLabelValues(rejectOrigin).Inc()
-		log.Warn("smooth view: refused a viewer from another origin", zap.String("origin", r.Header.Get("Origin")), zap.String("host", r.Host))
-		http.Error(w, "origin not allowed", http.StatusForbidden)
-		return
-	}
-	select {
-	case s.viewers <- struct{}{}:
-		defer func() { <-s.viewers }()
-	default:
-		s.m.rejected.WithLabelValues(rejectLimit).Inc()
-		log.Warn("smooth view: too many viewers", zap.Int("max", s.o.MaxViewers))
-		w.Header().Set("Retry-After", "5")
-		http.Error(w, "too many viewers", http.StatusServiceUnavailable)
-		return
-	}
+	defer s.leaveViewerSlot()
 	s.o.Smooth.ServeHTTP(w, r)
 }

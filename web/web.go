@@ -196,7 +196,7 @@ func Listen(o Options) (*Server, error) {
 	}
 	hosts := netguard.NewHosts(addr, hostname, o.Hosts, "XINIT_WEB_HOSTS")
 	s.srv = &http.Server{
-		Handler:           hosts.Handler(noFraming(mux)),
+		Handler:           hosts.Handler(netguard.NoFraming(mux)),
 		ReadHeaderTimeout: o.HeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    16 << 10,
@@ -279,15 +279,4 @@ func (s *Server) servePage(name string) http.HandlerFunc {
 			_, _ = w.Write(b)
 		}
 	}
-}
-
-// noFraming keeps every answer out of other sites' frames: a page framed
-// invisibly could take a viewer's clicks and keys.
-func noFraming(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Frame-Options", "DENY")
-		w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		h.ServeHTTP(w, r)
-	})
 }
