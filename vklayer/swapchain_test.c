@@ -10,7 +10,8 @@
  * acquire or present report VK_ERROR_OUT_OF_DATE_KHR (or VK_SUBOPTIMAL_KHR) and
  * the capabilities the new size, that a swapchain recreated with oldSwapchain and one
  * destroyed and created anew both show their frames, in FIFO and in MAILBOX mode.
- * Prints what failed and exits 1; prints "swapchain-test: ok" and exits 0.
+ * Prints what failed and exits 1; prints "swapchain-test: ok, N swapchains created" and
+ * exits 0, so a caller can match N against the lines the layer printed for this process.
  */
 #define VK_USE_PLATFORM_XCB_KHR
 #define VK_USE_PLATFORM_XLIB_KHR
@@ -51,6 +52,7 @@ static VkCommandPool pool;
 static VkCommandBuffer cmd;
 static VkSemaphore acquired, rendered;
 static VkFence fence;
+static unsigned created; /* swapchains made */
 
 struct chain {
 	VkSwapchainKHR handle;
@@ -92,6 +94,7 @@ static struct chain make_chain(VkPresentModeKHR mode, VkSwapchainKHR old) {
 	    .oldSwapchain = old,
 	};
 	VK(vkCreateSwapchainKHR(dev, &ci, NULL, &c.handle));
+	created++;
 	c.count = 16;
 	VK(vkGetSwapchainImagesKHR(dev, c.handle, &c.count, c.images));
 	CHECK(c.count >= ci.minImageCount, "%u images, asked for %u", c.count, ci.minImageCount);
@@ -378,6 +381,6 @@ int main(int argc, char **argv) {
 		XCloseDisplay(dpy);
 	else
 		xcb_disconnect(conn);
-	printf("swapchain-test: ok\n");
+	printf("swapchain-test: ok, %u swapchains created\n", created);
 	return 0;
 }

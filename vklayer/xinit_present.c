@@ -60,19 +60,29 @@
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <time.h>
+#include <unistd.h>
 
 #define LAYER_NAME "VK_LAYER_XINIT_present"
 #define EXPORT __attribute__((visibility("default")))
 #define MAX_QUEUES 64
 
+/* say prints one line on stderr with a single write, so that the line arrives whole
+ * however many threads and processes write to the same pipe (a pipe keeps writes of up
+ * to PIPE_BUF bytes together; stdio's unbuffered stderr would make three writes). */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...) {
+	char line[512] = LAYER_NAME ": ";
+	size_t n = strlen(line);
 	va_list ap;
 	va_start(ap, fmt);
-	fputs(LAYER_NAME ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	int k = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
 	va_end(ap);
+	if (k < 0)
+		return;
+	n += (size_t)k < sizeof line - n - 1 ? (size_t)k : sizeof line - n - 2;
+	line[n++] = '\n';
+	while (write(STDERR_FILENO, line, n) < 0 && errno == EINTR)
+		;
 }
 
 static bool env_is(const char *name, const char *value) {
