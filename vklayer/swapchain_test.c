@@ -9,7 +9,11 @@
  * says VK_NOT_READY when the app holds every image it may, that a resized window makes
  * acquire or present report VK_ERROR_OUT_OF_DATE_KHR (or VK_SUBOPTIMAL_KHR) and
  * the capabilities the new size, that a swapchain recreated with oldSwapchain and one
- * destroyed and created anew both show their frames, in FIFO and in MAILBOX mode.
+ * destroyed and created anew both show their frames, in FIFO and in MAILBOX mode, and
+ * that frames go on while a second thread submits on the queue (the app's threads
+ * guard the queue with a lock, and acquire, which takes no queue, runs outside it: a
+ * layer that used the queue in acquire shows as THREADING errors of the validation
+ * layer below it).
  * Prints what failed and exits 1; prints "swapchain-test: ok, N swapchains created" and
  * exits 0, so a caller can match N against the lines the layer printed for this process.
  */
@@ -19,6 +23,7 @@
 #include <vulkan/vulkan.h>
 #include <xcb/xcb.h>
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +58,7 @@ static VkCommandBuffer cmd;
 static VkSemaphore acquired, rendered;
 static VkFence fence;
 static unsigned created; /* swapchains made */
+static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER; /* the queue is the app's threads' */
 
 struct chain {
 	VkSwapchainKHR handle;
@@ -151,7 +157,10 @@ static VkResult frame(struct chain *c, uint32_t bgr) {
 	    .signalSemaphoreCount = 1,
 	    .pSignalSemaphores = &rendered,
 	};
-	VK(vkQueueSubmit(queue, 1, &si, fence));
+	pthread_mutex_lock(&qlock);
+	r = vkQueueSubmit(queue, 1, &si, fence);
+	pthread_mutex_unlock(&qlock);
+	VK(r);
 	VkResult result;
 	VkPresentInfoKHR pi = {
 	    .sType = VK_STRUCTURE_TYPE_PRESENT_INFO_KHR,
@@ -162,7 +171,9 @@ static VkResult frame(struct chain *c, uint32_t bgr) {
 	    .pImageIndices = &idx,
 	    .pResults = &result,
 	};
+	pthread_mutex_lock(&qlock);
 	r = vkQueuePresentKHR(queue, &pi);
+	pthread_mutex_unlock(&qlock);
 	CHECK(r == result, "present returned %d, its pResults %d", r, result);
 	/* the one command buffer is reused: wait for the submission's fence */
 	VK(vkWaitForFences(dev, 1, &fence, VK_TRUE, 5000000000ull));
@@ -195,6 +206,22 @@ static void shows(struct chain *c, uint32_t bgr) {
 			return;
 	}
 	CHECK(false, "the window shows 0x%06x, want 0x%06x", got, bgr);
+}
+
+static volatile bool submitting;
+
+/* submitter submits empty batches on the queue, under the app's lock, until told to stop */
+static void *submitter(void *arg) {
+	unsigned long *n = arg;
+	while (__atomic_load_n(&submitting, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&qlock);
+		VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO};
+		VkResult r = vkQueueSubmit(queue, 1, &si, VK_NULL_HANDLE);
+		pthread_mutex_unlock(&qlock);
+		CHECK(r == VK_SUCCESS, "the second thread's submission: VkResult %d", r);
+		(*n)++;
+	}
+	return NULL;
 }
 
 static void resize(uint32_t w, uint32_t h) {
@@ -356,6 +383,21 @@ int main(int argc, char **argv) {
 	      taken, c.count, r);
 	r = vkAcquireNextImageKHR(dev, c.handle, 1000000, VK_NULL_HANDLE, fence, &idx);
 	CHECK(r == VK_TIMEOUT, "acquire (timeout 1ms) with every image taken: VkResult %d", r);
+
+	/* frames while a second thread submits on the same queue */
+	vkDestroySwapchainKHR(dev, c.handle, NULL);
+	c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+	unsigned long theirs = 0;
+	pthread_t other;
+	__atomic_store_n(&submitting, true, __ATOMIC_RELEASE);
+	CHECK(pthread_create(&other, NULL, submitter, &theirs) == 0, "pthread_create");
+	for (int k = 0; k < 300; k++)
+		CHECK((r = frame(&c, k & 1 ? 0x402040 : 0x204020)) == VK_SUCCESS,
+		      "frame %d while another thread submits: VkResult %d", k, r);
+	__atomic_store_n(&submitting, false, __ATOMIC_RELEASE);
+	pthread_join(other, NULL);
+	shows(&c, 0x4080c0);
+	printf("swapchain-test: 300 frames while another thread made %lu submissions\n", theirs);
 
 	/* destroyed and created anew, in MAILBOX mode when offered */
 	vkDestroySwapchainKHR(dev, c.handle, NULL);

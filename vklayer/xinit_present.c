@@ -16,7 +16,15 @@
  *     leaves nothing behind) and puts them on the window; without MIT-SHM it sends
  *     plain PutImage requests;
  *   - vkAcquireNextImageKHR hands out an image whose pixels have left it, and signals
- *     the app's semaphore and fence with an empty submission;
+ *     the app's semaphore and fence without touching any of the app's queues (acquire
+ *     takes no queue, and another thread of the app may be submitting on any of them):
+ *     where the driver can import sync files (VK_KHR_external_semaphore_fd and
+ *     VK_KHR_external_fence_fd with SYNC_FD handles), it imports an already signalled
+ *     one (fd -1) into each, temporarily; elsewhere (Mesa's lavapipe, for one) the fence
+ *     is signalled in the layer's books, which vkWaitForFences, vkGetFenceStatus and
+ *     vkResetFences consult, and the semaphore is owed: the layer signals it with an
+ *     empty submission on the queue of the first submission, present or sparse bind
+ *     that waits on it, inside that call, when the app itself holds that queue;
  *   - a window whose size no longer matches the swapchain makes acquire and present
  *     return VK_ERROR_OUT_OF_DATE_KHR; capabilities report the window's current size.
  *
@@ -31,14 +39,15 @@
  *   XINIT_VK_PRESENT_SHM=0     plain PutImage instead of MIT-SHM
  *   XINIT_VK_PRESENT_STATS=1   when a swapchain is destroyed, print its frame count and
  *                              the worker's cost per frame on stderr
+ *   XINIT_VK_PRESENT_SYNCFD=0  acquire signals through the layer's books even where the
+ *                              driver imports sync files
  *
  * Each swapchain's creation prints one line on stderr, so an app's log says that its
  * frames go through this layer.
  *
- * Limits: the acquire signal is an empty vkQueueSubmit on the app's last presenting
- * queue (or the first queue it fetched), which the app must not be using from another
- * thread at that moment; only the first array layer of an image is shown; windows of
- * depth 24 or 32 only.
+ * Limits: without sync files, an acquire fence exported with vkGetFenceFdKHR before the
+ * app waits on it exports the driver's unsignalled fence; only the first array layer of
+ * an image is shown; windows of depth 24 or 32 only.
  */
 #define _GNU_SOURCE
 #define VK_USE_PLATFORM_XCB_KHR
@@ -98,6 +107,7 @@ struct inst {
 	struct inst *next;
 	void *key;
 	VkInstance handle;
+	uint32_t api; /* the app's apiVersion */
 	PFN_vkGetInstanceProcAddr gipa;
 	PFN_vkDestroyInstance DestroyInstance;
 	PFN_vkGetPhysicalDeviceProperties GetPhysicalDeviceProperties;
@@ -113,7 +123,50 @@ struct inst {
 	PFN_vkGetPhysicalDeviceSurfaceFormats2KHR GetPhysicalDeviceSurfaceFormats2KHR;
 	PFN_vkGetPhysicalDeviceSurfacePresentModesKHR GetPhysicalDeviceSurfacePresentModesKHR;
 	PFN_vkGetPhysicalDevicePresentRectanglesKHR GetPhysicalDevicePresentRectanglesKHR;
+	PFN_vkGetPhysicalDeviceExternalSemaphoreProperties GetPhysicalDeviceExternalSemaphoreProperties;
+	PFN_vkGetPhysicalDeviceExternalFenceProperties GetPhysicalDeviceExternalFenceProperties;
 };
+
+/* a small set of non-dispatchable handles */
+struct handles {
+	uint64_t *v;
+	uint32_t n, cap;
+};
+
+static bool handles_add(struct handles *s, uint64_t h) {
+	for (uint32_t k = 0; k < s->n; k++)
+		if (s->v[k] == h)
+			return true;
+	if (s->n == s->cap) {
+		uint32_t cap = s->cap ? 2 * s->cap : 8;
+		uint64_t *v = realloc(s->v, cap * sizeof *v);
+		if (!v)
+			return false;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = h;
+	return true;
+}
+
+/* handles_take removes h and says whether it was there. */
+static bool handles_take(struct handles *s, uint64_t h) {
+	for (uint32_t k = 0; k < s->n; k++)
+		if (s->v[k] == h) {
+			s->v[k] = s->v[--s->n];
+			return true;
+		}
+	return false;
+}
+
+static bool handles_has(const struct handles *s, uint64_t h) {
+	for (uint32_t k = 0; k < s->n; k++)
+		if (s->v[k] == h)
+			return true;
+	return false;
+}
+
+#define H(x) ((uint64_t)(uintptr_t)(x))
 
 struct surf {
 	struct surf *next;
@@ -132,12 +185,22 @@ struct dev {
 	VkPhysicalDeviceMemoryProperties mem;
 	char gpu_name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
 
-	/* queues the app fetched, to know each one's family; acquire_queue signals */
+	/* queues the app fetched, to know each one's family */
 	pthread_mutex_t queue_lock;
 	VkQueue queues[MAX_QUEUES];
 	uint32_t families[MAX_QUEUES];
 	uint32_t nqueues;
-	VkQueue acquire_queue;
+
+	/* how acquire signals (see signal_acquired): sync files, or the books below */
+	bool sync_fd;
+	PFN_vkImportSemaphoreFdKHR ImportSemaphoreFdKHR;
+	PFN_vkImportFenceFdKHR ImportFenceFdKHR;
+	pthread_mutex_t books_lock;
+	struct handles owed;     /* acquire semaphores not signalled yet */
+	struct handles signaled; /* acquire fences signalled for the app, not reset yet */
+	uint32_t open;           /* owed.n + signaled.n, read without the lock */
+	PFN_vkQueueSubmit2 QueueSubmit2;
+	PFN_vkQueueSubmit2KHR QueueSubmit2KHR;
 
 #define DEV_FN(name) PFN_vk##name name;
 #define DEV_FNS(X)                                                                    \
@@ -148,7 +211,8 @@ struct dev {
 	X(InvalidateMappedMemoryRanges) X(CreateCommandPool) X(DestroyCommandPool)        \
 	X(AllocateCommandBuffers) X(BeginCommandBuffer) X(EndCommandBuffer)               \
 	X(CmdPipelineBarrier) X(CmdCopyImageToBuffer) X(CreateFence) X(DestroyFence)      \
-	X(WaitForFences) X(ResetFences) X(QueueSubmit)                                    \
+	X(WaitForFences) X(ResetFences) X(QueueSubmit) X(GetFenceStatus)                 \
+	X(DestroySemaphore) X(QueueBindSparse)                                            \
 	X(CreateSwapchainKHR) X(DestroySwapchainKHR) X(GetSwapchainImagesKHR)             \
 	X(AcquireNextImageKHR) X(AcquireNextImage2KHR) X(QueuePresentKHR)                 \
 	X(GetDeviceGroupPresentCapabilitiesKHR) X(GetDeviceGroupSurfacePresentModesKHR)
@@ -443,6 +507,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 	i->key = key_of(*out);
 	i->handle = *out;
 	i->gipa = gipa;
+	i->api = ci->pApplicationInfo ? ci->pApplicationInfo->apiVersion : VK_API_VERSION_1_0;
 #define INST_FN(name) i->name = (PFN_vk##name)gipa(*out, "vk" #name);
 	INST_FN(DestroyInstance)
 	INST_FN(GetPhysicalDeviceProperties)
@@ -458,6 +523,10 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 	INST_FN(GetPhysicalDeviceSurfaceFormats2KHR)
 	INST_FN(GetPhysicalDeviceSurfacePresentModesKHR)
 	INST_FN(GetPhysicalDevicePresentRectanglesKHR)
+	if (VK_API_VERSION_MINOR(i->api) >= 1 || VK_API_VERSION_MAJOR(i->api) > 1) {
+		INST_FN(GetPhysicalDeviceExternalSemaphoreProperties)
+		INST_FN(GetPhysicalDeviceExternalFenceProperties)
+	}
 	push_node(&insts, i);
 	return VK_SUCCESS;
 }
@@ -691,6 +760,55 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDevicePresentRectanglesKHR(VkPh
 
 /* ---- device level ---- */
 
+/* device_exts lists the extensions the layers below and the driver offer on pd. */
+static VkExtensionProperties *device_exts(struct inst *i, VkPhysicalDevice pd, uint32_t *n) {
+	*n = 0;
+	if (i->EnumerateDeviceExtensionProperties(pd, NULL, n, NULL) != VK_SUCCESS)
+		return NULL;
+	VkExtensionProperties *e = calloc(*n ? *n : 1, sizeof *e);
+	if (e && i->EnumerateDeviceExtensionProperties(pd, NULL, n, e) < 0)
+		*n = 0;
+	return e;
+}
+
+static bool has_ext(const VkExtensionProperties *e, uint32_t n, const char *name) {
+	for (uint32_t k = 0; k < n; k++)
+		if (strcmp(e[k].extensionName, name) == 0)
+			return true;
+	return false;
+}
+
+static bool named(const char *const *names, uint32_t n, const char *name) {
+	for (uint32_t k = 0; k < n; k++)
+		if (strcmp(names[k], name) == 0)
+			return true;
+	return false;
+}
+
+/* sync_fd_usable says whether acquire can import sync files into the app's semaphores
+ * and fences on pd: both extensions offered (on Vulkan 1.1, which they build on) and
+ * SYNC_FD importable for both. */
+static bool sync_fd_usable(struct inst *i, VkPhysicalDevice pd, uint32_t api,
+			   const VkExtensionProperties *e, uint32_t n) {
+	if (env_is("XINIT_VK_PRESENT_SYNCFD", "0") || api < VK_API_VERSION_1_1 ||
+	    i->api < VK_API_VERSION_1_1 || !i->GetPhysicalDeviceExternalSemaphoreProperties ||
+	    !i->GetPhysicalDeviceExternalFenceProperties ||
+	    !has_ext(e, n, VK_KHR_EXTERNAL_SEMAPHORE_FD_EXTENSION_NAME) ||
+	    !has_ext(e, n, VK_KHR_EXTERNAL_FENCE_FD_EXTENSION_NAME))
+		return false;
+	VkPhysicalDeviceExternalSemaphoreInfo si = {
+	    VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_SEMAPHORE_INFO, NULL,
+	    VK_EXTERNAL_SEMAPHORE_HANDLE_TYPE_SYNC_FD_BIT};
+	VkExternalSemaphoreProperties sp = {.sType = VK_STRUCTURE_TYPE_EXTERNAL_SEMAPHORE_PROPERTIES};
+	i->GetPhysicalDeviceExternalSemaphoreProperties(pd, &si, &sp);
+	VkPhysicalDeviceExternalFenceInfo fi = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_FENCE_INFO,
+						NULL, VK_EXTERNAL_FENCE_HANDLE_TYPE_SYNC_FD_BIT};
+	VkExternalFenceProperties fp = {.sType = VK_STRUCTURE_TYPE_EXTERNAL_FENCE_PROPERTIES};
+	i->GetPhysicalDeviceExternalFenceProperties(pd, &fi, &fp);
+	return (sp.externalSemaphoreFeatures & VK_EXTERNAL_SEMAPHORE_FEATURE_IMPORTABLE_BIT) &&
+	       (fp.externalFenceFeatures & VK_EXTERNAL_FENCE_FEATURE_IMPORTABLE_BIT);
+}
+
 static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 						   const VkDeviceCreateInfo *ci,
 						   const VkAllocationCallbacks *alloc,
@@ -712,7 +830,34 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	PFN_vkGetDeviceProcAddr gdpa = link->u.pLayerInfo->pfnNextGetDeviceProcAddr;
 	link->u.pLayerInfo = link->u.pLayerInfo->pNext;
 	PFN_vkCreateDevice create = (PFN_vkCreateDevice)gipa(i->handle, "vkCreateDevice");
-	VkResult r = create(pd, ci, alloc, out);
+	VkPhysicalDeviceProperties props;
+	i->GetPhysicalDeviceProperties(pd, &props);
+
+	/* the device with the sync file extensions added when acquire is to use them */
+	uint32_t navail;
+	VkExtensionProperties *avail = device_exts(i, pd, &navail);
+	if (!avail)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	bool sync_fd = sync_fd_usable(i, pd, props.apiVersion, avail, navail);
+	free(avail);
+	const char **names = calloc(ci->enabledExtensionCount + 2, sizeof *names);
+	if (!names)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	uint32_t nnames = 0;
+	for (uint32_t k = 0; k < ci->enabledExtensionCount; k++)
+		names[nnames++] = ci->ppEnabledExtensionNames[k];
+	if (sync_fd) {
+		const char *add[] = {VK_KHR_EXTERNAL_SEMAPHORE_FD_EXTENSION_NAME,
+				     VK_KHR_EXTERNAL_FENCE_FD_EXTENSION_NAME};
+		for (uint32_t k = 0; k < 2; k++)
+			if (!named(names, nnames, add[k]))
+				names[nnames++] = add[k];
+	}
+	VkDeviceCreateInfo dci = *ci;
+	dci.enabledExtensionCount = nnames;
+	dci.ppEnabledExtensionNames = names;
+	VkResult r = create(pd, &dci, alloc, out);
+	free(names);
 	if (r != VK_SUCCESS)
 		return r;
 	struct dev *d = calloc(1, sizeof *d);
@@ -724,12 +869,19 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	d->inst = i;
 	d->set_loader_data = loader_data->u.pfnSetDeviceLoaderData;
 	pthread_mutex_init(&d->queue_lock, NULL);
+	pthread_mutex_init(&d->books_lock, NULL);
 	i->GetPhysicalDeviceMemoryProperties(pd, &d->mem);
-	VkPhysicalDeviceProperties props;
-	i->GetPhysicalDeviceProperties(pd, &props);
 	memcpy(d->gpu_name, props.deviceName, sizeof d->gpu_name);
 #define GET_DEV_FN(name) d->name = (PFN_vk##name)gdpa(*out, "vk" #name);
 	DEV_FNS(GET_DEV_FN)
+	d->QueueSubmit2 = (PFN_vkQueueSubmit2)gdpa(*out, "vkQueueSubmit2");
+	d->QueueSubmit2KHR = (PFN_vkQueueSubmit2KHR)gdpa(*out, "vkQueueSubmit2KHR");
+	if (sync_fd) {
+		d->ImportSemaphoreFdKHR =
+		    (PFN_vkImportSemaphoreFdKHR)gdpa(*out, "vkImportSemaphoreFdKHR");
+		d->ImportFenceFdKHR = (PFN_vkImportFenceFdKHR)gdpa(*out, "vkImportFenceFdKHR");
+		d->sync_fd = d->ImportSemaphoreFdKHR && d->ImportFenceFdKHR;
+	}
 	push_node(&devs, d);
 	return VK_SUCCESS;
 }
@@ -742,6 +894,9 @@ static VKAPI_ATTR void VKAPI_CALL DestroyDevice(VkDevice device,
 	unlink_node(&devs, d);
 	d->DestroyDevice(device, alloc);
 	pthread_mutex_destroy(&d->queue_lock);
+	pthread_mutex_destroy(&d->books_lock);
+	free(d->owed.v);
+	free(d->signaled.v);
 	free(d);
 }
 
@@ -755,8 +910,6 @@ static void note_queue(struct dev *d, VkQueue q, uint32_t family) {
 		d->families[k] = family;
 		d->nqueues++;
 	}
-	if (!d->acquire_queue)
-		d->acquire_queue = q;
 	pthread_mutex_unlock(&d->queue_lock);
 }
 
@@ -989,9 +1142,11 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	}
 	push_node(&swapchains, sc);
-	say("swapchain %ux%u, %u images on %s, presented by copy to X window 0x%x through %s%s",
+	say("swapchain %ux%u, %u images on %s, presented by copy to X window 0x%x through %s%s; "
+	    "acquire signals %s",
 	    sc->extent.width, sc->extent.height, sc->count, d->gpu_name, sc->window,
-	    sc->shm ? "MIT-SHM" : "PutImage", sc->copy ? "" : " (copy to the window turned off)");
+	    sc->shm ? "MIT-SHM" : "PutImage", sc->copy ? "" : " (copy to the window turned off)",
+	    d->sync_fd ? "by sync file" : "through the layer's books");
 	*out = (VkSwapchainKHR)(uintptr_t)sc;
 	return VK_SUCCESS;
 }
@@ -1027,23 +1182,187 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetSwapchainImagesKHR(VkDevice device, VkS
 	return r;
 }
 
-/* signal makes the app's acquire semaphore and fence signalled: an empty submission. */
-static VkResult signal(struct dev *d, VkSemaphore sem, VkFence fence) {
-	if (!sem && !fence)
-		return VK_SUCCESS;
-	VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-			   .signalSemaphoreCount = sem ? 1 : 0,
-			   .pSignalSemaphores = &sem};
-	pthread_mutex_lock(&d->queue_lock);
-	VkQueue q = d->acquire_queue;
-	if (!q) { /* the app has fetched no queue yet: take the first one */
-		d->GetDeviceQueue(d->handle, 0, 0, &q);
-		d->set_loader_data(d->handle, q);
-		d->acquire_queue = q;
+/* signal_acquired makes the app's acquire semaphore and fence signalled without using
+ * any of its queues: by importing an already signalled sync file, or in the books. */
+static VkResult signal_acquired(struct dev *d, VkSemaphore sem, VkFence fence) {
+	if (d->sync_fd) {
+		VkResult r = VK_SUCCESS;
+		if (sem) {
+			VkImportSemaphoreFdInfoKHR in = {
+			    VK_STRUCTURE_TYPE_IMPORT_SEMAPHORE_FD_INFO_KHR, NULL, sem,
+			    VK_SEMAPHORE_IMPORT_TEMPORARY_BIT,
+			    VK_EXTERNAL_SEMAPHORE_HANDLE_TYPE_SYNC_FD_BIT, -1};
+			r = d->ImportSemaphoreFdKHR(d->handle, &in);
+		}
+		if (fence && r == VK_SUCCESS) {
+			VkImportFenceFdInfoKHR in = {VK_STRUCTURE_TYPE_IMPORT_FENCE_FD_INFO_KHR, NULL,
+						     fence, VK_FENCE_IMPORT_TEMPORARY_BIT,
+						     VK_EXTERNAL_FENCE_HANDLE_TYPE_SYNC_FD_BIT, -1};
+			r = d->ImportFenceFdKHR(d->handle, &in);
+		}
+		return r;
 	}
-	VkResult r = d->QueueSubmit(q, sem ? 1 : 0, &si, fence);
-	pthread_mutex_unlock(&d->queue_lock);
+	pthread_mutex_lock(&d->books_lock);
+	bool ok = !sem || handles_add(&d->owed, H(sem));
+	if (ok && fence && !handles_add(&d->signaled, H(fence))) {
+		ok = false;
+		if (sem)
+			handles_take(&d->owed, H(sem));
+	}
+	__atomic_store_n(&d->open, d->owed.n + d->signaled.n, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->books_lock);
+	return ok ? VK_SUCCESS : VK_ERROR_OUT_OF_HOST_MEMORY;
+}
+
+static bool books_open(struct dev *d) { return __atomic_load_n(&d->open, __ATOMIC_ACQUIRE) != 0; }
+
+/* settle signals, on q, the owed semaphores among waits: called inside the app's own
+ * call on q, before the work that waits on them is handed down. */
+static VkResult settle(struct dev *d, VkQueue q, const VkSemaphore *waits, uint32_t n) {
+	if (n == 0)
+		return VK_SUCCESS;
+	VkSemaphore *due = malloc(n * sizeof *due);
+	if (!due)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	uint32_t k = 0;
+	pthread_mutex_lock(&d->books_lock);
+	for (uint32_t j = 0; j < n; j++)
+		if (handles_take(&d->owed, H(waits[j])))
+			due[k++] = waits[j];
+	__atomic_store_n(&d->open, d->owed.n + d->signaled.n, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->books_lock);
+	VkResult r = VK_SUCCESS;
+	if (k) {
+		VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+				   .signalSemaphoreCount = k,
+				   .pSignalSemaphores = due};
+		r = d->QueueSubmit(q, 1, &si, VK_NULL_HANDLE);
+	}
+	free(due);
 	return r;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL QueueSubmit(VkQueue q, uint32_t n, const VkSubmitInfo *si,
+						  VkFence fence) {
+	struct dev *d = dev_find(key_of(q));
+	if (books_open(d)) {
+		for (uint32_t k = 0; k < n; k++) {
+			VkResult r = settle(d, q, si[k].pWaitSemaphores, si[k].waitSemaphoreCount);
+			if (r != VK_SUCCESS)
+				return r;
+		}
+	}
+	return d->QueueSubmit(q, n, si, fence);
+}
+
+static VkResult settle2(struct dev *d, VkQueue q, uint32_t n, const VkSubmitInfo2 *si) {
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t m = si[k].waitSemaphoreInfoCount;
+		VkSemaphore *w = malloc((m ? m : 1) * sizeof *w);
+		if (!w)
+			return VK_ERROR_OUT_OF_HOST_MEMORY;
+		for (uint32_t j = 0; j < m; j++)
+			w[j] = si[k].pWaitSemaphoreInfos[j].semaphore;
+		VkResult r = settle(d, q, w, m);
+		free(w);
+		if (r != VK_SUCCESS)
+			return r;
+	}
+	return VK_SUCCESS;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL QueueSubmit2(VkQueue q, uint32_t n, const VkSubmitInfo2 *si,
+						   VkFence fence) {
+	struct dev *d = dev_find(key_of(q));
+	VkResult r = books_open(d) ? settle2(d, q, n, si) : VK_SUCCESS;
+	return r != VK_SUCCESS ? r : d->QueueSubmit2(q, n, si, fence);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL QueueSubmit2KHR(VkQueue q, uint32_t n,
+						      const VkSubmitInfo2 *si, VkFence fence) {
+	struct dev *d = dev_find(key_of(q));
+	VkResult r = books_open(d) ? settle2(d, q, n, si) : VK_SUCCESS;
+	return r != VK_SUCCESS ? r : d->QueueSubmit2KHR(q, n, si, fence);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL QueueBindSparse(VkQueue q, uint32_t n,
+						      const VkBindSparseInfo *bi, VkFence fence) {
+	struct dev *d = dev_find(key_of(q));
+	if (books_open(d)) {
+		for (uint32_t k = 0; k < n; k++) {
+			VkResult r = settle(d, q, bi[k].pWaitSemaphores, bi[k].waitSemaphoreCount);
+			if (r != VK_SUCCESS)
+				return r;
+		}
+	}
+	return d->QueueBindSparse(q, n, bi, fence);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL WaitForFences(VkDevice device, uint32_t n,
+						    const VkFence *fences, VkBool32 all,
+						    uint64_t timeout) {
+	struct dev *d = dev_find(key_of(device));
+	if (!books_open(d))
+		return d->WaitForFences(device, n, fences, all, timeout);
+	VkFence *rest = malloc((n ? n : 1) * sizeof *rest);
+	if (!rest)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	uint32_t m = 0;
+	pthread_mutex_lock(&d->books_lock);
+	for (uint32_t k = 0; k < n; k++)
+		if (!handles_has(&d->signaled, H(fences[k])))
+			rest[m++] = fences[k];
+	pthread_mutex_unlock(&d->books_lock);
+	VkResult r = m == 0 || (m < n && !all) ? VK_SUCCESS
+					       : d->WaitForFences(device, m, rest, all, timeout);
+	free(rest);
+	return r;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetFenceStatus(VkDevice device, VkFence fence) {
+	struct dev *d = dev_find(key_of(device));
+	if (books_open(d)) {
+		pthread_mutex_lock(&d->books_lock);
+		bool ours = handles_has(&d->signaled, H(fence));
+		pthread_mutex_unlock(&d->books_lock);
+		if (ours)
+			return VK_SUCCESS;
+	}
+	return d->GetFenceStatus(device, fence);
+}
+
+/* forget takes fences or a semaphore out of the books: reset or destroyed. */
+static void forget(struct dev *d, const VkFence *fences, uint32_t n, VkSemaphore sem) {
+	if (!books_open(d))
+		return;
+	pthread_mutex_lock(&d->books_lock);
+	for (uint32_t k = 0; k < n; k++)
+		handles_take(&d->signaled, H(fences[k]));
+	if (sem)
+		handles_take(&d->owed, H(sem));
+	__atomic_store_n(&d->open, d->owed.n + d->signaled.n, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->books_lock);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL ResetFences(VkDevice device, uint32_t n,
+						  const VkFence *fences) {
+	struct dev *d = dev_find(key_of(device));
+	forget(d, fences, n, VK_NULL_HANDLE);
+	return d->ResetFences(device, n, fences);
+}
+
+static VKAPI_ATTR void VKAPI_CALL DestroyFence(VkDevice device, VkFence fence,
+					       const VkAllocationCallbacks *alloc) {
+	struct dev *d = dev_find(key_of(device));
+	forget(d, &fence, 1, VK_NULL_HANDLE);
+	d->DestroyFence(device, fence, alloc);
+}
+
+static VKAPI_ATTR void VKAPI_CALL DestroySemaphore(VkDevice device, VkSemaphore sem,
+						   const VkAllocationCallbacks *alloc) {
+	struct dev *d = dev_find(key_of(device));
+	forget(d, NULL, 0, sem);
+	d->DestroySemaphore(device, sem, alloc);
 }
 
 static VkResult acquire(struct dev *d, struct swapchain *sc, uint64_t timeout, VkSemaphore sem,
@@ -1089,7 +1408,7 @@ static VkResult acquire(struct dev *d, struct swapchain *sc, uint64_t timeout, V
 	pthread_mutex_unlock(&sc->lock);
 	if (r != VK_SUCCESS)
 		return r;
-	r = signal(d, sem, fence);
+	r = signal_acquired(d, sem, fence);
 	if (r != VK_SUCCESS) {
 		pthread_mutex_lock(&sc->lock);
 		sc->images[*index].state = IMG_FREE;
@@ -1196,6 +1515,11 @@ static VkResult record_copy(struct swapchain *sc, uint32_t family) {
 
 static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPresentInfoKHR *pi) {
 	struct dev *d = dev_find(key_of(queue));
+	if (books_open(d)) {
+		VkResult r = settle(d, queue, pi->pWaitSemaphores, pi->waitSemaphoreCount);
+		if (r != VK_SUCCESS)
+			return r;
+	}
 	if (pi->swapchainCount == 0)
 		return VK_SUCCESS;
 	if (!sc_find(pi->pSwapchains[0]))
@@ -1232,7 +1556,6 @@ static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPre
 	VkResult r = d->QueueSubmit(queue, 1, &si, scs[0]->images[pi->pImageIndices[0]].fence);
 	for (uint32_t k = 1; k < n && r == VK_SUCCESS; k++)
 		r = d->QueueSubmit(queue, 0, NULL, scs[k]->images[pi->pImageIndices[k]].fence);
-	d->acquire_queue = queue;
 	pthread_mutex_unlock(&d->queue_lock);
 	if (r != VK_SUCCESS)
 		return r;
@@ -1278,6 +1601,15 @@ static PFN_vkVoidFunction device_fn(const char *name) {
 	if (strcmp(name, "vk" #n) == 0)                                                        \
 		return (PFN_vkVoidFunction)n;
 	FN(DestroyDevice)
+	FN(QueueSubmit)
+	FN(QueueSubmit2)
+	FN(QueueSubmit2KHR)
+	FN(QueueBindSparse)
+	FN(WaitForFences)
+	FN(GetFenceStatus)
+	FN(ResetFences)
+	FN(DestroyFence)
+	FN(DestroySemaphore)
 	FN(GetDeviceQueue)
 	FN(GetDeviceQueue2)
 	FN(CreateSwapchainKHR)
@@ -1291,14 +1623,34 @@ static PFN_vkVoidFunction device_fn(const char *name) {
 	return NULL;
 }
 
+/* the entry points that keep the books of acquire's signals: not needed on a device
+ * whose acquire imports sync files */
+static bool books_fn(const char *name) {
+	static const char *const fns[] = {
+	    "vkQueueSubmit",  "vkQueueSubmit2", "vkQueueSubmit2KHR",   "vkQueueBindSparse",
+	    "vkWaitForFences", "vkGetFenceStatus", "vkResetFences", "vkDestroyFence",
+	    "vkDestroySemaphore"};
+	for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++)
+		if (strcmp(name, fns[k]) == 0)
+			return true;
+	return false;
+}
+
 static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL xinit_GetDeviceProcAddr(VkDevice device,
 									 const char *name) {
 	if (strcmp(name, "vkGetDeviceProcAddr") == 0)
 		return (PFN_vkVoidFunction)xinit_GetDeviceProcAddr;
+	struct dev *d = device ? dev_find(key_of(device)) : NULL;
+	if (d && d->sync_fd && books_fn(name))
+		return d->GetDeviceProcAddr(device, name);
 	PFN_vkVoidFunction f = device_fn(name);
-	if (f)
+	if (f) {
+		/* an entry point the device does not have stays absent */
+		if (d && (strcmp(name, "vkQueueSubmit2") == 0 || strcmp(name, "vkQueueSubmit2KHR") == 0) &&
+		    !d->GetDeviceProcAddr(device, name))
+			return NULL;
 		return f;
-	struct dev *d = dev_find(key_of(device));
+	}
 	return d ? d->GetDeviceProcAddr(device, name) : NULL;
 }
 

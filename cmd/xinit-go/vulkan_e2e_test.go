@@ -244,6 +244,11 @@ func swapchainRun(t *testing.T, log string) {
 	if created < 3 {
 		t.Errorf("%s: swapchain-test created %d swapchains, want at least 3", filepath.Base(log), created)
 	}
+	// the validation layer sits below the layer here (the loader's discovery order):
+	// a layer that submitted on the app's queue in acquire would show as THREADING errors
+	if !strings.Contains(out, "frames while another thread made") {
+		t.Errorf("%s: swapchain-test did not run frames beside a second submitting thread:\n%s", filepath.Base(log), out)
+	}
 	if n := strings.Count(out, layerLine); n != created {
 		t.Errorf("%s: the layer made %d swapchains of the %d created:\n%s", filepath.Base(log), n, created, out)
 	}
