@@ -13,7 +13,10 @@
  * that frames go on while a second thread submits on the queue (the app's threads
  * guard the queue with a lock, and acquire, which takes no queue, runs outside it: a
  * layer that used the queue in acquire shows as THREADING errors of the validation
- * layer below it).
+ * layer below it). It checks that the device offers no extension or feature that would
+ * hand the layer's swapchains to the driver (VK_KHR_present_wait, VK_KHR_present_id,
+ * VK_EXT_swapchain_maintenance1, VK_NV_low_latency2: VK_LAYER_XINIT_test_offer below the
+ * layer offers them) and that vkCreateDevice refuses them.
  * Prints what failed and exits 1; prints "swapchain-test: ok, N swapchains created" and
  * exits 0, so a caller can match N against the lines the layer printed for this process.
  */
@@ -224,6 +227,69 @@ static void *submitter(void *arg) {
 	return NULL;
 }
 
+/* hidden checks that the swapchain extensions the layer does not implement are neither
+ * offered nor accepted */
+static void hidden(void) {
+	static const char *const names[] = {"VK_KHR_present_wait", "VK_KHR_present_id",
+					    "VK_EXT_swapchain_maintenance1", "VK_NV_low_latency2"};
+	uint32_t n = 0;
+	VK(vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL));
+	VkExtensionProperties *e = calloc(n, sizeof *e);
+	CHECK(e, "out of memory");
+	VK(vkEnumerateDeviceExtensionProperties(pd, NULL, &n, e));
+	for (uint32_t k = 0; k < n; k++)
+		for (size_t j = 0; j < sizeof names / sizeof names[0]; j++)
+			CHECK(strcmp(e[k].extensionName, names[j]) != 0,
+			      "the device offers %s, which would hand the layer's swapchain to the driver",
+			      names[j]);
+	free(e);
+
+	VkPhysicalDeviceSwapchainMaintenance1FeaturesEXT maint = {
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SWAPCHAIN_MAINTENANCE_1_FEATURES_EXT};
+	VkPhysicalDevicePresentIdFeaturesKHR id = {
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PRESENT_ID_FEATURES_KHR, .pNext = &maint};
+	VkPhysicalDevicePresentWaitFeaturesKHR wait = {
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PRESENT_WAIT_FEATURES_KHR, .pNext = &id};
+	VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+					.pNext = &wait};
+	vkGetPhysicalDeviceFeatures2(pd, &f2);
+	CHECK(!wait.presentWait && !id.presentId && !maint.swapchainMaintenance1,
+	      "features offered: presentWait %u, presentId %u, swapchainMaintenance1 %u",
+	      wait.presentWait, id.presentId, maint.swapchainMaintenance1);
+
+	float prio = 1;
+	VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+				       .queueFamilyIndex = family,
+				       .queueCount = 1,
+				       .pQueuePriorities = &prio};
+	for (size_t j = 0; j < sizeof names / sizeof names[0]; j++) {
+		const char *dext[] = {VK_KHR_SWAPCHAIN_EXTENSION_NAME, names[j]};
+		VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+					  .queueCreateInfoCount = 1,
+					  .pQueueCreateInfos = &qci,
+					  .enabledExtensionCount = 2,
+					  .ppEnabledExtensionNames = dext};
+		VkDevice d = VK_NULL_HANDLE;
+		VkResult r = vkCreateDevice(pd, &dci, NULL, &d);
+		if (r == VK_SUCCESS)
+			vkDestroyDevice(d, NULL);
+		CHECK(r == VK_ERROR_EXTENSION_NOT_PRESENT, "vkCreateDevice with %s: VkResult %d",
+		      names[j], r);
+	}
+	wait.pNext = NULL;
+	wait.presentWait = VK_TRUE;
+	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+				  .pNext = &wait,
+				  .queueCreateInfoCount = 1,
+				  .pQueueCreateInfos = &qci};
+	VkDevice d = VK_NULL_HANDLE;
+	VkResult r = vkCreateDevice(pd, &dci, NULL, &d);
+	if (r == VK_SUCCESS)
+		vkDestroyDevice(d, NULL);
+	CHECK(r == VK_ERROR_FEATURE_NOT_PRESENT, "vkCreateDevice asking for presentWait: VkResult %d",
+	      r);
+}
+
 static void resize(uint32_t w, uint32_t h) {
 	uint32_t v[] = {w, h};
 	xcb_configure_window(conn, win, XCB_CONFIG_WINDOW_WIDTH | XCB_CONFIG_WINDOW_HEIGHT, v);
@@ -307,6 +373,10 @@ int main(int argc, char **argv) {
 	bool mailbox = false;
 	for (uint32_t k = 0; k < n; k++)
 		mailbox |= modes[k] == VK_PRESENT_MODE_MAILBOX_KHR;
+
+	hidden();
+	printf("swapchain-test: no present_wait, present_id, swapchain_maintenance1 or "
+	       "low_latency2 offered or accepted\n");
 
 	float prio = 1;
 	VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,

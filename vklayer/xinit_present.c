@@ -28,6 +28,16 @@
  *   - a window whose size no longer matches the swapchain makes acquire and present
  *     return VK_ERROR_OUT_OF_DATE_KHR; capabilities report the window's current size.
  *
+ * Device extensions that act on swapchains or presents in ways the layer does not
+ * implement (VK_KHR_present_wait, VK_KHR_present_id, VK_EXT_swapchain_maintenance1,
+ * VK_NV_low_latency2 and the others in hidden_exts) are taken out of
+ * vkEnumerateDeviceExtensionProperties, their features reported unsupported by
+ * vkGetPhysicalDeviceFeatures2, and a vkCreateDevice that asks for them fails with
+ * VK_ERROR_EXTENSION_NOT_PRESENT or VK_ERROR_FEATURE_NOT_PRESENT: the driver below
+ * would otherwise get the layer's swapchain handles, or present fences and waits
+ * nobody signals. VK_KHR_incremental_present stays: its regions are a hint that a
+ * presentation engine may ignore, and the layer copies the whole image.
+ *
  * Every X request the layer sends is checked, so a destroyed window becomes
  * VK_ERROR_SURFACE_LOST_KHR instead of an X error in the app's event queue.
  *
@@ -125,6 +135,8 @@ struct inst {
 	PFN_vkGetPhysicalDevicePresentRectanglesKHR GetPhysicalDevicePresentRectanglesKHR;
 	PFN_vkGetPhysicalDeviceExternalSemaphoreProperties GetPhysicalDeviceExternalSemaphoreProperties;
 	PFN_vkGetPhysicalDeviceExternalFenceProperties GetPhysicalDeviceExternalFenceProperties;
+	PFN_vkGetPhysicalDeviceFeatures2 GetPhysicalDeviceFeatures2;
+	PFN_vkGetPhysicalDeviceFeatures2KHR GetPhysicalDeviceFeatures2KHR;
 };
 
 /* a small set of non-dispatchable handles */
@@ -523,9 +535,11 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 	INST_FN(GetPhysicalDeviceSurfaceFormats2KHR)
 	INST_FN(GetPhysicalDeviceSurfacePresentModesKHR)
 	INST_FN(GetPhysicalDevicePresentRectanglesKHR)
+	INST_FN(GetPhysicalDeviceFeatures2KHR)
 	if (VK_API_VERSION_MINOR(i->api) >= 1 || VK_API_VERSION_MAJOR(i->api) > 1) {
 		INST_FN(GetPhysicalDeviceExternalSemaphoreProperties)
 		INST_FN(GetPhysicalDeviceExternalFenceProperties)
+		INST_FN(GetPhysicalDeviceFeatures2)
 	}
 	push_node(&insts, i);
 	return VK_SUCCESS;
@@ -758,8 +772,6 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDevicePresentRectanglesKHR(VkPh
 	return VK_SUCCESS;
 }
 
-/* ---- device level ---- */
-
 /* device_exts lists the extensions the layers below and the driver offer on pd. */
 static VkExtensionProperties *device_exts(struct inst *i, VkPhysicalDevice pd, uint32_t *n) {
 	*n = 0;
@@ -770,6 +782,141 @@ static VkExtensionProperties *device_exts(struct inst *i, VkPhysicalDevice pd, u
 		*n = 0;
 	return e;
 }
+
+/* ---- what the layer hides ---- */
+
+/* device extensions that take the layer's swapchain handles, or chain structures into
+ * present and swapchain calls, for work the layer does not do */
+static const char *const hidden_exts[] = {
+    "VK_KHR_present_wait",	     "VK_KHR_present_wait2",
+    "VK_KHR_present_id",	     "VK_KHR_present_id2",
+    "VK_EXT_swapchain_maintenance1",  "VK_KHR_swapchain_maintenance1",
+    "VK_NV_low_latency2",	     "VK_EXT_full_screen_exclusive",
+    "VK_GOOGLE_display_timing",	     "VK_KHR_shared_presentable_image",
+    "VK_EXT_hdr_metadata",	     "VK_AMD_display_native_hdr",
+    "VK_EXT_display_control",	     "VK_EXT_present_timing",
+    "VK_NV_present_barrier",	     "VK_EXT_present_mode_fifo_latest_ready",
+    "VK_KHR_present_mode_fifo_latest_ready",
+};
+#define NHIDDEN (sizeof hidden_exts / sizeof hidden_exts[0])
+
+/* their feature structures: sType and how many VkBool32s follow pNext */
+static const struct {
+	VkStructureType type;
+	uint32_t bools;
+} hidden_features[] = {
+    {1000248000, 1}, /* PHYSICAL_DEVICE_PRESENT_WAIT_FEATURES_KHR */
+    {1000480001, 1}, /* PHYSICAL_DEVICE_PRESENT_WAIT_2_FEATURES_KHR */
+    {1000294001, 1}, /* PHYSICAL_DEVICE_PRESENT_ID_FEATURES_KHR */
+    {1000479002, 1}, /* PHYSICAL_DEVICE_PRESENT_ID_2_FEATURES_KHR */
+    {1000275000, 1}, /* PHYSICAL_DEVICE_SWAPCHAIN_MAINTENANCE_1_FEATURES_{EXT,KHR} */
+    {1000292000, 1}, /* PHYSICAL_DEVICE_PRESENT_BARRIER_FEATURES_NV */
+    {1000361000, 1}, /* PHYSICAL_DEVICE_PRESENT_MODE_FIFO_LATEST_READY_FEATURES_{EXT,KHR} */
+    {1000208000, 3}, /* PHYSICAL_DEVICE_PRESENT_TIMING_FEATURES_EXT */
+};
+
+static bool is_hidden_ext(const char *name) {
+	for (size_t k = 0; k < NHIDDEN; k++)
+		if (strcmp(name, hidden_exts[k]) == 0)
+			return true;
+	return false;
+}
+
+/* hidden_bools returns the feature booleans of a hidden feature structure, else NULL */
+static VkBool32 *hidden_bools(const void *p, uint32_t *n) {
+	const VkBaseInStructure *b = p;
+	for (size_t k = 0; k < sizeof hidden_features / sizeof hidden_features[0]; k++)
+		if (b->sType == hidden_features[k].type) {
+			*n = hidden_features[k].bools;
+			return (VkBool32 *)((char *)p + sizeof(VkBaseInStructure));
+		}
+	return NULL;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL EnumerateDeviceExtensionProperties(
+    VkPhysicalDevice pd, const char *layer, uint32_t *count, VkExtensionProperties *out) {
+	struct inst *i = inst_find(key_of(pd));
+	if (layer && strcmp(layer, LAYER_NAME) == 0) {
+		/* VK_KHR_swapchain, which the layer implements: the manifest lists it */
+		static const VkExtensionProperties own = {VK_KHR_SWAPCHAIN_EXTENSION_NAME, 70};
+		if (!out) {
+			*count = 1;
+			return VK_SUCCESS;
+		}
+		if (*count < 1)
+			return VK_INCOMPLETE;
+		out[0] = own;
+		*count = 1;
+		return VK_SUCCESS;
+	}
+	if (layer)
+		return i->EnumerateDeviceExtensionProperties(pd, layer, count, out);
+	uint32_t n;
+	VkExtensionProperties *all = device_exts(i, pd, &n);
+	if (!all)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	uint32_t m = 0;
+	for (uint32_t k = 0; k < n; k++)
+		if (!is_hidden_ext(all[k].extensionName))
+			all[m++] = all[k];
+	VkResult r = VK_SUCCESS;
+	if (!out) {
+		*count = m;
+	} else {
+		if (*count < m)
+			r = VK_INCOMPLETE;
+		else
+			*count = m;
+		memcpy(out, all, *count * sizeof *out);
+	}
+	free(all);
+	return r;
+}
+
+static void hide_features(VkPhysicalDeviceFeatures2 *f) {
+	for (VkBaseOutStructure *p = f->pNext; p; p = p->pNext) {
+		uint32_t n;
+		VkBool32 *b = hidden_bools(p, &n);
+		for (uint32_t k = 0; b && k < n; k++)
+			b[k] = VK_FALSE;
+	}
+}
+
+static VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceFeatures2(VkPhysicalDevice pd,
+							     VkPhysicalDeviceFeatures2 *f) {
+	inst_find(key_of(pd))->GetPhysicalDeviceFeatures2(pd, f);
+	hide_features(f);
+}
+
+static VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceFeatures2KHR(VkPhysicalDevice pd,
+								VkPhysicalDeviceFeatures2 *f) {
+	inst_find(key_of(pd))->GetPhysicalDeviceFeatures2KHR(pd, f);
+	hide_features(f);
+}
+
+/* refused says why vkCreateDevice must fail for what ci asks of the hidden, or VK_SUCCESS */
+static VkResult refused(const VkDeviceCreateInfo *ci) {
+	for (uint32_t k = 0; k < ci->enabledExtensionCount; k++)
+		if (is_hidden_ext(ci->ppEnabledExtensionNames[k])) {
+			say("vkCreateDevice: %s is not offered with this layer's swapchains",
+			    ci->ppEnabledExtensionNames[k]);
+			return VK_ERROR_EXTENSION_NOT_PRESENT;
+		}
+	for (const VkBaseInStructure *p = ci->pNext; p; p = p->pNext) {
+		uint32_t n;
+		const VkBool32 *b = hidden_bools(p, &n);
+		for (uint32_t k = 0; b && k < n; k++)
+			if (b[k]) {
+				say("vkCreateDevice: feature structure %d asks for a feature not "
+				    "offered with this layer's swapchains",
+				    (int)p->sType);
+				return VK_ERROR_FEATURE_NOT_PRESENT;
+			}
+	}
+	return VK_SUCCESS;
+}
+
+/* ---- device level ---- */
 
 static bool has_ext(const VkExtensionProperties *e, uint32_t n, const char *name) {
 	for (uint32_t k = 0; k < n; k++)
@@ -826,6 +973,9 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	}
 	if (!i || !link || !loader_data)
 		return VK_ERROR_INITIALIZATION_FAILED;
+	VkResult no = refused(ci);
+	if (no != VK_SUCCESS)
+		return no;
 	PFN_vkGetInstanceProcAddr gipa = link->u.pLayerInfo->pfnNextGetInstanceProcAddr;
 	PFN_vkGetDeviceProcAddr gdpa = link->u.pLayerInfo->pfnNextGetDeviceProcAddr;
 	link->u.pLayerInfo = link->u.pLayerInfo->pNext;
@@ -1675,6 +1825,18 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL xinit_GetInstanceProcAddr(VkInst
 	FN(GetPhysicalDeviceSurfaceFormats2KHR)
 	FN(GetPhysicalDeviceSurfacePresentModesKHR)
 	FN(GetPhysicalDevicePresentRectanglesKHR)
+	FN(EnumerateDeviceExtensionProperties)
+	if (strcmp(name, "vkGetPhysicalDeviceFeatures2") == 0) {
+		struct inst *i = instance ? inst_find(key_of(instance)) : NULL;
+		return i && i->GetPhysicalDeviceFeatures2 ? (PFN_vkVoidFunction)GetPhysicalDeviceFeatures2
+							 : NULL;
+	}
+	if (strcmp(name, "vkGetPhysicalDeviceFeatures2KHR") == 0) {
+		struct inst *i = instance ? inst_find(key_of(instance)) : NULL;
+		return i && i->GetPhysicalDeviceFeatures2KHR
+			   ? (PFN_vkVoidFunction)GetPhysicalDeviceFeatures2KHR
+			   : NULL;
+	}
 	PFN_vkVoidFunction f = device_fn(name);
 	if (f)
 		return f;

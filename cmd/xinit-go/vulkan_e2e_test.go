@@ -227,6 +227,7 @@ func ownLog(file string, argv ...string) []string {
 }
 
 // swapchainRun checks one run of swapchain-test from its own log: it said ok, the
+// stand-in below the layer offered the swapchain extensions the layer must hide, the
 // layer printed one line for each swapchain the program says it created, and the
 // validation layer was loaded and said nothing.
 func swapchainRun(t *testing.T, log string) {
@@ -239,6 +240,12 @@ func swapchainRun(t *testing.T, log string) {
 	m := regexp.MustCompile(`(?m)^swapchain-test: ok, (\d+) swapchains created$`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("%s: swapchain-test did not say ok:\n%s", filepath.Base(log), out)
+	}
+	if !strings.Contains(out, "VK_LAYER_XINIT_test_offer: offering") {
+		t.Errorf("%s: the stand-in layer that offers present_wait and the rest was not loaded:\n%s", filepath.Base(log), out)
+	}
+	if !strings.Contains(out, "swapchain-test: no present_wait, present_id, swapchain_maintenance1 or low_latency2 offered or accepted") {
+		t.Errorf("%s: swapchain-test did not check the hidden extensions:\n%s", filepath.Base(log), out)
 	}
 	created, _ := strconv.Atoi(m[1])
 	if created < 3 {
@@ -255,16 +262,21 @@ func swapchainRun(t *testing.T, log string) {
 	validationClean(t, out)
 }
 
-// swapchain-test checks pixels, resizes, recreation and acquire's fences and
-// timeouts, through Xlib and XCB windows, under the validation layer.
+// swapchain-test checks pixels, resizes, recreation, acquire's fences and timeouts
+// and signals beside a second submitting thread, and the extensions the layer hides,
+// through Xlib and XCB windows, with the validation layer and a stand-in that offers
+// swapchain extensions below the layer (VK_ADD_LAYER_PATH's directories come first in
+// the loader's discovery order, the system's validation layer after them).
 func TestVulkanLayerSwapchain(t *testing.T) {
 	needValidation(t)
-	prog := filepath.Join(vkLayer(t), "swapchain-test")
+	build := vkLayer(t)
+	prog := filepath.Join(build, "swapchain-test")
 	for _, backend := range []string{"xvfb", "dummy"} {
 		t.Run(backend, func(t *testing.T) {
 			dir := t.TempDir()
-			s := startX(t, backend, vulkanEnv(t,
-				"XINIT_VNC=off", "VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation", "VK_LOADER_DEBUG=layer"),
+			s := startX(t, backend, []string{"XINIT_VULKAN=layer",
+				"VK_ADD_LAYER_PATH=" + build + ":" + filepath.Join(build, "test-offer"),
+				"XINIT_VNC=off", "VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation:VK_LAYER_XINIT_test_offer", "VK_LOADER_DEBUG=layer"},
 				[]string{"--", "sh", "-c", `"$1" xcb >"$2/xcb.log" 2>&1 && "$1" xlib >"$2/xlib.log" 2>&1`, "sh", prog, dir})
 			code := s.p.Wait(180 * time.Second)
 			for _, w := range []string{"xcb", "xlib"} {
