@@ -2,7 +2,7 @@
  * swapchain-test: drives a swapchain on $DISPLAY the way games do and checks what lands
  * in the window, to test VK_LAYER_XINIT_present (enable it with VK_INSTANCE_LAYERS).
  *
- *   swapchain-test [xcb|xlib]
+ *   swapchain-test [xcb|xlib|late]
  *
  * It clears the swapchain's images to known colours and reads the window's pixels back
  * from the X server; checks that acquire signals its fence, that acquire with timeout 0
@@ -17,7 +17,9 @@
  * hand the layer's swapchains to the driver (VK_KHR_present_wait, VK_KHR_present_id,
  * VK_EXT_swapchain_maintenance1, VK_NV_low_latency2: VK_LAYER_XINIT_test_offer below the
  * layer offers them) and that vkCreateDevice refuses them.
- * Prints what failed and exits 1; prints "swapchain-test: ok, N swapchains created" and
+ * With "late" it runs only MAILBOX and IMMEDIATE with a GPU that is late (it needs
+ * VK_LAYER_XINIT_test_offer below the layer and XINIT_TEST_GPU_LATENCY_MS) and checks
+ * that the window keeps changing. Prints what failed and exits 1; prints "swapchain-test: ok, N swapchains created" and
  * exits 0, so a caller can match N against the lines the layer printed for this process.
  */
 #define VK_USE_PLATFORM_XCB_KHR
@@ -27,6 +29,7 @@
 #include <xcb/xcb.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,14 +85,15 @@ static VkExtent2D current_extent(void) {
 	return caps.currentExtent;
 }
 
-static struct chain make_chain(VkPresentModeKHR mode, VkSwapchainKHR old) {
+/* make_chain makes a swapchain of at least `images` images, or one more than the least */
+static struct chain make_chain_n(VkPresentModeKHR mode, VkSwapchainKHR old, uint32_t images) {
 	VkSurfaceCapabilitiesKHR caps;
 	VK(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(pd, surface, &caps));
 	struct chain c = {.extent = caps.currentExtent};
 	VkSwapchainCreateInfoKHR ci = {
 	    .sType = VK_STRUCTURE_TYPE_SWAPCHAIN_CREATE_INFO_KHR,
 	    .surface = surface,
-	    .minImageCount = caps.minImageCount + 1,
+	    .minImageCount = images ? images : caps.minImageCount + 1,
 	    .imageFormat = VK_FORMAT_B8G8R8A8_UNORM,
 	    .imageColorSpace = VK_COLOR_SPACE_SRGB_NONLINEAR_KHR,
 	    .imageExtent = caps.currentExtent,
@@ -108,6 +112,10 @@ static struct chain make_chain(VkPresentModeKHR mode, VkSwapchainKHR old) {
 	VK(vkGetSwapchainImagesKHR(dev, c.handle, &c.count, c.images));
 	CHECK(c.count >= ci.minImageCount, "%u images, asked for %u", c.count, ci.minImageCount);
 	return c;
+}
+
+static struct chain make_chain(VkPresentModeKHR mode, VkSwapchainKHR old) {
+	return make_chain_n(mode, old, 0);
 }
 
 /* frame acquires an image, clears it to bgr and presents it; returns what acquire or
@@ -222,7 +230,10 @@ static void *submitter(void *arg) {
 		VkResult r = vkQueueSubmit(queue, 1, &si, VK_NULL_HANDLE);
 		pthread_mutex_unlock(&qlock);
 		CHECK(r == VK_SUCCESS, "the second thread's submission: VkResult %d", r);
-		(*n)++;
+		__atomic_add_fetch(n, 1, __ATOMIC_RELEASE);
+		/* often enough to meet the other thread's acquires, not so often that a
+		 * software driver spends the test on empty batches */
+		nanosleep(&(struct timespec){0, 20000}, NULL);
 	}
 	return NULL;
 }
@@ -290,14 +301,228 @@ static void hidden(void) {
 	      r);
 }
 
+/* late presents n frames while the GPU is late: VK_LAYER_XINIT_test_offer below the layer
+ * makes every fence read as signalled only XINIT_TEST_GPU_LATENCY_MS after its
+ * submission, so the app runs ahead until acquire holds it back and several frames are
+ * always on their way. Returns how often the window's pixel changed from one frame to
+ * the next: a presentation engine that shows the newest finished frame changes it
+ * almost every frame, one that waits on frames it then drops hardly ever does. */
+static unsigned late(struct chain *c, int n) {
+	enum { SLOTS = 8 };
+	VkSemaphoreCreateInfo sci = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
+	VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO,
+				 .flags = VK_FENCE_CREATE_SIGNALED_BIT};
+	VkSemaphore acq[SLOTS], done[SLOTS];
+	VkFence fences[SLOTS];
+	VkCommandBuffer cmds[SLOTS];
+	VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+					   .commandPool = pool,
+					   .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+					   .commandBufferCount = SLOTS};
+	VK(vkAllocateCommandBuffers(dev, &cai, cmds));
+	for (int s = 0; s < SLOTS; s++) {
+		VK(vkCreateSemaphore(dev, &sci, NULL, &acq[s]));
+		VK(vkCreateSemaphore(dev, &sci, NULL, &done[s]));
+		VK(vkCreateFence(dev, &fci, NULL, &fences[s]));
+	}
+	uint32_t last = pixel(c->extent.width - 1, c->extent.height - 1);
+	unsigned changes = 0;
+	for (int k = 1; k <= n; k++) {
+		int s = k % SLOTS;
+		VK(vkWaitForFences(dev, 1, &fences[s], VK_TRUE, 5000000000ull));
+		VK(vkResetFences(dev, 1, &fences[s]));
+		uint32_t idx;
+		VkResult r = vkAcquireNextImageKHR(dev, c->handle, 5000000000ull, acq[s],
+						   VK_NULL_HANDLE, &idx);
+		CHECK(r == VK_SUCCESS, "acquire of frame %d with the GPU late: VkResult %d", k, r);
+		uint32_t bgr = (k * 53 & 255) << 16 | (k * 97 & 255) << 8 | (k * 29 & 255);
+		VkCommandBuffer cmd = cmds[s];
+		VK(vkResetCommandBuffer(cmd, 0));
+		VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+		VK(vkBeginCommandBuffer(cmd, &bi));
+		VkImageSubresourceRange range = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+		VkImageMemoryBarrier b = {
+		    .sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
+		    .dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+		    .oldLayout = VK_IMAGE_LAYOUT_UNDEFINED,
+		    .newLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+		    .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+		    .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+		    .image = c->images[idx],
+		    .subresourceRange = range,
+		};
+		vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+				     VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, NULL, 0, NULL, 1, &b);
+		VkClearColorValue color = {.float32 = {((bgr >> 16) & 255) / 255.0f,
+						       ((bgr >> 8) & 255) / 255.0f,
+						       (bgr & 255) / 255.0f, 1}};
+		vkCmdClearColorImage(cmd, c->images[idx], VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+				     &color, 1, &range);
+		b.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+		b.dstAccessMask = 0;
+		b.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL;
+		b.newLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR;
+		vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+				     VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 0, 0, NULL, 0, NULL, 1,
+				     &b);
+		VK(vkEndCommandBuffer(cmd));
+		VkPipelineStageFlags stage = VK_PIPELINE_STAGE_TRANSFER_BIT;
+		VkSubmitInfo si = {
+		    .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+		    .waitSemaphoreCount = 1,
+		    .pWaitSemaphores = &acq[s],
+		    .pWaitDstStageMask = &stage,
+		    .commandBufferCount = 1,
+		    .pCommandBuffers = &cmd,
+		    .signalSemaphoreCount = 1,
+		    .pSignalSemaphores = &done[s],
+		};
+		pthread_mutex_lock(&qlock);
+		r = vkQueueSubmit(queue, 1, &si, fences[s]);
+		pthread_mutex_unlock(&qlock);
+		VK(r);
+		VkPresentInfoKHR pi = {
+		    .sType = VK_STRUCTURE_TYPE_PRESENT_INFO_KHR,
+		    .waitSemaphoreCount = 1,
+		    .pWaitSemaphores = &done[s],
+		    .swapchainCount = 1,
+		    .pSwapchains = &c->handle,
+		    .pImageIndices = &idx,
+		};
+		pthread_mutex_lock(&qlock);
+		r = vkQueuePresentKHR(queue, &pi);
+		pthread_mutex_unlock(&qlock);
+		CHECK(r == VK_SUCCESS, "present of frame %d with the GPU late: VkResult %d", k, r);
+		uint32_t now = pixel(c->extent.width - 1, c->extent.height - 1);
+		changes += now != last;
+		last = now;
+	}
+	VK(vkDeviceWaitIdle(dev));
+	for (int s = 0; s < SLOTS; s++) {
+		vkDestroySemaphore(dev, acq[s], NULL);
+		vkDestroySemaphore(dev, done[s], NULL);
+		vkDestroyFence(dev, fences[s], NULL);
+	}
+	vkFreeCommandBuffers(dev, pool, SLOTS, cmds);
+	return changes;
+}
+
 static void resize(uint32_t w, uint32_t h) {
 	uint32_t v[] = {w, h};
 	xcb_configure_window(conn, win, XCB_CONFIG_WINDOW_WIDTH | XCB_CONFIG_WINDOW_HEIGHT, v);
 	free(xcb_get_input_focus_reply(conn, xcb_get_input_focus(conn), NULL));
 }
 
+/* basics runs the FIFO, resize, timeout, threads and MAILBOX checks and returns the
+ * swapchain it ends with */
+static struct chain basics(bool mailbox) {
+	VkResult r;
+	VkExtent2D e;
+	/* frames land in the window */
+	struct chain c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+	shows(&c, 0x2040c0);
+	shows(&c, 0xc04020);
+	printf("swapchain-test: %ux%u frames shown\n", c.extent.width, c.extent.height);
+
+	/* a resized window: out of date, the new size in the capabilities, a new chain */
+	resize(400, 300);
+	double deadline = now() + 20;
+	while ((r = frame(&c, 0x808080)) == VK_SUCCESS && now() < deadline)
+		;
+	CHECK(r == VK_ERROR_OUT_OF_DATE_KHR || r == VK_SUBOPTIMAL_KHR,
+	      "after a resize, acquire/present said %d", r);
+	e = current_extent();
+	CHECK(e.width == 400 && e.height == 300, "current extent %ux%u after the resize", e.width,
+	      e.height);
+	VK(vkDeviceWaitIdle(dev));
+	struct chain next = make_chain(VK_PRESENT_MODE_FIFO_KHR, c.handle);
+	uint32_t idx;
+	r = vkAcquireNextImageKHR(dev, c.handle, 0, VK_NULL_HANDLE, fence, &idx);
+	CHECK(r == VK_ERROR_OUT_OF_DATE_KHR, "acquire on a retired swapchain said %d", r);
+	vkDestroySwapchainKHR(dev, c.handle, NULL);
+	c = next;
+	shows(&c, 0x10e010);
+	printf("swapchain-test: resized to %ux%u (VkResult %d), recreated, frames shown\n",
+	       c.extent.width, c.extent.height, r);
+
+	/* acquire with timeout 0 and every image taken: VK_NOT_READY, then VK_TIMEOUT */
+	VK(vkDeviceWaitIdle(dev));
+	uint32_t taken = 0;
+	deadline = now() + 20;
+	while (now() < deadline) {
+		r = vkAcquireNextImageKHR(dev, c.handle, 0, VK_NULL_HANDLE, fence, &idx);
+		if (r == VK_NOT_READY) {
+			if (taken == c.count)
+				break;
+			continue; /* an image is still on its way to the window */
+		}
+		CHECK(r == VK_SUCCESS, "acquire (timeout 0): VkResult %d", r);
+		VK(vkWaitForFences(dev, 1, &fence, VK_TRUE, 5000000000ull));
+		VK(vkResetFences(dev, 1, &fence));
+		taken++;
+	}
+	CHECK(taken == c.count && r == VK_NOT_READY, "acquired %u of %u images, then VkResult %d",
+	      taken, c.count, r);
+	r = vkAcquireNextImageKHR(dev, c.handle, 1000000, VK_NULL_HANDLE, fence, &idx);
+	CHECK(r == VK_TIMEOUT, "acquire (timeout 1ms) with every image taken: VkResult %d", r);
+
+	/* frames while a second thread submits on the same queue */
+	vkDestroySwapchainKHR(dev, c.handle, NULL);
+	c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+	unsigned long theirs = 0;
+	pthread_t other;
+	__atomic_store_n(&submitting, true, __ATOMIC_RELEASE);
+	CHECK(pthread_create(&other, NULL, submitter, &theirs) == 0, "pthread_create");
+	while (__atomic_load_n(&theirs, __ATOMIC_ACQUIRE) == 0) /* it runs before we start */
+		sched_yield();
+	for (int k = 0; k < 300; k++)
+		CHECK((r = frame(&c, k & 1 ? 0x402040 : 0x204020)) == VK_SUCCESS,
+		      "frame %d while another thread submits: VkResult %d", k, r);
+	__atomic_store_n(&submitting, false, __ATOMIC_RELEASE);
+	pthread_join(other, NULL);
+	shows(&c, 0x4080c0);
+	printf("swapchain-test: 300 frames while another thread made %lu submissions\n", theirs);
+
+	/* destroyed and created anew, in MAILBOX mode when offered */
+	vkDestroySwapchainKHR(dev, c.handle, NULL);
+	c = make_chain(mailbox ? VK_PRESENT_MODE_MAILBOX_KHR : VK_PRESENT_MODE_FIFO_KHR,
+		       VK_NULL_HANDLE);
+	shows(&c, 0xe0e020);
+	for (int k = 0; k < 30; k++)
+		frame(&c, 0x20e0e0);
+	shows(&c, 0x20e0e0);
+	printf("swapchain-test: destroyed and recreated (%s), frames shown\n",
+	       mailbox ? "mailbox" : "fifo");
+
+	return c;
+}
+
+/* late_modes runs MAILBOX and IMMEDIATE with the GPU late: the window keeps changing */
+static void late_modes(const VkPresentModeKHR *modes, uint32_t n) {
+	const char *ms = getenv("XINIT_TEST_GPU_LATENCY_MS");
+	CHECK(ms, "late: run with VK_LAYER_XINIT_test_offer below the layer and "
+		  "XINIT_TEST_GPU_LATENCY_MS set");
+	const VkPresentModeKHR newest[] = {VK_PRESENT_MODE_MAILBOX_KHR, VK_PRESENT_MODE_IMMEDIATE_KHR};
+	for (int m = 0; m < 2; m++) {
+		bool offered = false;
+		for (uint32_t k = 0; k < n; k++)
+			offered |= modes[k] == newest[m];
+		CHECK(offered, "present mode %d is not offered", newest[m]);
+		struct chain c = make_chain_n(newest[m], VK_NULL_HANDLE, 5);
+		const int frames = 120;
+		unsigned changed = late(&c, frames);
+		printf("swapchain-test: %s with the GPU %s ms late: the window changed %u times in "
+		       "%d frames\n",
+		       m ? "immediate" : "mailbox", ms, changed, frames);
+		CHECK(changed >= frames / 10, "%s with the GPU late: the window changed %u times in %d "
+		      "frames", m ? "immediate" : "mailbox", changed, frames);
+		vkDestroySwapchainKHR(dev, c.handle, NULL);
+	}
+}
+
 int main(int argc, char **argv) {
 	bool xlib = argc > 1 && strcmp(argv[1], "xlib") == 0;
+	bool late_mode = argc > 1 && strcmp(argv[1], "late") == 0;
 	const char *ext[] = {VK_KHR_SURFACE_EXTENSION_NAME,
 			     xlib ? VK_KHR_XLIB_SURFACE_EXTENSION_NAME
 				  : VK_KHR_XCB_SURFACE_EXTENSION_NAME,
@@ -406,82 +631,13 @@ int main(int argc, char **argv) {
 	VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
 	VK(vkCreateFence(dev, &fci, NULL, &fence));
 
-	/* frames land in the window */
-	struct chain c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
-	shows(&c, 0x2040c0);
-	shows(&c, 0xc04020);
-	printf("swapchain-test: %ux%u frames shown\n", c.extent.width, c.extent.height);
-
-	/* a resized window: out of date, the new size in the capabilities, a new chain */
-	resize(400, 300);
-	double deadline = now() + 20;
-	while ((r = frame(&c, 0x808080)) == VK_SUCCESS && now() < deadline)
-		;
-	CHECK(r == VK_ERROR_OUT_OF_DATE_KHR || r == VK_SUBOPTIMAL_KHR,
-	      "after a resize, acquire/present said %d", r);
-	e = current_extent();
-	CHECK(e.width == 400 && e.height == 300, "current extent %ux%u after the resize", e.width,
-	      e.height);
-	VK(vkDeviceWaitIdle(dev));
-	struct chain next = make_chain(VK_PRESENT_MODE_FIFO_KHR, c.handle);
-	uint32_t idx;
-	r = vkAcquireNextImageKHR(dev, c.handle, 0, VK_NULL_HANDLE, fence, &idx);
-	CHECK(r == VK_ERROR_OUT_OF_DATE_KHR, "acquire on a retired swapchain said %d", r);
-	vkDestroySwapchainKHR(dev, c.handle, NULL);
-	c = next;
-	shows(&c, 0x10e010);
-	printf("swapchain-test: resized to %ux%u (VkResult %d), recreated, frames shown\n",
-	       c.extent.width, c.extent.height, r);
-
-	/* acquire with timeout 0 and every image taken: VK_NOT_READY, then VK_TIMEOUT */
-	VK(vkDeviceWaitIdle(dev));
-	uint32_t taken = 0;
-	deadline = now() + 20;
-	while (now() < deadline) {
-		r = vkAcquireNextImageKHR(dev, c.handle, 0, VK_NULL_HANDLE, fence, &idx);
-		if (r == VK_NOT_READY) {
-			if (taken == c.count)
-				break;
-			continue; /* an image is still on its way to the window */
-		}
-		CHECK(r == VK_SUCCESS, "acquire (timeout 0): VkResult %d", r);
-		VK(vkWaitForFences(dev, 1, &fence, VK_TRUE, 5000000000ull));
-		VK(vkResetFences(dev, 1, &fence));
-		taken++;
+	if (late_mode) {
+		late_modes(modes, n);
+	} else {
+		struct chain c = basics(mailbox);
+		VK(vkDeviceWaitIdle(dev));
+		vkDestroySwapchainKHR(dev, c.handle, NULL);
 	}
-	CHECK(taken == c.count && r == VK_NOT_READY, "acquired %u of %u images, then VkResult %d",
-	      taken, c.count, r);
-	r = vkAcquireNextImageKHR(dev, c.handle, 1000000, VK_NULL_HANDLE, fence, &idx);
-	CHECK(r == VK_TIMEOUT, "acquire (timeout 1ms) with every image taken: VkResult %d", r);
-
-	/* frames while a second thread submits on the same queue */
-	vkDestroySwapchainKHR(dev, c.handle, NULL);
-	c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
-	unsigned long theirs = 0;
-	pthread_t other;
-	__atomic_store_n(&submitting, true, __ATOMIC_RELEASE);
-	CHECK(pthread_create(&other, NULL, submitter, &theirs) == 0, "pthread_create");
-	for (int k = 0; k < 300; k++)
-		CHECK((r = frame(&c, k & 1 ? 0x402040 : 0x204020)) == VK_SUCCESS,
-		      "frame %d while another thread submits: VkResult %d", k, r);
-	__atomic_store_n(&submitting, false, __ATOMIC_RELEASE);
-	pthread_join(other, NULL);
-	shows(&c, 0x4080c0);
-	printf("swapchain-test: 300 frames while another thread made %lu submissions\n", theirs);
-
-	/* destroyed and created anew, in MAILBOX mode when offered */
-	vkDestroySwapchainKHR(dev, c.handle, NULL);
-	c = make_chain(mailbox ? VK_PRESENT_MODE_MAILBOX_KHR : VK_PRESENT_MODE_FIFO_KHR,
-		       VK_NULL_HANDLE);
-	shows(&c, 0xe0e020);
-	for (int k = 0; k < 30; k++)
-		frame(&c, 0x20e0e0);
-	shows(&c, 0x20e0e0);
-	printf("swapchain-test: destroyed and recreated (%s), frames shown\n",
-	       mailbox ? "mailbox" : "fifo");
-
-	VK(vkDeviceWaitIdle(dev));
-	vkDestroySwapchainKHR(dev, c.handle, NULL);
 	vkDestroyFence(dev, fence, NULL);
 	vkDestroySemaphore(dev, acquired, NULL);
 	vkDestroySemaphore(dev, rendered, NULL);

@@ -454,6 +454,59 @@ static VkResult put_frame(struct swapchain *sc, struct image *img, bool *image_r
 	return status;
 }
 
+/* fifo_remove takes image idx out of the queue of presented images. Lock held. */
+static void fifo_remove(struct swapchain *sc, uint32_t idx) {
+	for (uint32_t k = 0; k < sc->fifo_len; k++)
+		if (sc->fifo[k] == idx) {
+			memmove(sc->fifo + k, sc->fifo + k + 1,
+				(sc->fifo_len - k - 1) * sizeof *sc->fifo);
+			sc->fifo_len--;
+			return;
+		}
+}
+
+/* newest_ready picks the frame MAILBOX and IMMEDIATE show: the newest queued one whose
+ * copy has finished. Older finished ones are released unshown; an older one still being
+ * copied stays queued, its fence never waited on: it is shown only if it is the newest
+ * finished one when it finishes. With no copy finished it waits up to 2 ms on the newest
+ * queued one's and returns -1, to look again at what has been queued meanwhile. Called
+ * and returns with the lock held. */
+static int64_t newest_ready(struct swapchain *sc) {
+	struct dev *d = sc->dev;
+	uint32_t n = sc->fifo_len, idx[n];
+	memcpy(idx, sc->fifo, n * sizeof *idx);
+	pthread_mutex_unlock(&sc->lock);
+	bool ready[n];
+	int64_t newest = -1;
+	for (uint32_t k = 0; k < n; k++) {
+		ready[k] = d->GetFenceStatus(d->handle, sc->images[idx[k]].fence) == VK_SUCCESS;
+		if (ready[k])
+			newest = k;
+	}
+	if (newest < 0) {
+		d->WaitForFences(d->handle, 1, &sc->images[idx[n - 1]].fence, VK_TRUE, 2000000);
+		pthread_mutex_lock(&sc->lock);
+		return -1;
+	}
+	VkFence done[n];
+	uint32_t ndone = 0;
+	for (int64_t k = 0; k <= newest; k++)
+		if (ready[k])
+			done[ndone++] = sc->images[idx[k]].fence;
+	d->ResetFences(d->handle, ndone, done);
+	pthread_mutex_lock(&sc->lock);
+	for (int64_t k = 0; k < newest; k++)
+		if (ready[k]) {
+			fifo_remove(sc, idx[k]);
+			sc->images[idx[k]].state = IMG_FREE;
+			sc->dropped++;
+		}
+	if (ndone > 1)
+		pthread_cond_broadcast(&sc->freed);
+	fifo_remove(sc, idx[newest]);
+	return idx[newest];
+}
+
 static void *worker_main(void *arg) {
 	struct swapchain *sc = arg;
 	struct dev *d = sc->dev;
@@ -463,18 +516,25 @@ static void *worker_main(void *arg) {
 			pthread_cond_wait(&sc->work, &sc->lock);
 		if (sc->fifo_len == 0)
 			break;
-		uint32_t idx = sc->fifo[0];
-		sc->fifo_len--;
-		memmove(sc->fifo, sc->fifo + 1, sc->fifo_len * sizeof *sc->fifo);
-		/* FIFO shows every frame; the other modes only the newest one queued */
-		bool show = sc->copy && !sc->stop && sc->status == VK_SUCCESS &&
-			    (sc->mode == VK_PRESENT_MODE_FIFO_KHR ||
-			     sc->mode == VK_PRESENT_MODE_FIFO_RELAXED_KHR || sc->fifo_len == 0);
+		uint32_t idx;
+		if (!sc->stop && (sc->mode == VK_PRESENT_MODE_MAILBOX_KHR ||
+				  sc->mode == VK_PRESENT_MODE_IMMEDIATE_KHR)) {
+			int64_t k = newest_ready(sc);
+			if (k < 0)
+				continue;
+			idx = (uint32_t)k;
+		} else { /* FIFO shows every frame, in order; stopping shows none */
+			idx = sc->fifo[0];
+			fifo_remove(sc, idx);
+			pthread_mutex_unlock(&sc->lock);
+			d->WaitForFences(d->handle, 1, &sc->images[idx].fence, VK_TRUE, UINT64_MAX);
+			d->ResetFences(d->handle, 1, &sc->images[idx].fence);
+			pthread_mutex_lock(&sc->lock);
+		}
+		bool show = sc->copy && !sc->stop && sc->status == VK_SUCCESS;
 		pthread_mutex_unlock(&sc->lock);
 
 		struct image *img = &sc->images[idx];
-		d->WaitForFences(d->handle, 1, &img->fence, VK_TRUE, UINT64_MAX);
-		d->ResetFences(d->handle, 1, &img->fence);
 		bool released = false;
 		VkResult status = VK_SUCCESS;
 		if (show)
