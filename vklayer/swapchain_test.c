@@ -9,7 +9,10 @@
  * says VK_NOT_READY when the app holds every image it may, that a resized window makes
  * acquire or present report VK_ERROR_OUT_OF_DATE_KHR (or VK_SUBOPTIMAL_KHR) and
  * the capabilities the new size, that a swapchain recreated with oldSwapchain and one
- * destroyed and created anew both show their frames, in FIFO and in MAILBOX mode, and
+ * destroyed and created anew both show their frames, in FIFO and in MAILBOX mode, that
+ * the old swapchain's frames go on (VK_SUBOPTIMAL_KHR) in a resized window until the
+ * app recreates it, that a swapchain made with the app's allocator gives back all it
+ * took, that destroying the device with a swapchain alive is survived, and
  * that frames go on while a second thread submits on the queue (the app's threads
  * guard the queue with a lock, and acquire, which takes no queue, runs outside it: a
  * layer that used the queue in acquire shows as THREADING errors of the validation
@@ -86,7 +89,8 @@ static VkExtent2D current_extent(void) {
 }
 
 /* make_chain makes a swapchain of at least `images` images, or one more than the least */
-static struct chain make_chain_n(VkPresentModeKHR mode, VkSwapchainKHR old, uint32_t images) {
+static struct chain make_chain_n(VkPresentModeKHR mode, VkSwapchainKHR old, uint32_t images,
+				 const VkAllocationCallbacks *alloc) {
 	VkSurfaceCapabilitiesKHR caps;
 	VK(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(pd, surface, &caps));
 	struct chain c = {.extent = caps.currentExtent};
@@ -106,7 +110,7 @@ static struct chain make_chain_n(VkPresentModeKHR mode, VkSwapchainKHR old, uint
 	    .clipped = VK_TRUE,
 	    .oldSwapchain = old,
 	};
-	VK(vkCreateSwapchainKHR(dev, &ci, NULL, &c.handle));
+	VK(vkCreateSwapchainKHR(dev, &ci, alloc, &c.handle));
 	created++;
 	c.count = 16;
 	VK(vkGetSwapchainImagesKHR(dev, c.handle, &c.count, c.images));
@@ -115,7 +119,7 @@ static struct chain make_chain_n(VkPresentModeKHR mode, VkSwapchainKHR old, uint
 }
 
 static struct chain make_chain(VkPresentModeKHR mode, VkSwapchainKHR old) {
-	return make_chain_n(mode, old, 0);
+	return make_chain_n(mode, old, 0, NULL);
 }
 
 /* frame acquires an image, clears it to bgr and presents it; returns what acquire or
@@ -413,8 +417,68 @@ static void resize(uint32_t w, uint32_t h) {
 	free(xcb_get_input_focus_reply(conn, xcb_get_input_focus(conn), NULL));
 }
 
-/* basics runs the FIFO, resize, timeout, threads and MAILBOX checks and returns the
- * swapchain it ends with */
+/* the app's own allocator: every block carries a mark, so that memory handed back
+ * that it never gave out (or twice) fails the test */
+#define MARK 0x7869696e6974ull
+struct block {
+	uint64_t mark;
+	size_t size;
+	void *base;
+};
+static unsigned long live_blocks, all_blocks;
+
+static void *VKAPI_PTR app_alloc(void *ud, size_t size, size_t align,
+				 VkSystemAllocationScope scope) {
+	(void)ud, (void)scope;
+	if (align < sizeof(struct block))
+		align = sizeof(struct block);
+	size_t head = (sizeof(struct block) + align - 1) / align * align;
+	size_t total = (head + size + align - 1) / align * align;
+	char *base = aligned_alloc(align, total);
+	if (!base)
+		return NULL;
+	struct block *b = (struct block *)(base + head) - 1;
+	*b = (struct block){MARK, size, base};
+	__atomic_add_fetch(&live_blocks, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&all_blocks, 1, __ATOMIC_RELAXED);
+	return base + head;
+}
+
+static void VKAPI_PTR app_free(void *ud, void *p) {
+	(void)ud;
+	if (!p)
+		return;
+	struct block *b = (struct block *)p - 1;
+	CHECK(b->mark == MARK, "the app's allocator was handed %p, which it never gave out", p);
+	b->mark = 0;
+	__atomic_sub_fetch(&live_blocks, 1, __ATOMIC_RELAXED);
+	free(b->base);
+}
+
+static void *VKAPI_PTR app_realloc(void *ud, void *p, size_t size, size_t align,
+				   VkSystemAllocationScope scope) {
+	if (!p)
+		return app_alloc(ud, size, align, scope);
+	if (size == 0) {
+		app_free(ud, p);
+		return NULL;
+	}
+	struct block *b = (struct block *)p - 1;
+	CHECK(b->mark == MARK, "the app's allocator was asked to grow %p, which it never gave out",
+	      p);
+	void *q = app_alloc(ud, size, align, scope);
+	if (q) {
+		memcpy(q, p, b->size < size ? b->size : size);
+		app_free(ud, p);
+	}
+	return q;
+}
+
+static const VkAllocationCallbacks app_allocator = {
+    .pfnAllocation = app_alloc, .pfnReallocation = app_realloc, .pfnFree = app_free};
+
+/* basics runs the FIFO, resize, timeout, threads, MAILBOX and allocator checks and
+ * returns a swapchain with frames on their way, for the device to be destroyed with */
 static struct chain basics(bool mailbox) {
 	VkResult r;
 	VkExtent2D e;
@@ -426,11 +490,27 @@ static struct chain basics(bool mailbox) {
 
 	/* a resized window: out of date, the new size in the capabilities, a new chain */
 	resize(400, 300);
-	double deadline = now() + 20;
-	while ((r = frame(&c, 0x808080)) == VK_SUCCESS && now() < deadline)
-		;
-	CHECK(r == VK_ERROR_OUT_OF_DATE_KHR || r == VK_SUBOPTIMAL_KHR,
-	      "after a resize, acquire/present said %d", r);
+	/* the old chain's frames go on, in the corner, with VK_SUBOPTIMAL_KHR */
+	const uint32_t clipped[] = {0x3060a0, 0x60a030};
+	for (int k = 0; k < 2; k++) {
+		double deadline = now() + 20;
+		uint32_t got = 0;
+		while (now() < deadline) {
+			r = frame(&c, clipped[k]);
+			CHECK(r == VK_SUCCESS || r == VK_SUBOPTIMAL_KHR,
+			      "after a resize, acquire/present said %d, want VK_SUBOPTIMAL_KHR", r);
+			got = pixel(0, 0);
+			if (r == VK_SUBOPTIMAL_KHR && got == clipped[k] &&
+			    pixel(c.extent.width - 1, c.extent.height - 1) == clipped[k])
+				break;
+		}
+		CHECK(r == VK_SUBOPTIMAL_KHR && got == clipped[k],
+		      "after a resize: VkResult %d and the window shows 0x%06x, want "
+		      "VK_SUBOPTIMAL_KHR and 0x%06x",
+		      r, got, clipped[k]);
+	}
+	VkResult resized = r;
+	double deadline;
 	e = current_extent();
 	CHECK(e.width == 400 && e.height == 300, "current extent %ux%u after the resize", e.width,
 	      e.height);
@@ -442,8 +522,9 @@ static struct chain basics(bool mailbox) {
 	vkDestroySwapchainKHR(dev, c.handle, NULL);
 	c = next;
 	shows(&c, 0x10e010);
-	printf("swapchain-test: resized to %ux%u (VkResult %d), recreated, frames shown\n",
-	       c.extent.width, c.extent.height, r);
+	printf("swapchain-test: resized to %ux%u: the old frames went on (VkResult %d), recreated, "
+	       "frames shown\n",
+	       c.extent.width, c.extent.height, resized);
 
 	/* acquire with timeout 0 and every image taken: VK_NOT_READY, then VK_TIMEOUT */
 	VK(vkDeviceWaitIdle(dev));
@@ -494,6 +575,23 @@ static struct chain basics(bool mailbox) {
 	printf("swapchain-test: destroyed and recreated (%s), frames shown\n",
 	       mailbox ? "mailbox" : "fifo");
 
+	/* a swapchain made and destroyed with the app's allocator gives everything back */
+	VK(vkDeviceWaitIdle(dev));
+	vkDestroySwapchainKHR(dev, c.handle, NULL);
+	c = make_chain_n(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE, 0, &app_allocator);
+	shows(&c, 0x803070);
+	VK(vkDeviceWaitIdle(dev));
+	vkDestroySwapchainKHR(dev, c.handle, &app_allocator);
+	CHECK(all_blocks > 0 && live_blocks == 0,
+	      "the app's allocator gave out %lu blocks, %lu not given back", all_blocks,
+	      live_blocks);
+	printf("swapchain-test: a swapchain with the app's allocator: %lu blocks, all given back\n",
+	       all_blocks);
+
+	/* frames on their way when the device goes */
+	c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+	for (int k = 0; k < 3; k++)
+		frame(&c, 0x102030);
 	return c;
 }
 
@@ -508,7 +606,7 @@ static void late_modes(const VkPresentModeKHR *modes, uint32_t n) {
 		for (uint32_t k = 0; k < n; k++)
 			offered |= modes[k] == newest[m];
 		CHECK(offered, "present mode %d is not offered", newest[m]);
-		struct chain c = make_chain_n(newest[m], VK_NULL_HANDLE, 5);
+		struct chain c = make_chain_n(newest[m], VK_NULL_HANDLE, 5, NULL);
 		const int frames = 120;
 		unsigned changed = late(&c, frames);
 		printf("swapchain-test: %s with the GPU %s ms late: the window changed %u times in "
@@ -634,15 +732,17 @@ int main(int argc, char **argv) {
 	if (late_mode) {
 		late_modes(modes, n);
 	} else {
-		struct chain c = basics(mailbox);
+		/* the app forgets its last swapchain: the device goes with it alive */
+		basics(mailbox);
 		VK(vkDeviceWaitIdle(dev));
-		vkDestroySwapchainKHR(dev, c.handle, NULL);
 	}
 	vkDestroyFence(dev, fence, NULL);
 	vkDestroySemaphore(dev, acquired, NULL);
 	vkDestroySemaphore(dev, rendered, NULL);
 	vkDestroyCommandPool(dev, pool, NULL);
 	vkDestroyDevice(dev, NULL);
+	if (!late_mode)
+		printf("swapchain-test: device destroyed with a live swapchain\n");
 	vkDestroySurfaceKHR(inst, surface, NULL);
 	vkDestroyInstance(inst, NULL);
 	if (dpy)

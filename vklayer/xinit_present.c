@@ -26,7 +26,9 @@
  *     empty submission on the queue of the first submission, present or sparse bind
  *     that waits on it, inside that call, when the app itself holds that queue;
  *   - a window whose size no longer matches the swapchain makes acquire and present
- *     return VK_ERROR_OUT_OF_DATE_KHR; capabilities report the window's current size.
+ *     return VK_SUBOPTIMAL_KHR, as Mesa's X11 swapchains do, and frames go on being
+ *     shown, clipped to the window or in its top left corner; capabilities report the
+ *     window's current size. A swapchain retired by a newer one is out of date.
  *
  * Device extensions that act on swapchains or presents in ways the layer does not
  * implement (VK_KHR_present_wait, VK_KHR_present_id, VK_EXT_swapchain_maintenance1,
@@ -266,13 +268,19 @@ struct swapchain {
 	VkCommandPool pool;
 	uint32_t pool_family;
 
+	/* the app's allocator at vkCreateSwapchainKHR (NULL for none): every object the
+	 * swapchain makes, the copy's command pool included, is made and destroyed with it */
+	const VkAllocationCallbacks *alloc;
+	VkAllocationCallbacks alloc_copy;
+
 	pthread_t worker;
 	pthread_mutex_t lock; /* guards what follows */
 	pthread_cond_t work, freed;
 	uint32_t *fifo; /* presented image indices, oldest first */
 	uint32_t fifo_len;
 	bool stop, retired;
-	VkResult status; /* VK_SUCCESS, VK_ERROR_OUT_OF_DATE_KHR or VK_ERROR_SURFACE_LOST_KHR */
+	VkResult status; /* of the last frame shown: VK_SUCCESS, VK_SUBOPTIMAL_KHR (the window's
+			    size differs), or VK_ERROR_SURFACE_LOST_KHR, which stays */
 	uint64_t shown, dropped;
 	double copy_ms, put_ms; /* the worker's memcpy and X put + round trip, summed */
 };
@@ -441,11 +449,11 @@ static VkResult put_frame(struct swapchain *sc, struct image *img, bool *image_r
 	if (!window_size(c, sc->window, &now, NULL))
 		status = VK_ERROR_SURFACE_LOST_KHR;
 	else if (now.width != w || now.height != h)
-		status = VK_ERROR_OUT_OF_DATE_KHR;
+		status = VK_SUBOPTIMAL_KHR;
 	for (uint32_t i = 0; i < n; i++) {
 		xcb_generic_error_t *err = xcb_request_check(c, cookies[i]);
 		if (err) {
-			if (status == VK_SUCCESS)
+			if (status >= 0)
 				status = VK_ERROR_SURFACE_LOST_KHR;
 			free(err);
 		}
@@ -531,7 +539,7 @@ static void *worker_main(void *arg) {
 			d->ResetFences(d->handle, 1, &sc->images[idx].fence);
 			pthread_mutex_lock(&sc->lock);
 		}
-		bool show = sc->copy && !sc->stop && sc->status == VK_SUCCESS;
+		bool show = sc->copy && !sc->stop && sc->status >= 0;
 		pthread_mutex_unlock(&sc->lock);
 
 		struct image *img = &sc->images[idx];
@@ -545,7 +553,7 @@ static void *worker_main(void *arg) {
 			sc->shown++;
 		else
 			sc->dropped++;
-		if (status != VK_SUCCESS && sc->status == VK_SUCCESS)
+		if (show && sc->status >= 0)
 			sc->status = status;
 		if (!released) {
 			img->state = IMG_FREE;
@@ -1096,12 +1104,26 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	return VK_SUCCESS;
 }
 
+static void destroy_swapchain(struct swapchain *sc);
+
 static VKAPI_ATTR void VKAPI_CALL DestroyDevice(VkDevice device,
 						const VkAllocationCallbacks *alloc) {
 	struct dev *d = dev_find(key_of(device));
 	if (!d)
 		return;
 	unlink_node(&devs, d);
+	/* swapchains the app left alive: their workers use the device until joined */
+	for (;;) {
+		pthread_mutex_lock(&map_lock);
+		struct swapchain *sc = swapchains;
+		while (sc && sc->dev != d)
+			sc = sc->next;
+		pthread_mutex_unlock(&map_lock);
+		if (!sc)
+			break;
+		unlink_node(&swapchains, sc);
+		destroy_swapchain(sc);
+	}
 	d->DestroyDevice(device, alloc);
 	pthread_mutex_destroy(&d->queue_lock);
 	pthread_mutex_destroy(&d->books_lock);
@@ -1159,7 +1181,8 @@ static bool memory_type(struct dev *d, uint32_t bits, VkMemoryPropertyFlags want
 	return false;
 }
 
-static void destroy_swapchain(struct swapchain *sc, const VkAllocationCallbacks *alloc) {
+static void destroy_swapchain(struct swapchain *sc) {
+	const VkAllocationCallbacks *alloc = sc->alloc;
 	struct dev *d = sc->dev;
 	if (sc->worker) {
 		pthread_mutex_lock(&sc->lock);
@@ -1303,6 +1326,10 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 	if (!sc)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	sc->dev = d;
+	if (alloc) {
+		sc->alloc_copy = *alloc;
+		sc->alloc = &sc->alloc_copy;
+	}
 	sc->conn = s.conn;
 	sc->window = s.window;
 	sc->depth = depth;
@@ -1313,7 +1340,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 	sc->copy = !env_is("XINIT_VK_PRESENT_COPY", "0");
 	sc->status = now.width == sc->extent.width && now.height == sc->extent.height
 			 ? VK_SUCCESS
-			 : VK_ERROR_OUT_OF_DATE_KHR;
+			 : VK_SUBOPTIMAL_KHR;
 	pthread_mutex_init(&sc->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -1324,13 +1351,13 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 	sc->images = calloc(sc->count, sizeof *sc->images);
 	sc->fifo = calloc(sc->count, sizeof *sc->fifo);
 	if (!sc->images || !sc->fifo) {
-		destroy_swapchain(sc, alloc);
+		destroy_swapchain(sc);
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	}
 	for (uint32_t k = 0; k < sc->count; k++) {
 		VkResult r = create_image(sc, &sc->images[k], ci, alloc);
 		if (r != VK_SUCCESS) {
-			destroy_swapchain(sc, alloc);
+			destroy_swapchain(sc);
 			return r;
 		}
 	}
@@ -1342,13 +1369,13 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 	if (err) {
 		free(err);
 		sc->gc = 0;
-		destroy_swapchain(sc, alloc);
+		destroy_swapchain(sc);
 		return VK_ERROR_SURFACE_LOST_KHR;
 	}
 	sc->shm = shm_usable(sc->conn) && shm_open_segment(sc, sc->frame_bytes);
 	if (pthread_create(&sc->worker, NULL, worker_main, sc) != 0) {
 		sc->worker = 0;
-		destroy_swapchain(sc, alloc);
+		destroy_swapchain(sc);
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	}
 	push_node(&swapchains, sc);
@@ -1372,7 +1399,7 @@ static VKAPI_ATTR void VKAPI_CALL DestroySwapchainKHR(VkDevice device, VkSwapcha
 		return;
 	}
 	unlink_node(&swapchains, sc);
-	destroy_swapchain(sc, alloc);
+	destroy_swapchain(sc);
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL GetSwapchainImagesKHR(VkDevice device, VkSwapchainKHR h,
@@ -1591,7 +1618,7 @@ static VkResult acquire(struct dev *d, struct swapchain *sc, uint64_t timeout, V
 			r = VK_ERROR_OUT_OF_DATE_KHR;
 			break;
 		}
-		if (sc->status != VK_SUCCESS) {
+		if (sc->status < 0) {
 			r = sc->status;
 			break;
 		}
@@ -1601,6 +1628,7 @@ static VkResult acquire(struct dev *d, struct swapchain *sc, uint64_t timeout, V
 		if (k < sc->count) {
 			sc->images[k].state = IMG_ACQUIRED;
 			*index = k;
+			r = sc->status; /* VK_SUCCESS or VK_SUBOPTIMAL_KHR */
 			break;
 		}
 		if (timeout == 0) {
@@ -1616,13 +1644,15 @@ static VkResult acquire(struct dev *d, struct swapchain *sc, uint64_t timeout, V
 		}
 	}
 	pthread_mutex_unlock(&sc->lock);
-	if (r != VK_SUCCESS)
+	if (r != VK_SUCCESS && r != VK_SUBOPTIMAL_KHR)
 		return r;
-	r = signal_acquired(d, sem, fence);
-	if (r != VK_SUCCESS) {
+	VkResult sr = signal_acquired(d, sem, fence);
+	if (sr != VK_SUCCESS) {
 		pthread_mutex_lock(&sc->lock);
 		sc->images[*index].state = IMG_FREE;
+		pthread_cond_broadcast(&sc->freed);
 		pthread_mutex_unlock(&sc->lock);
+		return sr;
 	}
 	return r;
 }
@@ -1660,11 +1690,11 @@ static VkResult record_copy(struct swapchain *sc, uint32_t family) {
 				pthread_cond_wait(&sc->freed, &sc->lock);
 			pthread_mutex_unlock(&sc->lock);
 		}
-		d->DestroyCommandPool(d->handle, sc->pool, NULL);
+		d->DestroyCommandPool(d->handle, sc->pool, sc->alloc);
 		sc->pool = VK_NULL_HANDLE;
 	}
 	VkCommandPoolCreateInfo pci = {VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO, NULL, 0, family};
-	VkResult r = d->CreateCommandPool(d->handle, &pci, NULL, &sc->pool);
+	VkResult r = d->CreateCommandPool(d->handle, &pci, sc->alloc, &sc->pool);
 	if (r != VK_SUCCESS)
 		return r;
 	sc->pool_family = family;
@@ -1779,8 +1809,8 @@ static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPre
 		pthread_mutex_unlock(&sc->lock);
 		if (pi->pResults)
 			pi->pResults[k] = res;
-		if (res != VK_SUCCESS && worst == VK_SUCCESS)
-			worst = res;
+		if (res < 0 ? worst >= 0 : worst == VK_SUCCESS)
+			worst = res; /* an error before VK_SUBOPTIMAL_KHR */
 	}
 	return worst;
 }
