@@ -4,7 +4,9 @@
  * VK_KHR_present_wait, VK_KHR_present_id, VK_EXT_swapchain_maintenance1 and
  * VK_NV_low_latency2 to the device's extensions, reports their features as supported,
  * and takes the extensions out again at vkCreateDevice, so that the device below is
- * created without them. With XINIT_TEST_GPU_LATENCY_MS=N it plays a GPU that is late:
+ * created without them. It reports one queue family more than the device has, with
+ * none of the graphics, compute and transfer flags (never to be created: the app only
+ * asks whether it can present). With XINIT_TEST_GPU_LATENCY_MS=N it plays a GPU that is late:
  * a fence submitted with vkQueueSubmit reads as unsignalled (vkGetFenceStatus,
  * vkWaitForFences) until N ms after its submission, however fast the driver below was.
  * Each instance prints one line on stderr: proof it was loaded. It is a test tool:
@@ -134,6 +136,7 @@ static VKAPI_ATTR void VKAPI_CALL DestroyFence(VkDevice dev, VkFence f,
 static PFN_vkEnumerateDeviceExtensionProperties next_enum;
 static PFN_vkGetPhysicalDeviceFeatures2 next_features2;
 static PFN_vkGetPhysicalDeviceFeatures2KHR next_features2khr;
+static PFN_vkGetPhysicalDeviceQueueFamilyProperties next_families;
 
 static PFN_vkVoidFunction next(const char *name) {
 	pthread_mutex_lock(&lock);
@@ -165,6 +168,8 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 	next_features2 = (PFN_vkGetPhysicalDeviceFeatures2)gipa(*out, "vkGetPhysicalDeviceFeatures2");
 	next_features2khr =
 	    (PFN_vkGetPhysicalDeviceFeatures2KHR)gipa(*out, "vkGetPhysicalDeviceFeatures2KHR");
+	next_families = (PFN_vkGetPhysicalDeviceQueueFamilyProperties)gipa(
+	    *out, "vkGetPhysicalDeviceQueueFamilyProperties");
 	pthread_mutex_unlock(&lock);
 	static const char line[] = "VK_LAYER_XINIT_test_offer: offering present_wait, present_id, "
 				   "swapchain_maintenance1, low_latency2\n";
@@ -204,6 +209,24 @@ static VKAPI_ATTR VkResult VKAPI_CALL EnumerateDeviceExtensionProperties(
 	}
 	free(all);
 	return r;
+}
+
+static VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceQueueFamilyProperties(
+    VkPhysicalDevice pd, uint32_t *count, VkQueueFamilyProperties *out) {
+	uint32_t n = 0;
+	next_families(pd, &n, NULL);
+	if (!out) {
+		*count = n + 1;
+		return;
+	}
+	uint32_t m = *count;
+	next_families(pd, &m, out);
+	if (m == n && *count > n) {
+		out[n] = (VkQueueFamilyProperties){.queueFlags = VK_QUEUE_SPARSE_BINDING_BIT,
+						   .queueCount = 1};
+		m++;
+	}
+	*count = m;
 }
 
 static void offer_features(VkPhysicalDeviceFeatures2 *f) {
@@ -304,6 +327,7 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL offer_GetInstanceProcAddr(VkInst
 	FN(EnumerateDeviceExtensionProperties)
 	FN(GetPhysicalDeviceFeatures2)
 	FN(GetPhysicalDeviceFeatures2KHR)
+	FN(GetPhysicalDeviceQueueFamilyProperties)
 	FN(QueueSubmit)
 	FN(WaitForFences)
 	FN(GetFenceStatus)

@@ -88,6 +88,8 @@ static VkExtent2D current_extent(void) {
 	return caps.currentExtent;
 }
 
+static VkImageUsageFlags chain_usage; /* more usage for the next chain */
+
 /* make_chain makes a swapchain of at least `images` images, or one more than the least */
 static struct chain make_chain_n(VkPresentModeKHR mode, VkSwapchainKHR old, uint32_t images,
 				 const VkAllocationCallbacks *alloc) {
@@ -102,7 +104,8 @@ static struct chain make_chain_n(VkPresentModeKHR mode, VkSwapchainKHR old, uint
 	    .imageColorSpace = VK_COLOR_SPACE_SRGB_NONLINEAR_KHR,
 	    .imageExtent = caps.currentExtent,
 	    .imageArrayLayers = 1,
-	    .imageUsage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+	    .imageUsage =
+		VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT | chain_usage,
 	    .imageSharingMode = VK_SHARING_MODE_EXCLUSIVE,
 	    .preTransform = VK_SURFACE_TRANSFORM_IDENTITY_BIT_KHR,
 	    .compositeAlpha = VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR,
@@ -479,7 +482,7 @@ static const VkAllocationCallbacks app_allocator = {
 
 /* basics runs the FIFO, resize, timeout, threads, MAILBOX and allocator checks and
  * returns a swapchain with frames on their way, for the device to be destroyed with */
-static struct chain basics(bool mailbox) {
+static struct chain basics(bool mailbox, bool relaxed) {
 	VkResult r;
 	VkExtent2D e;
 	/* frames land in the window */
@@ -575,6 +578,24 @@ static struct chain basics(bool mailbox) {
 	printf("swapchain-test: destroyed and recreated (%s), frames shown\n",
 	       mailbox ? "mailbox" : "fifo");
 
+	/* FIFO_RELAXED, and storage images where the device can write the format */
+	CHECK(relaxed, "VK_PRESENT_MODE_FIFO_RELAXED_KHR is not offered");
+	VK(vkDeviceWaitIdle(dev));
+	vkDestroySwapchainKHR(dev, c.handle, NULL);
+	VkFormatProperties fp;
+	vkGetPhysicalDeviceFormatProperties(pd, VK_FORMAT_B8G8R8A8_UNORM, &fp);
+	bool storage = fp.optimalTilingFeatures & VK_FORMAT_FEATURE_STORAGE_IMAGE_BIT;
+	VkSurfaceCapabilitiesKHR caps;
+	VK(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(pd, surface, &caps));
+	CHECK(!storage == !(caps.supportedUsageFlags & VK_IMAGE_USAGE_STORAGE_BIT),
+	      "the device %s storage images of B8G8R8A8_UNORM, the surface's usage flags 0x%x",
+	      storage ? "writes" : "does not write", caps.supportedUsageFlags);
+	chain_usage = storage ? VK_IMAGE_USAGE_STORAGE_BIT : 0;
+	c = make_chain(VK_PRESENT_MODE_FIFO_RELAXED_KHR, VK_NULL_HANDLE);
+	chain_usage = 0;
+	shows(&c, 0x4020c0);
+	printf("swapchain-test: fifo relaxed%s, frames shown\n", storage ? " with storage images" : "");
+
 	/* a swapchain made and destroyed with the app's allocator gives everything back */
 	VK(vkDeviceWaitIdle(dev));
 	vkDestroySwapchainKHR(dev, c.handle, NULL);
@@ -667,6 +688,21 @@ int main(int argc, char **argv) {
 	VkBool32 ok = VK_FALSE;
 	VK(vkGetPhysicalDeviceSurfaceSupportKHR(pd, 0, surface, &ok));
 	CHECK(ok, "queue family 0 cannot present");
+	/* present support on exactly the families that can run a copy */
+	VkQueueFamilyProperties qf[16];
+	uint32_t nf = 16, cannot = 0;
+	vkGetPhysicalDeviceQueueFamilyProperties(pd, &nf, qf);
+	for (uint32_t k = 0; k < nf; k++) {
+		bool copy = qf[k].queueFlags &
+			    (VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT | VK_QUEUE_TRANSFER_BIT);
+		VK(vkGetPhysicalDeviceSurfaceSupportKHR(pd, k, surface, &ok));
+		CHECK(!ok == !copy, "queue family %u (flags 0x%x): present support %u", k,
+		      qf[k].queueFlags, ok);
+		cannot += !copy;
+	}
+	printf("swapchain-test: present support on %u queue families, none on the %u that "
+	       "cannot copy\n",
+	       nf - cannot, cannot);
 
 	VkExtent2D e = current_extent();
 	CHECK(e.width == 320 && e.height == 240, "current extent %ux%u, want 320x240", e.width,
@@ -691,11 +727,14 @@ int main(int argc, char **argv) {
 	VK(vkGetPhysicalDeviceSurfaceFormats2KHR(pd, &si2, &n2, formats2));
 	CHECK(n2 == n, "Formats2 gives %u formats, Formats %u", n2, n);
 	VkPresentModeKHR modes[8];
+	bool relaxed = false;
 	n = 8;
 	VK(vkGetPhysicalDeviceSurfacePresentModesKHR(pd, surface, &n, modes));
 	bool mailbox = false;
 	for (uint32_t k = 0; k < n; k++)
 		mailbox |= modes[k] == VK_PRESENT_MODE_MAILBOX_KHR;
+	for (uint32_t k = 0; k < n; k++)
+		relaxed |= modes[k] == VK_PRESENT_MODE_FIFO_RELAXED_KHR;
 
 	hidden();
 	printf("swapchain-test: no present_wait, present_id, swapchain_maintenance1 or "
@@ -733,7 +772,7 @@ int main(int argc, char **argv) {
 		late_modes(modes, n);
 	} else {
 		/* the app forgets its last swapchain: the device goes with it alive */
-		basics(mailbox);
+		basics(mailbox, relaxed);
 		VK(vkDeviceWaitIdle(dev));
 	}
 	vkDestroyFence(dev, fence, NULL);

@@ -124,6 +124,8 @@ struct inst {
 	PFN_vkDestroyInstance DestroyInstance;
 	PFN_vkGetPhysicalDeviceProperties GetPhysicalDeviceProperties;
 	PFN_vkGetPhysicalDeviceMemoryProperties GetPhysicalDeviceMemoryProperties;
+	PFN_vkGetPhysicalDeviceQueueFamilyProperties GetPhysicalDeviceQueueFamilyProperties;
+	PFN_vkGetPhysicalDeviceFormatProperties GetPhysicalDeviceFormatProperties;
 	PFN_vkEnumerateDeviceExtensionProperties EnumerateDeviceExtensionProperties;
 	PFN_vkCreateXcbSurfaceKHR CreateXcbSurfaceKHR;
 	PFN_vkCreateXlibSurfaceKHR CreateXlibSurfaceKHR;
@@ -414,7 +416,7 @@ static VkResult put_frame(struct swapchain *sc, struct image *img, bool *image_r
 					 0, VK_WHOLE_SIZE};
 		d->InvalidateMappedMemoryRanges(d->handle, 1, &r);
 	}
-	xcb_void_cookie_t cookies[64];
+	xcb_void_cookie_t one, *cookies = &one;
 	uint32_t n = 0;
 	if (sc->shm) {
 		memcpy(sc->shm_addr, img->pixels, sc->frame_bytes);
@@ -430,13 +432,16 @@ static VkResult put_frame(struct swapchain *sc, struct image *img, bool *image_r
 							 sc->depth, XCB_IMAGE_FORMAT_Z_PIXMAP, 0,
 							 sc->seg, 0);
 	} else {
-		/* bands of rows that fit in one request, at most 64 of them */
+		/* bands of rows that each fit in one request, however many that takes */
 		uint32_t max_bytes = xcb_get_maximum_request_length(c) * 4 - 64;
 		uint32_t rows = max_bytes / stride;
 		if (rows == 0)
 			rows = 1;
-		if (rows * 64 < h)
-			rows = (h + 63) / 64;
+		cookies = malloc((h + rows - 1) / rows * sizeof *cookies);
+		if (!cookies) { /* this frame is not shown */
+			sc->put_ms += ms_since(&t0);
+			return VK_SUCCESS;
+		}
 		for (uint32_t y = 0; y < h; y += rows) {
 			uint32_t band = h - y < rows ? h - y : rows;
 			cookies[n++] = xcb_put_image_checked(
@@ -458,6 +463,8 @@ static VkResult put_frame(struct swapchain *sc, struct image *img, bool *image_r
 			free(err);
 		}
 	}
+	if (cookies != &one)
+		free(cookies);
 	sc->put_ms += ms_since(&t0);
 	return status;
 }
@@ -592,6 +599,8 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 	INST_FN(DestroyInstance)
 	INST_FN(GetPhysicalDeviceProperties)
 	INST_FN(GetPhysicalDeviceMemoryProperties)
+	INST_FN(GetPhysicalDeviceQueueFamilyProperties)
+	INST_FN(GetPhysicalDeviceFormatProperties)
 	INST_FN(EnumerateDeviceExtensionProperties)
 	INST_FN(CreateXcbSurfaceKHR)
 	INST_FN(CreateXlibSurfaceKHR)
@@ -669,16 +678,34 @@ static VKAPI_ATTR void VKAPI_CALL DestroySurfaceKHR(VkInstance instance, VkSurfa
 	i->DestroySurfaceKHR(instance, surface, alloc);
 }
 
+/* can_copy says whether queue family can run the present's copy (an image to buffer
+ * copy: graphics and compute queues can, as transfer queues do) */
+static bool can_copy(VkPhysicalDevice pd, uint32_t family) {
+	struct inst *i = inst_find(key_of(pd));
+	uint32_t n = 0;
+	i->GetPhysicalDeviceQueueFamilyProperties(pd, &n, NULL);
+	if (family >= n)
+		return false;
+	VkQueueFamilyProperties *f = calloc(n, sizeof *f);
+	if (!f)
+		return false;
+	i->GetPhysicalDeviceQueueFamilyProperties(pd, &n, f);
+	bool ok = family < n && (f[family].queueFlags & (VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT |
+							  VK_QUEUE_TRANSFER_BIT));
+	free(f);
+	return ok;
+}
+
 static VKAPI_ATTR VkBool32 VKAPI_CALL GetPhysicalDeviceXcbPresentationSupportKHR(
     VkPhysicalDevice pd, uint32_t family, xcb_connection_t *c, xcb_visualid_t visual) {
-	(void)pd, (void)family, (void)c, (void)visual;
-	return VK_TRUE;
+	(void)c, (void)visual;
+	return can_copy(pd, family);
 }
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL GetPhysicalDeviceXlibPresentationSupportKHR(
     VkPhysicalDevice pd, uint32_t family, Display *dpy, VisualID visual) {
-	(void)pd, (void)family, (void)dpy, (void)visual;
-	return VK_TRUE;
+	(void)dpy, (void)visual;
+	return can_copy(pd, family);
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceSupportKHR(VkPhysicalDevice pd,
@@ -693,7 +720,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceSupportKHR(VkPhysi
 	uint8_t depth = 0;
 	if (!window_size(s.conn, s.window, &ext, &depth))
 		return VK_ERROR_SURFACE_LOST_KHR;
-	*supported = depth == 24 || depth == 32;
+	*supported = (depth == 24 || depth == 32) && can_copy(pd, family);
 	return VK_SUCCESS;
 }
 
@@ -719,7 +746,12 @@ static VkResult surface_caps(VkPhysicalDevice pd, const struct surf *s,
 		VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT |
 		VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT,
 	};
-	(void)pd;
+	/* storage where the device can write the swapchain's UNORM format from shaders
+	 * (the sRGB one takes it through VK_SWAPCHAIN_CREATE_MUTABLE_FORMAT_BIT_KHR) */
+	VkFormatProperties fp;
+	inst_find(key_of(pd))->GetPhysicalDeviceFormatProperties(pd, VK_FORMAT_B8G8R8A8_UNORM, &fp);
+	if (fp.optimalTilingFeatures & VK_FORMAT_FEATURE_STORAGE_IMAGE_BIT)
+		caps->supportedUsageFlags |= VK_IMAGE_USAGE_STORAGE_BIT;
 	return VK_SUCCESS;
 }
 
@@ -797,7 +829,8 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceFormats2KHR(
 	return r;
 }
 
-static const VkPresentModeKHR modes[] = {VK_PRESENT_MODE_FIFO_KHR, VK_PRESENT_MODE_MAILBOX_KHR,
+static const VkPresentModeKHR modes[] = {VK_PRESENT_MODE_FIFO_KHR, VK_PRESENT_MODE_FIFO_RELAXED_KHR,
+					 VK_PRESENT_MODE_MAILBOX_KHR,
 					 VK_PRESENT_MODE_IMMEDIATE_KHR};
 #define NMODES (sizeof modes / sizeof modes[0])
 

@@ -257,7 +257,9 @@ func swapchainRun(t *testing.T, log string, want ...string) {
 	validationClean(t, out)
 }
 
-// swapchain-test checks pixels, resizes (VK_SUBOPTIMAL_KHR, frames still shown),
+// swapchain-test checks present support per queue family, pixels (through MIT-SHM and,
+// in one run, plain PutImage), resizes (VK_SUBOPTIMAL_KHR, frames still shown),
+// FIFO_RELAXED and storage images,
 // recreation, acquire's fences and timeouts and signals beside a second submitting
 // thread, the extensions the layer hides, the app's allocator, destroying the device
 // with a swapchain alive, and
@@ -278,16 +280,19 @@ func TestVulkanLayerSwapchain(t *testing.T) {
 				"VK_ADD_LAYER_PATH=" + build + ":" + filepath.Join(build, "test-offer"),
 				"XINIT_VNC=off", "VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation:VK_LAYER_XINIT_test_offer", "VK_LOADER_DEBUG=layer"},
 				[]string{"--", "sh", "-c", `"$1" xcb >"$2/xcb.log" 2>&1 && "$1" xlib >"$2/xlib.log" 2>&1 &&
+					XINIT_VK_PRESENT_SHM=0 "$1" xcb >"$2/putimage.log" 2>&1 &&
 					XINIT_TEST_GPU_LATENCY_MS=30 "$1" late >"$2/late.log" 2>&1`, "sh", prog, dir})
 			code := s.p.Wait(180 * time.Second)
-			basic := []string{"the old frames went on (VkResult 1000001003), recreated, frames shown", "frames while another thread made",
-				"destroyed and recreated", "a swapchain with the app's allocator", "device destroyed with a live swapchain"}
+			basic := []string{"none on the 1 that cannot copy", "the old frames went on (VkResult 1000001003), recreated, frames shown",
+				"frames while another thread made", "destroyed and recreated", "fifo relaxed", "a swapchain with the app's allocator",
+				"device destroyed with a live swapchain"}
 			runs := []struct {
 				name string
 				want []string
 			}{
 				{"xcb", basic},
 				{"xlib", basic},
+				{"putimage", append([]string{"presented by copy to X window 0x", "through PutImage"}, basic...)},
 				{"late", []string{"swapchain-test: mailbox with the GPU 30 ms late", "swapchain-test: immediate with the GPU 30 ms late"}},
 			}
 			for _, r := range runs {
