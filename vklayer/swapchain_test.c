@@ -433,8 +433,8 @@ static unsigned long live_blocks, all_blocks;
 static void *VKAPI_PTR app_alloc(void *ud, size_t size, size_t align,
 				 VkSystemAllocationScope scope) {
 	(void)ud, (void)scope;
-	if (align < sizeof(struct block))
-		align = sizeof(struct block);
+	if (align < 32) /* a power of two that holds the mark */
+		align = 32;
 	size_t head = (sizeof(struct block) + align - 1) / align * align;
 	size_t total = (head + size + align - 1) / align * align;
 	char *base = aligned_alloc(align, total);
