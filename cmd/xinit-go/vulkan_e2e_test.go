@@ -310,6 +310,43 @@ func TestVulkanLayerSwapchain(t *testing.T) {
 	}
 }
 
+// vkcubepp and vkcube in each present mode the layer offers run through the layer with
+// the validation layer below it, each from a log of its own, and say nothing wrong.
+func TestVulkanLayerCubesUnderValidation(t *testing.T) {
+	needValidation(t)
+	testutil.Need(t, "vkcubepp")
+	dir := t.TempDir()
+	runs := map[string]string{
+		"vkcubepp":  "vkcubepp --c 150",
+		"fifo":      "vkcube --c 150 --present_mode 2",
+		"relaxed":   "vkcube --c 150 --present_mode 3",
+		"mailbox":   "vkcube --c 150 --present_mode 1",
+		"immediate": "vkcube --c 150 --present_mode 0",
+	}
+	var script []string
+	for name, cmd := range runs {
+		script = append(script, cmd+` >"$1/`+name+`.log" 2>&1`)
+	}
+	s := startX(t, "xvfb", vulkanEnv(t, "XINIT_VNC=off", "VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation", "VK_LOADER_DEBUG=layer"),
+		[]string{"--", "sh", "-c", strings.Join(script, " && "), "sh", dir})
+	code := s.p.Wait(180 * time.Second)
+	for name := range runs {
+		b, _ := os.ReadFile(filepath.Join(dir, name+".log"))
+		out := string(b)
+		if code != 0 {
+			t.Logf("%s:\n%s", name, out)
+			continue
+		}
+		if n := strings.Count(out, layerLine); n < 1 {
+			t.Errorf("%s: the layer made no swapchain:\n%s", name, out)
+		}
+		validationClean(t, out)
+	}
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, s.p.Stderr.String())
+	}
+}
+
 // Without XINIT_VULKAN=layer, and with no NVIDIA driver, the app gets lavapipe's own
 // presentation and no layer.
 func TestVulkanAutoWithoutNvidiaLeavesTheAppAlone(t *testing.T) {
