@@ -414,6 +414,14 @@ static unsigned late(struct chain *c, int n) {
 	return changes;
 }
 
+static VkFence waited; /* the acquire fence another thread waits on */
+
+static void *fence_waiter(void *arg) {
+	VkResult *r = arg;
+	*r = vkWaitForFences(dev, 1, &waited, VK_TRUE, 5000000000ull);
+	return NULL;
+}
+
 static void resize(uint32_t w, uint32_t h) {
 	uint32_t v[] = {w, h};
 	xcb_configure_window(conn, win, XCB_CONFIG_WINDOW_WIDTH | XCB_CONFIG_WINDOW_HEIGHT, v);
@@ -609,8 +617,24 @@ static struct chain basics(bool mailbox, bool relaxed) {
 	printf("swapchain-test: a swapchain with the app's allocator: %lu blocks, all given back\n",
 	       all_blocks);
 
-	/* frames on their way when the device goes */
+	/* a thread already waiting on the acquire fence wakes when acquire signals it */
 	c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+	VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+	VK(vkCreateFence(dev, &fci, NULL, &waited));
+	VkResult woke = VK_NOT_READY;
+	pthread_t waiter;
+	CHECK(pthread_create(&waiter, NULL, fence_waiter, &woke) == 0, "pthread_create");
+	nanosleep(&(struct timespec){0, 100000000}, NULL);
+	double t0 = now();
+	VK(vkAcquireNextImageKHR(dev, c.handle, 5000000000ull, VK_NULL_HANDLE, waited, &idx));
+	pthread_join(waiter, NULL);
+	CHECK(woke == VK_SUCCESS && now() - t0 < 1,
+	      "a thread waiting on the acquire fence got VkResult %d after %.3f s", woke, now() - t0);
+	vkDestroyFence(dev, waited, NULL);
+	printf("swapchain-test: a thread waiting on the acquire fence woke after %.3f s\n",
+	       now() - t0);
+
+	/* frames on their way when the device goes (one image stays acquired) */
 	for (int k = 0; k < 3; k++)
 		frame(&c, 0x102030);
 	return c;

@@ -21,7 +21,8 @@
  *     where the driver can import sync files (VK_KHR_external_semaphore_fd and
  *     VK_KHR_external_fence_fd with SYNC_FD handles), it imports an already signalled
  *     one (fd -1) into each, temporarily; elsewhere (Mesa's lavapipe, for one) the fence
- *     is signalled in the layer's books, which vkWaitForFences, vkGetFenceStatus and
+ *     is signalled in the layer's books, which vkWaitForFences (in slices of 2 ms,
+ *     so that a thread already waiting on the fence wakes), vkGetFenceStatus and
  *     vkResetFences consult, and the semaphore is owed: the layer signals it with an
  *     empty submission on the queue of the first submission, present or sparse bind
  *     that waits on it, inside that call, when the app itself holds that queue;
@@ -1572,19 +1573,40 @@ static VKAPI_ATTR VkResult VKAPI_CALL WaitForFences(VkDevice device, uint32_t n,
 						    const VkFence *fences, VkBool32 all,
 						    uint64_t timeout) {
 	struct dev *d = dev_find(key_of(device));
-	if (!books_open(d))
+	if (d->sync_fd)
 		return d->WaitForFences(device, n, fences, all, timeout);
 	VkFence *rest = malloc((n ? n : 1) * sizeof *rest);
 	if (!rest)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
-	uint32_t m = 0;
-	pthread_mutex_lock(&d->books_lock);
-	for (uint32_t k = 0; k < n; k++)
-		if (!handles_has(&d->signaled, H(fences[k])))
-			rest[m++] = fences[k];
-	pthread_mutex_unlock(&d->books_lock);
-	VkResult r = m == 0 || (m < n && !all) ? VK_SUCCESS
-					       : d->WaitForFences(device, m, rest, all, timeout);
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	uint64_t now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+	uint64_t end = timeout > UINT64_MAX - now ? UINT64_MAX : now + timeout;
+	VkResult r;
+	for (;;) {
+		uint32_t m = 0;
+		pthread_mutex_lock(&d->books_lock);
+		for (uint32_t k = 0; k < n; k++)
+			if (!handles_has(&d->signaled, H(fences[k])))
+				rest[m++] = fences[k];
+		pthread_mutex_unlock(&d->books_lock);
+		if (m == 0 || (m < n && !all)) {
+			r = VK_SUCCESS;
+			break;
+		}
+		/* in slices of 2 ms: another thread's acquire may sign one of these fences
+		 * off in the books while this one waits */
+		uint64_t left = end - now, slice = left < 2000000 ? left : 2000000;
+		r = d->WaitForFences(device, m, rest, all, slice);
+		if (r != VK_TIMEOUT || left == slice)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+		if (now >= end) {
+			r = VK_TIMEOUT;
+			break;
+		}
+	}
 	free(rest);
 	return r;
 }

@@ -284,7 +284,7 @@ func TestVulkanLayerSwapchain(t *testing.T) {
 					XINIT_TEST_GPU_LATENCY_MS=30 "$1" late >"$2/late.log" 2>&1`, "sh", prog, dir})
 			code := s.p.Wait(180 * time.Second)
 			basic := []string{"none on the 1 that cannot copy", "the old frames went on (VkResult 1000001003), recreated, frames shown",
-				"frames while another thread made", "destroyed and recreated", "fifo relaxed", "a swapchain with the app's allocator",
+				"frames while another thread made", "destroyed and recreated", "fifo relaxed", "a swapchain with the app's allocator", "a thread waiting on the acquire fence woke",
 				"device destroyed with a live swapchain"}
 			runs := []struct {
 				name string
