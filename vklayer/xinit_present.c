@@ -14,7 +14,9 @@
  *   - the worker waits for that copy, moves the pixels into one MIT-SHM segment
  *     (removed with IPC_RMID as soon as the X server has attached it, so a killed app
  *     leaves nothing behind) and puts them on the window; without MIT-SHM it sends
- *     plain PutImage requests;
+ *     plain PutImage requests. FIFO and FIFO_RELAXED show every frame in order;
+ *     MAILBOX and IMMEDIATE show the newest frame whose copy has finished, release
+ *     older finished ones unshown and never wait on a frame they may drop;
  *   - vkAcquireNextImageKHR hands out an image whose pixels have left it, and signals
  *     the app's semaphore and fence without touching any of the app's queues (acquire
  *     takes no queue, and another thread of the app may be submitting on any of them):
