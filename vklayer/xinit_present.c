@@ -14,11 +14,34 @@
  *   - the worker waits for that copy, moves the pixels into one MIT-SHM segment
  *     (removed with IPC_RMID as soon as the X server has attached it, so a killed app
  *     leaves nothing behind) and puts them on the window; without MIT-SHM it sends
- *     plain PutImage requests;
+ *     plain PutImage requests. FIFO and FIFO_RELAXED show every frame in order;
+ *     MAILBOX and IMMEDIATE show the newest frame whose copy has finished, release
+ *     older finished ones unshown and never wait on a frame they may drop;
  *   - vkAcquireNextImageKHR hands out an image whose pixels have left it, and signals
- *     the app's semaphore and fence with an empty submission;
+ *     the app's semaphore and fence without touching any of the app's queues (acquire
+ *     takes no queue, and another thread of the app may be submitting on any of them):
+ *     where the driver can import sync files (VK_KHR_external_semaphore_fd and
+ *     VK_KHR_external_fence_fd with SYNC_FD handles), it imports an already signalled
+ *     one (fd -1) into each, temporarily; elsewhere (Mesa's lavapipe, for one) the fence
+ *     is signalled in the layer's books, which vkWaitForFences (in slices of 2 ms,
+ *     so that a thread already waiting on the fence wakes), vkGetFenceStatus and
+ *     vkResetFences consult, and the semaphore is owed: the layer signals it with an
+ *     empty submission on the queue of the first submission, present or sparse bind
+ *     that waits on it, inside that call, when the app itself holds that queue;
  *   - a window whose size no longer matches the swapchain makes acquire and present
- *     return VK_ERROR_OUT_OF_DATE_KHR; capabilities report the window's current size.
+ *     return VK_SUBOPTIMAL_KHR, as Mesa's X11 swapchains do, and frames go on being
+ *     shown, clipped to the window or in its top left corner; capabilities report the
+ *     window's current size. A swapchain retired by a newer one is out of date.
+ *
+ * Device extensions that act on swapchains or presents in ways the layer does not
+ * implement (VK_KHR_present_wait, VK_KHR_present_id, VK_EXT_swapchain_maintenance1,
+ * VK_NV_low_latency2 and the others in hidden_exts) are taken out of
+ * vkEnumerateDeviceExtensionProperties, their features reported unsupported by
+ * vkGetPhysicalDeviceFeatures2, and a vkCreateDevice that asks for them fails with
+ * VK_ERROR_EXTENSION_NOT_PRESENT or VK_ERROR_FEATURE_NOT_PRESENT: the driver below
+ * would otherwise get the layer's swapchain handles, or present fences and waits
+ * nobody signals. VK_KHR_incremental_present stays: its regions are a hint that a
+ * presentation engine may ignore, and the layer copies the whole image.
  *
  * Every X request the layer sends is checked, so a destroyed window becomes
  * VK_ERROR_SURFACE_LOST_KHR instead of an X error in the app's event queue.
@@ -31,14 +54,15 @@
  *   XINIT_VK_PRESENT_SHM=0     plain PutImage instead of MIT-SHM
  *   XINIT_VK_PRESENT_STATS=1   when a swapchain is destroyed, print its frame count and
  *                              the worker's cost per frame on stderr
+ *   XINIT_VK_PRESENT_SYNCFD=0  acquire signals through the layer's books even where the
+ *                              driver imports sync files
  *
  * Each swapchain's creation prints one line on stderr, so an app's log says that its
  * frames go through this layer.
  *
- * Limits: the acquire signal is an empty vkQueueSubmit on the app's last presenting
- * queue (or the first queue it fetched), which the app must not be using from another
- * thread at that moment; only the first array layer of an image is shown; windows of
- * depth 24 or 32 only.
+ * Limits: without sync files, an acquire fence exported with vkGetFenceFdKHR before the
+ * app waits on it exports the driver's unsignalled fence; only the first array layer of
+ * an image is shown; windows of depth 24 or 32 only.
  */
 #define _GNU_SOURCE
 #define VK_USE_PLATFORM_XCB_KHR
@@ -60,19 +84,29 @@
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <time.h>
+#include <unistd.h>
 
 #define LAYER_NAME "VK_LAYER_XINIT_present"
 #define EXPORT __attribute__((visibility("default")))
 #define MAX_QUEUES 64
 
+/* say prints one line on stderr with a single write, so that the line arrives whole
+ * however many threads and processes write to the same pipe (a pipe keeps writes of up
+ * to PIPE_BUF bytes together; stdio's unbuffered stderr would make three writes). */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...) {
+	char line[512] = LAYER_NAME ": ";
+	size_t n = strlen(line);
 	va_list ap;
 	va_start(ap, fmt);
-	fputs(LAYER_NAME ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	int k = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
 	va_end(ap);
+	if (k < 0)
+		return;
+	n += (size_t)k < sizeof line - n - 1 ? (size_t)k : sizeof line - n - 2;
+	line[n++] = '\n';
+	while (write(STDERR_FILENO, line, n) < 0 && errno == EINTR)
+		;
 }
 
 static bool env_is(const char *name, const char *value) {
@@ -88,10 +122,13 @@ struct inst {
 	struct inst *next;
 	void *key;
 	VkInstance handle;
+	uint32_t api; /* the app's apiVersion */
 	PFN_vkGetInstanceProcAddr gipa;
 	PFN_vkDestroyInstance DestroyInstance;
 	PFN_vkGetPhysicalDeviceProperties GetPhysicalDeviceProperties;
 	PFN_vkGetPhysicalDeviceMemoryProperties GetPhysicalDeviceMemoryProperties;
+	PFN_vkGetPhysicalDeviceQueueFamilyProperties GetPhysicalDeviceQueueFamilyProperties;
+	PFN_vkGetPhysicalDeviceFormatProperties GetPhysicalDeviceFormatProperties;
 	PFN_vkEnumerateDeviceExtensionProperties EnumerateDeviceExtensionProperties;
 	PFN_vkCreateXcbSurfaceKHR CreateXcbSurfaceKHR;
 	PFN_vkCreateXlibSurfaceKHR CreateXlibSurfaceKHR;
@@ -103,7 +140,52 @@ struct inst {
 	PFN_vkGetPhysicalDeviceSurfaceFormats2KHR GetPhysicalDeviceSurfaceFormats2KHR;
 	PFN_vkGetPhysicalDeviceSurfacePresentModesKHR GetPhysicalDeviceSurfacePresentModesKHR;
 	PFN_vkGetPhysicalDevicePresentRectanglesKHR GetPhysicalDevicePresentRectanglesKHR;
+	PFN_vkGetPhysicalDeviceExternalSemaphoreProperties GetPhysicalDeviceExternalSemaphoreProperties;
+	PFN_vkGetPhysicalDeviceExternalFenceProperties GetPhysicalDeviceExternalFenceProperties;
+	PFN_vkGetPhysicalDeviceFeatures2 GetPhysicalDeviceFeatures2;
+	PFN_vkGetPhysicalDeviceFeatures2KHR GetPhysicalDeviceFeatures2KHR;
 };
+
+/* a small set of non-dispatchable handles */
+struct handles {
+	uint64_t *v;
+	uint32_t n, cap;
+};
+
+static bool handles_add(struct handles *s, uint64_t h) {
+	for (uint32_t k = 0; k < s->n; k++)
+		if (s->v[k] == h)
+			return true;
+	if (s->n == s->cap) {
+		uint32_t cap = s->cap ? 2 * s->cap : 8;
+		uint64_t *v = realloc(s->v, cap * sizeof *v);
+		if (!v)
+			return false;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = h;
+	return true;
+}
+
+/* handles_take removes h and says whether it was there. */
+static bool handles_take(struct handles *s, uint64_t h) {
+	for (uint32_t k = 0; k < s->n; k++)
+		if (s->v[k] == h) {
+			s->v[k] = s->v[--s->n];
+			return true;
+		}
+	return false;
+}
+
+static bool handles_has(const struct handles *s, uint64_t h) {
+	for (uint32_t k = 0; k < s->n; k++)
+		if (s->v[k] == h)
+			return true;
+	return false;
+}
+
+#define H(x) ((uint64_t)(uintptr_t)(x))
 
 struct surf {
 	struct surf *next;
@@ -122,12 +204,22 @@ struct dev {
 	VkPhysicalDeviceMemoryProperties mem;
 	char gpu_name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
 
-	/* queues the app fetched, to know each one's family; acquire_queue signals */
+	/* queues the app fetched, to know each one's family */
 	pthread_mutex_t queue_lock;
 	VkQueue queues[MAX_QUEUES];
 	uint32_t families[MAX_QUEUES];
 	uint32_t nqueues;
-	VkQueue acquire_queue;
+
+	/* how acquire signals (see signal_acquired): sync files, or the books below */
+	bool sync_fd;
+	PFN_vkImportSemaphoreFdKHR ImportSemaphoreFdKHR;
+	PFN_vkImportFenceFdKHR ImportFenceFdKHR;
+	pthread_mutex_t books_lock;
+	struct handles owed;     /* acquire semaphores not signalled yet */
+	struct handles signaled; /* acquire fences signalled for the app, not reset yet */
+	uint32_t open;           /* owed.n + signaled.n, read without the lock */
+	PFN_vkQueueSubmit2 QueueSubmit2;
+	PFN_vkQueueSubmit2KHR QueueSubmit2KHR;
 
 #define DEV_FN(name) PFN_vk##name name;
 #define DEV_FNS(X)                                                                    \
@@ -138,7 +230,8 @@ struct dev {
 	X(InvalidateMappedMemoryRanges) X(CreateCommandPool) X(DestroyCommandPool)        \
 	X(AllocateCommandBuffers) X(BeginCommandBuffer) X(EndCommandBuffer)               \
 	X(CmdPipelineBarrier) X(CmdCopyImageToBuffer) X(CreateFence) X(DestroyFence)      \
-	X(WaitForFences) X(ResetFences) X(QueueSubmit)                                    \
+	X(WaitForFences) X(ResetFences) X(QueueSubmit) X(GetFenceStatus)                 \
+	X(DestroySemaphore) X(QueueBindSparse)                                            \
 	X(CreateSwapchainKHR) X(DestroySwapchainKHR) X(GetSwapchainImagesKHR)             \
 	X(AcquireNextImageKHR) X(AcquireNextImage2KHR) X(QueuePresentKHR)                 \
 	X(GetDeviceGroupPresentCapabilitiesKHR) X(GetDeviceGroupSurfacePresentModesKHR)
@@ -180,13 +273,19 @@ struct swapchain {
 	VkCommandPool pool;
 	uint32_t pool_family;
 
+	/* the app's allocator at vkCreateSwapchainKHR (NULL for none): every object the
+	 * swapchain makes, the copy's command pool included, is made and destroyed with it */
+	const VkAllocationCallbacks *alloc;
+	VkAllocationCallbacks alloc_copy;
+
 	pthread_t worker;
 	pthread_mutex_t lock; /* guards what follows */
 	pthread_cond_t work, freed;
 	uint32_t *fifo; /* presented image indices, oldest first */
 	uint32_t fifo_len;
 	bool stop, retired;
-	VkResult status; /* VK_SUCCESS, VK_ERROR_OUT_OF_DATE_KHR or VK_ERROR_SURFACE_LOST_KHR */
+	VkResult status; /* of the last frame shown: VK_SUCCESS, VK_SUBOPTIMAL_KHR (the window's
+			    size differs), or VK_ERROR_SURFACE_LOST_KHR, which stays */
 	uint64_t shown, dropped;
 	double copy_ms, put_ms; /* the worker's memcpy and X put + round trip, summed */
 };
@@ -320,7 +419,7 @@ static VkResult put_frame(struct swapchain *sc, struct image *img, bool *image_r
 					 0, VK_WHOLE_SIZE};
 		d->InvalidateMappedMemoryRanges(d->handle, 1, &r);
 	}
-	xcb_void_cookie_t cookies[64];
+	xcb_void_cookie_t one, *cookies = &one;
 	uint32_t n = 0;
 	if (sc->shm) {
 		memcpy(sc->shm_addr, img->pixels, sc->frame_bytes);
@@ -336,13 +435,16 @@ static VkResult put_frame(struct swapchain *sc, struct image *img, bool *image_r
 							 sc->depth, XCB_IMAGE_FORMAT_Z_PIXMAP, 0,
 							 sc->seg, 0);
 	} else {
-		/* bands of rows that fit in one request, at most 64 of them */
+		/* bands of rows that each fit in one request, however many that takes */
 		uint32_t max_bytes = xcb_get_maximum_request_length(c) * 4 - 64;
 		uint32_t rows = max_bytes / stride;
 		if (rows == 0)
 			rows = 1;
-		if (rows * 64 < h)
-			rows = (h + 63) / 64;
+		cookies = malloc((h + rows - 1) / rows * sizeof *cookies);
+		if (!cookies) { /* this frame is not shown */
+			sc->put_ms += ms_since(&t0);
+			return VK_SUCCESS;
+		}
 		for (uint32_t y = 0; y < h; y += rows) {
 			uint32_t band = h - y < rows ? h - y : rows;
 			cookies[n++] = xcb_put_image_checked(
@@ -355,17 +457,72 @@ static VkResult put_frame(struct swapchain *sc, struct image *img, bool *image_r
 	if (!window_size(c, sc->window, &now, NULL))
 		status = VK_ERROR_SURFACE_LOST_KHR;
 	else if (now.width != w || now.height != h)
-		status = VK_ERROR_OUT_OF_DATE_KHR;
+		status = VK_SUBOPTIMAL_KHR;
 	for (uint32_t i = 0; i < n; i++) {
 		xcb_generic_error_t *err = xcb_request_check(c, cookies[i]);
 		if (err) {
-			if (status == VK_SUCCESS)
+			if (status >= 0)
 				status = VK_ERROR_SURFACE_LOST_KHR;
 			free(err);
 		}
 	}
+	if (cookies != &one)
+		free(cookies);
 	sc->put_ms += ms_since(&t0);
 	return status;
+}
+
+/* fifo_remove takes image idx out of the queue of presented images. Lock held. */
+static void fifo_remove(struct swapchain *sc, uint32_t idx) {
+	for (uint32_t k = 0; k < sc->fifo_len; k++)
+		if (sc->fifo[k] == idx) {
+			memmove(sc->fifo + k, sc->fifo + k + 1,
+				(sc->fifo_len - k - 1) * sizeof *sc->fifo);
+			sc->fifo_len--;
+			return;
+		}
+}
+
+/* newest_ready picks the frame MAILBOX and IMMEDIATE show: the newest queued one whose
+ * copy has finished. Older finished ones are released unshown; an older one still being
+ * copied stays queued, its fence never waited on: it is shown only if it is the newest
+ * finished one when it finishes. With no copy finished it waits up to 2 ms on the newest
+ * queued one's and returns -1, to look again at what has been queued meanwhile. Called
+ * and returns with the lock held. */
+static int64_t newest_ready(struct swapchain *sc) {
+	struct dev *d = sc->dev;
+	uint32_t n = sc->fifo_len, idx[n];
+	memcpy(idx, sc->fifo, n * sizeof *idx);
+	pthread_mutex_unlock(&sc->lock);
+	bool ready[n];
+	int64_t newest = -1;
+	for (uint32_t k = 0; k < n; k++) {
+		ready[k] = d->GetFenceStatus(d->handle, sc->images[idx[k]].fence) == VK_SUCCESS;
+		if (ready[k])
+			newest = k;
+	}
+	if (newest < 0) {
+		d->WaitForFences(d->handle, 1, &sc->images[idx[n - 1]].fence, VK_TRUE, 2000000);
+		pthread_mutex_lock(&sc->lock);
+		return -1;
+	}
+	VkFence done[n];
+	uint32_t ndone = 0;
+	for (int64_t k = 0; k <= newest; k++)
+		if (ready[k])
+			done[ndone++] = sc->images[idx[k]].fence;
+	d->ResetFences(d->handle, ndone, done);
+	pthread_mutex_lock(&sc->lock);
+	for (int64_t k = 0; k < newest; k++)
+		if (ready[k]) {
+			fifo_remove(sc, idx[k]);
+			sc->images[idx[k]].state = IMG_FREE;
+			sc->dropped++;
+		}
+	if (ndone > 1)
+		pthread_cond_broadcast(&sc->freed);
+	fifo_remove(sc, idx[newest]);
+	return idx[newest];
 }
 
 static void *worker_main(void *arg) {
@@ -377,18 +534,25 @@ static void *worker_main(void *arg) {
 			pthread_cond_wait(&sc->work, &sc->lock);
 		if (sc->fifo_len == 0)
 			break;
-		uint32_t idx = sc->fifo[0];
-		sc->fifo_len--;
-		memmove(sc->fifo, sc->fifo + 1, sc->fifo_len * sizeof *sc->fifo);
-		/* FIFO shows every frame; the other modes only the newest one queued */
-		bool show = sc->copy && !sc->stop && sc->status == VK_SUCCESS &&
-			    (sc->mode == VK_PRESENT_MODE_FIFO_KHR ||
-			     sc->mode == VK_PRESENT_MODE_FIFO_RELAXED_KHR || sc->fifo_len == 0);
+		uint32_t idx;
+		if (!sc->stop && (sc->mode == VK_PRESENT_MODE_MAILBOX_KHR ||
+				  sc->mode == VK_PRESENT_MODE_IMMEDIATE_KHR)) {
+			int64_t k = newest_ready(sc);
+			if (k < 0)
+				continue;
+			idx = (uint32_t)k;
+		} else { /* FIFO shows every frame, in order; stopping shows none */
+			idx = sc->fifo[0];
+			fifo_remove(sc, idx);
+			pthread_mutex_unlock(&sc->lock);
+			d->WaitForFences(d->handle, 1, &sc->images[idx].fence, VK_TRUE, UINT64_MAX);
+			d->ResetFences(d->handle, 1, &sc->images[idx].fence);
+			pthread_mutex_lock(&sc->lock);
+		}
+		bool show = sc->copy && !sc->stop && sc->status >= 0;
 		pthread_mutex_unlock(&sc->lock);
 
 		struct image *img = &sc->images[idx];
-		d->WaitForFences(d->handle, 1, &img->fence, VK_TRUE, UINT64_MAX);
-		d->ResetFences(d->handle, 1, &img->fence);
 		bool released = false;
 		VkResult status = VK_SUCCESS;
 		if (show)
@@ -399,7 +563,7 @@ static void *worker_main(void *arg) {
 			sc->shown++;
 		else
 			sc->dropped++;
-		if (status != VK_SUCCESS && sc->status == VK_SUCCESS)
+		if (show && sc->status >= 0)
 			sc->status = status;
 		if (!released) {
 			img->state = IMG_FREE;
@@ -433,10 +597,13 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 	i->key = key_of(*out);
 	i->handle = *out;
 	i->gipa = gipa;
+	i->api = ci->pApplicationInfo ? ci->pApplicationInfo->apiVersion : VK_API_VERSION_1_0;
 #define INST_FN(name) i->name = (PFN_vk##name)gipa(*out, "vk" #name);
 	INST_FN(DestroyInstance)
 	INST_FN(GetPhysicalDeviceProperties)
 	INST_FN(GetPhysicalDeviceMemoryProperties)
+	INST_FN(GetPhysicalDeviceQueueFamilyProperties)
+	INST_FN(GetPhysicalDeviceFormatProperties)
 	INST_FN(EnumerateDeviceExtensionProperties)
 	INST_FN(CreateXcbSurfaceKHR)
 	INST_FN(CreateXlibSurfaceKHR)
@@ -448,6 +615,12 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 	INST_FN(GetPhysicalDeviceSurfaceFormats2KHR)
 	INST_FN(GetPhysicalDeviceSurfacePresentModesKHR)
 	INST_FN(GetPhysicalDevicePresentRectanglesKHR)
+	INST_FN(GetPhysicalDeviceFeatures2KHR)
+	if (VK_API_VERSION_MINOR(i->api) >= 1 || VK_API_VERSION_MAJOR(i->api) > 1) {
+		INST_FN(GetPhysicalDeviceExternalSemaphoreProperties)
+		INST_FN(GetPhysicalDeviceExternalFenceProperties)
+		INST_FN(GetPhysicalDeviceFeatures2)
+	}
 	push_node(&insts, i);
 	return VK_SUCCESS;
 }
@@ -508,16 +681,34 @@ static VKAPI_ATTR void VKAPI_CALL DestroySurfaceKHR(VkInstance instance, VkSurfa
 	i->DestroySurfaceKHR(instance, surface, alloc);
 }
 
+/* can_copy says whether queue family can run the present's copy (an image to buffer
+ * copy: graphics and compute queues can, as transfer queues do) */
+static bool can_copy(VkPhysicalDevice pd, uint32_t family) {
+	struct inst *i = inst_find(key_of(pd));
+	uint32_t n = 0;
+	i->GetPhysicalDeviceQueueFamilyProperties(pd, &n, NULL);
+	if (family >= n)
+		return false;
+	VkQueueFamilyProperties *f = calloc(n, sizeof *f);
+	if (!f)
+		return false;
+	i->GetPhysicalDeviceQueueFamilyProperties(pd, &n, f);
+	bool ok = family < n && (f[family].queueFlags & (VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT |
+							  VK_QUEUE_TRANSFER_BIT));
+	free(f);
+	return ok;
+}
+
 static VKAPI_ATTR VkBool32 VKAPI_CALL GetPhysicalDeviceXcbPresentationSupportKHR(
     VkPhysicalDevice pd, uint32_t family, xcb_connection_t *c, xcb_visualid_t visual) {
-	(void)pd, (void)family, (void)c, (void)visual;
-	return VK_TRUE;
+	(void)c, (void)visual;
+	return can_copy(pd, family);
 }
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL GetPhysicalDeviceXlibPresentationSupportKHR(
     VkPhysicalDevice pd, uint32_t family, Display *dpy, VisualID visual) {
-	(void)pd, (void)family, (void)dpy, (void)visual;
-	return VK_TRUE;
+	(void)dpy, (void)visual;
+	return can_copy(pd, family);
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceSupportKHR(VkPhysicalDevice pd,
@@ -532,7 +723,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceSupportKHR(VkPhysi
 	uint8_t depth = 0;
 	if (!window_size(s.conn, s.window, &ext, &depth))
 		return VK_ERROR_SURFACE_LOST_KHR;
-	*supported = depth == 24 || depth == 32;
+	*supported = (depth == 24 || depth == 32) && can_copy(pd, family);
 	return VK_SUCCESS;
 }
 
@@ -558,7 +749,12 @@ static VkResult surface_caps(VkPhysicalDevice pd, const struct surf *s,
 		VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT |
 		VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT,
 	};
-	(void)pd;
+	/* storage where the device can write the swapchain's UNORM format from shaders
+	 * (the sRGB one takes it through VK_SWAPCHAIN_CREATE_MUTABLE_FORMAT_BIT_KHR) */
+	VkFormatProperties fp;
+	inst_find(key_of(pd))->GetPhysicalDeviceFormatProperties(pd, VK_FORMAT_B8G8R8A8_UNORM, &fp);
+	if (fp.optimalTilingFeatures & VK_FORMAT_FEATURE_STORAGE_IMAGE_BIT)
+		caps->supportedUsageFlags |= VK_IMAGE_USAGE_STORAGE_BIT;
 	return VK_SUCCESS;
 }
 
@@ -636,7 +832,8 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceFormats2KHR(
 	return r;
 }
 
-static const VkPresentModeKHR modes[] = {VK_PRESENT_MODE_FIFO_KHR, VK_PRESENT_MODE_MAILBOX_KHR,
+static const VkPresentModeKHR modes[] = {VK_PRESENT_MODE_FIFO_KHR, VK_PRESENT_MODE_FIFO_RELAXED_KHR,
+					 VK_PRESENT_MODE_MAILBOX_KHR,
 					 VK_PRESENT_MODE_IMMEDIATE_KHR};
 #define NMODES (sizeof modes / sizeof modes[0])
 
@@ -679,7 +876,189 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDevicePresentRectanglesKHR(VkPh
 	return VK_SUCCESS;
 }
 
+/* device_exts lists the extensions the layers below and the driver offer on pd. */
+static VkExtensionProperties *device_exts(struct inst *i, VkPhysicalDevice pd, uint32_t *n) {
+	*n = 0;
+	if (i->EnumerateDeviceExtensionProperties(pd, NULL, n, NULL) != VK_SUCCESS)
+		return NULL;
+	VkExtensionProperties *e = calloc(*n ? *n : 1, sizeof *e);
+	if (e && i->EnumerateDeviceExtensionProperties(pd, NULL, n, e) < 0)
+		*n = 0;
+	return e;
+}
+
+/* ---- what the layer hides ---- */
+
+/* device extensions that take the layer's swapchain handles, or chain structures into
+ * present and swapchain calls, for work the layer does not do */
+static const char *const hidden_exts[] = {
+    "VK_KHR_present_wait",	     "VK_KHR_present_wait2",
+    "VK_KHR_present_id",	     "VK_KHR_present_id2",
+    "VK_EXT_swapchain_maintenance1",  "VK_KHR_swapchain_maintenance1",
+    "VK_NV_low_latency2",	     "VK_EXT_full_screen_exclusive",
+    "VK_GOOGLE_display_timing",	     "VK_KHR_shared_presentable_image",
+    "VK_EXT_hdr_metadata",	     "VK_AMD_display_native_hdr",
+    "VK_EXT_display_control",	     "VK_EXT_present_timing",
+    "VK_NV_present_barrier",	     "VK_EXT_present_mode_fifo_latest_ready",
+    "VK_KHR_present_mode_fifo_latest_ready",
+};
+#define NHIDDEN (sizeof hidden_exts / sizeof hidden_exts[0])
+
+/* their feature structures: sType and how many VkBool32s follow pNext */
+static const struct {
+	VkStructureType type;
+	uint32_t bools;
+} hidden_features[] = {
+    {1000248000, 1}, /* PHYSICAL_DEVICE_PRESENT_WAIT_FEATURES_KHR */
+    {1000480001, 1}, /* PHYSICAL_DEVICE_PRESENT_WAIT_2_FEATURES_KHR */
+    {1000294001, 1}, /* PHYSICAL_DEVICE_PRESENT_ID_FEATURES_KHR */
+    {1000479002, 1}, /* PHYSICAL_DEVICE_PRESENT_ID_2_FEATURES_KHR */
+    {1000275000, 1}, /* PHYSICAL_DEVICE_SWAPCHAIN_MAINTENANCE_1_FEATURES_{EXT,KHR} */
+    {1000292000, 1}, /* PHYSICAL_DEVICE_PRESENT_BARRIER_FEATURES_NV */
+    {1000361000, 1}, /* PHYSICAL_DEVICE_PRESENT_MODE_FIFO_LATEST_READY_FEATURES_{EXT,KHR} */
+    {1000208000, 3}, /* PHYSICAL_DEVICE_PRESENT_TIMING_FEATURES_EXT */
+};
+
+static bool is_hidden_ext(const char *name) {
+	for (size_t k = 0; k < NHIDDEN; k++)
+		if (strcmp(name, hidden_exts[k]) == 0)
+			return true;
+	return false;
+}
+
+/* hidden_bools returns the feature booleans of a hidden feature structure, else NULL */
+static VkBool32 *hidden_bools(const void *p, uint32_t *n) {
+	const VkBaseInStructure *b = p;
+	for (size_t k = 0; k < sizeof hidden_features / sizeof hidden_features[0]; k++)
+		if (b->sType == hidden_features[k].type) {
+			*n = hidden_features[k].bools;
+			return (VkBool32 *)((char *)p + sizeof(VkBaseInStructure));
+		}
+	return NULL;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL EnumerateDeviceExtensionProperties(
+    VkPhysicalDevice pd, const char *layer, uint32_t *count, VkExtensionProperties *out) {
+	struct inst *i = inst_find(key_of(pd));
+	if (layer && strcmp(layer, LAYER_NAME) == 0) {
+		/* VK_KHR_swapchain, which the layer implements: the manifest lists it */
+		static const VkExtensionProperties own = {VK_KHR_SWAPCHAIN_EXTENSION_NAME, 70};
+		if (!out) {
+			*count = 1;
+			return VK_SUCCESS;
+		}
+		if (*count < 1)
+			return VK_INCOMPLETE;
+		out[0] = own;
+		*count = 1;
+		return VK_SUCCESS;
+	}
+	if (layer)
+		return i->EnumerateDeviceExtensionProperties(pd, layer, count, out);
+	uint32_t n;
+	VkExtensionProperties *all = device_exts(i, pd, &n);
+	if (!all)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	uint32_t m = 0;
+	for (uint32_t k = 0; k < n; k++)
+		if (!is_hidden_ext(all[k].extensionName))
+			all[m++] = all[k];
+	VkResult r = VK_SUCCESS;
+	if (!out) {
+		*count = m;
+	} else {
+		if (*count < m)
+			r = VK_INCOMPLETE;
+		else
+			*count = m;
+		memcpy(out, all, *count * sizeof *out);
+	}
+	free(all);
+	return r;
+}
+
+static void hide_features(VkPhysicalDeviceFeatures2 *f) {
+	for (VkBaseOutStructure *p = f->pNext; p; p = p->pNext) {
+		uint32_t n;
+		VkBool32 *b = hidden_bools(p, &n);
+		for (uint32_t k = 0; b && k < n; k++)
+			b[k] = VK_FALSE;
+	}
+}
+
+static VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceFeatures2(VkPhysicalDevice pd,
+							     VkPhysicalDeviceFeatures2 *f) {
+	inst_find(key_of(pd))->GetPhysicalDeviceFeatures2(pd, f);
+	hide_features(f);
+}
+
+static VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceFeatures2KHR(VkPhysicalDevice pd,
+								VkPhysicalDeviceFeatures2 *f) {
+	inst_find(key_of(pd))->GetPhysicalDeviceFeatures2KHR(pd, f);
+	hide_features(f);
+}
+
+/* refused says why vkCreateDevice must fail for what ci asks of the hidden, or VK_SUCCESS */
+static VkResult refused(const VkDeviceCreateInfo *ci) {
+	for (uint32_t k = 0; k < ci->enabledExtensionCount; k++)
+		if (is_hidden_ext(ci->ppEnabledExtensionNames[k])) {
+			say("vkCreateDevice: %s is not offered with this layer's swapchains",
+			    ci->ppEnabledExtensionNames[k]);
+			return VK_ERROR_EXTENSION_NOT_PRESENT;
+		}
+	for (const VkBaseInStructure *p = ci->pNext; p; p = p->pNext) {
+		uint32_t n;
+		const VkBool32 *b = hidden_bools(p, &n);
+		for (uint32_t k = 0; b && k < n; k++)
+			if (b[k]) {
+				say("vkCreateDevice: feature structure %d asks for a feature not "
+				    "offered with this layer's swapchains",
+				    (int)p->sType);
+				return VK_ERROR_FEATURE_NOT_PRESENT;
+			}
+	}
+	return VK_SUCCESS;
+}
+
 /* ---- device level ---- */
+
+static bool has_ext(const VkExtensionProperties *e, uint32_t n, const char *name) {
+	for (uint32_t k = 0; k < n; k++)
+		if (strcmp(e[k].extensionName, name) == 0)
+			return true;
+	return false;
+}
+
+static bool named(const char *const *names, uint32_t n, const char *name) {
+	for (uint32_t k = 0; k < n; k++)
+		if (strcmp(names[k], name) == 0)
+			return true;
+	return false;
+}
+
+/* sync_fd_usable says whether acquire can import sync files into the app's semaphores
+ * and fences on pd: both extensions offered (on Vulkan 1.1, which they build on) and
+ * SYNC_FD importable for both. */
+static bool sync_fd_usable(struct inst *i, VkPhysicalDevice pd, uint32_t api,
+			   const VkExtensionProperties *e, uint32_t n) {
+	if (env_is("XINIT_VK_PRESENT_SYNCFD", "0") || api < VK_API_VERSION_1_1 ||
+	    i->api < VK_API_VERSION_1_1 || !i->GetPhysicalDeviceExternalSemaphoreProperties ||
+	    !i->GetPhysicalDeviceExternalFenceProperties ||
+	    !has_ext(e, n, VK_KHR_EXTERNAL_SEMAPHORE_FD_EXTENSION_NAME) ||
+	    !has_ext(e, n, VK_KHR_EXTERNAL_FENCE_FD_EXTENSION_NAME))
+		return false;
+	VkPhysicalDeviceExternalSemaphoreInfo si = {
+	    VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_SEMAPHORE_INFO, NULL,
+	    VK_EXTERNAL_SEMAPHORE_HANDLE_TYPE_SYNC_FD_BIT};
+	VkExternalSemaphoreProperties sp = {.sType = VK_STRUCTURE_TYPE_EXTERNAL_SEMAPHORE_PROPERTIES};
+	i->GetPhysicalDeviceExternalSemaphoreProperties(pd, &si, &sp);
+	VkPhysicalDeviceExternalFenceInfo fi = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_FENCE_INFO,
+						NULL, VK_EXTERNAL_FENCE_HANDLE_TYPE_SYNC_FD_BIT};
+	VkExternalFenceProperties fp = {.sType = VK_STRUCTURE_TYPE_EXTERNAL_FENCE_PROPERTIES};
+	i->GetPhysicalDeviceExternalFenceProperties(pd, &fi, &fp);
+	return (sp.externalSemaphoreFeatures & VK_EXTERNAL_SEMAPHORE_FEATURE_IMPORTABLE_BIT) &&
+	       (fp.externalFenceFeatures & VK_EXTERNAL_FENCE_FEATURE_IMPORTABLE_BIT);
+}
 
 static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 						   const VkDeviceCreateInfo *ci,
@@ -698,11 +1077,41 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	}
 	if (!i || !link || !loader_data)
 		return VK_ERROR_INITIALIZATION_FAILED;
+	VkResult no = refused(ci);
+	if (no != VK_SUCCESS)
+		return no;
 	PFN_vkGetInstanceProcAddr gipa = link->u.pLayerInfo->pfnNextGetInstanceProcAddr;
 	PFN_vkGetDeviceProcAddr gdpa = link->u.pLayerInfo->pfnNextGetDeviceProcAddr;
 	link->u.pLayerInfo = link->u.pLayerInfo->pNext;
 	PFN_vkCreateDevice create = (PFN_vkCreateDevice)gipa(i->handle, "vkCreateDevice");
-	VkResult r = create(pd, ci, alloc, out);
+	VkPhysicalDeviceProperties props;
+	i->GetPhysicalDeviceProperties(pd, &props);
+
+	/* the device with the sync file extensions added when acquire is to use them */
+	uint32_t navail;
+	VkExtensionProperties *avail = device_exts(i, pd, &navail);
+	if (!avail)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	bool sync_fd = sync_fd_usable(i, pd, props.apiVersion, avail, navail);
+	free(avail);
+	const char **names = calloc(ci->enabledExtensionCount + 2, sizeof *names);
+	if (!names)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	uint32_t nnames = 0;
+	for (uint32_t k = 0; k < ci->enabledExtensionCount; k++)
+		names[nnames++] = ci->ppEnabledExtensionNames[k];
+	if (sync_fd) {
+		const char *add[] = {VK_KHR_EXTERNAL_SEMAPHORE_FD_EXTENSION_NAME,
+				     VK_KHR_EXTERNAL_FENCE_FD_EXTENSION_NAME};
+		for (uint32_t k = 0; k < 2; k++)
+			if (!named(names, nnames, add[k]))
+				names[nnames++] = add[k];
+	}
+	VkDeviceCreateInfo dci = *ci;
+	dci.enabledExtensionCount = nnames;
+	dci.ppEnabledExtensionNames = names;
+	VkResult r = create(pd, &dci, alloc, out);
+	free(names);
 	if (r != VK_SUCCESS)
 		return r;
 	struct dev *d = calloc(1, sizeof *d);
@@ -714,15 +1123,24 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	d->inst = i;
 	d->set_loader_data = loader_data->u.pfnSetDeviceLoaderData;
 	pthread_mutex_init(&d->queue_lock, NULL);
+	pthread_mutex_init(&d->books_lock, NULL);
 	i->GetPhysicalDeviceMemoryProperties(pd, &d->mem);
-	VkPhysicalDeviceProperties props;
-	i->GetPhysicalDeviceProperties(pd, &props);
 	memcpy(d->gpu_name, props.deviceName, sizeof d->gpu_name);
 #define GET_DEV_FN(name) d->name = (PFN_vk##name)gdpa(*out, "vk" #name);
 	DEV_FNS(GET_DEV_FN)
+	d->QueueSubmit2 = (PFN_vkQueueSubmit2)gdpa(*out, "vkQueueSubmit2");
+	d->QueueSubmit2KHR = (PFN_vkQueueSubmit2KHR)gdpa(*out, "vkQueueSubmit2KHR");
+	if (sync_fd) {
+		d->ImportSemaphoreFdKHR =
+		    (PFN_vkImportSemaphoreFdKHR)gdpa(*out, "vkImportSemaphoreFdKHR");
+		d->ImportFenceFdKHR = (PFN_vkImportFenceFdKHR)gdpa(*out, "vkImportFenceFdKHR");
+		d->sync_fd = d->ImportSemaphoreFdKHR && d->ImportFenceFdKHR;
+	}
 	push_node(&devs, d);
 	return VK_SUCCESS;
 }
+
+static void destroy_swapchain(struct swapchain *sc);
 
 static VKAPI_ATTR void VKAPI_CALL DestroyDevice(VkDevice device,
 						const VkAllocationCallbacks *alloc) {
@@ -730,8 +1148,23 @@ static VKAPI_ATTR void VKAPI_CALL DestroyDevice(VkDevice device,
 	if (!d)
 		return;
 	unlink_node(&devs, d);
+	/* swapchains the app left alive: their workers use the device until joined */
+	for (;;) {
+		pthread_mutex_lock(&map_lock);
+		struct swapchain *sc = swapchains;
+		while (sc && sc->dev != d)
+			sc = sc->next;
+		pthread_mutex_unlock(&map_lock);
+		if (!sc)
+			break;
+		unlink_node(&swapchains, sc);
+		destroy_swapchain(sc);
+	}
 	d->DestroyDevice(device, alloc);
 	pthread_mutex_destroy(&d->queue_lock);
+	pthread_mutex_destroy(&d->books_lock);
+	free(d->owed.v);
+	free(d->signaled.v);
 	free(d);
 }
 
@@ -745,8 +1178,6 @@ static void note_queue(struct dev *d, VkQueue q, uint32_t family) {
 		d->families[k] = family;
 		d->nqueues++;
 	}
-	if (!d->acquire_queue)
-		d->acquire_queue = q;
 	pthread_mutex_unlock(&d->queue_lock);
 }
 
@@ -786,7 +1217,8 @@ static bool memory_type(struct dev *d, uint32_t bits, VkMemoryPropertyFlags want
 	return false;
 }
 
-static void destroy_swapchain(struct swapchain *sc, const VkAllocationCallbacks *alloc) {
+static void destroy_swapchain(struct swapchain *sc) {
+	const VkAllocationCallbacks *alloc = sc->alloc;
 	struct dev *d = sc->dev;
 	if (sc->worker) {
 		pthread_mutex_lock(&sc->lock);
@@ -930,6 +1362,10 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 	if (!sc)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	sc->dev = d;
+	if (alloc) {
+		sc->alloc_copy = *alloc;
+		sc->alloc = &sc->alloc_copy;
+	}
 	sc->conn = s.conn;
 	sc->window = s.window;
 	sc->depth = depth;
@@ -940,7 +1376,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 	sc->copy = !env_is("XINIT_VK_PRESENT_COPY", "0");
 	sc->status = now.width == sc->extent.width && now.height == sc->extent.height
 			 ? VK_SUCCESS
-			 : VK_ERROR_OUT_OF_DATE_KHR;
+			 : VK_SUBOPTIMAL_KHR;
 	pthread_mutex_init(&sc->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -951,13 +1387,13 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 	sc->images = calloc(sc->count, sizeof *sc->images);
 	sc->fifo = calloc(sc->count, sizeof *sc->fifo);
 	if (!sc->images || !sc->fifo) {
-		destroy_swapchain(sc, alloc);
+		destroy_swapchain(sc);
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	}
 	for (uint32_t k = 0; k < sc->count; k++) {
 		VkResult r = create_image(sc, &sc->images[k], ci, alloc);
 		if (r != VK_SUCCESS) {
-			destroy_swapchain(sc, alloc);
+			destroy_swapchain(sc);
 			return r;
 		}
 	}
@@ -969,19 +1405,21 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 	if (err) {
 		free(err);
 		sc->gc = 0;
-		destroy_swapchain(sc, alloc);
+		destroy_swapchain(sc);
 		return VK_ERROR_SURFACE_LOST_KHR;
 	}
 	sc->shm = shm_usable(sc->conn) && shm_open_segment(sc, sc->frame_bytes);
 	if (pthread_create(&sc->worker, NULL, worker_main, sc) != 0) {
 		sc->worker = 0;
-		destroy_swapchain(sc, alloc);
+		destroy_swapchain(sc);
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	}
 	push_node(&swapchains, sc);
-	say("swapchain %ux%u, %u images on %s, presented by copy to X window 0x%x through %s%s",
+	say("swapchain %ux%u, %u images on %s, presented by copy to X window 0x%x through %s%s; "
+	    "acquire signals %s",
 	    sc->extent.width, sc->extent.height, sc->count, d->gpu_name, sc->window,
-	    sc->shm ? "MIT-SHM" : "PutImage", sc->copy ? "" : " (copy to the window turned off)");
+	    sc->shm ? "MIT-SHM" : "PutImage", sc->copy ? "" : " (copy to the window turned off)",
+	    d->sync_fd ? "by sync file" : "through the layer's books");
 	*out = (VkSwapchainKHR)(uintptr_t)sc;
 	return VK_SUCCESS;
 }
@@ -997,7 +1435,7 @@ static VKAPI_ATTR void VKAPI_CALL DestroySwapchainKHR(VkDevice device, VkSwapcha
 		return;
 	}
 	unlink_node(&swapchains, sc);
-	destroy_swapchain(sc, alloc);
+	destroy_swapchain(sc);
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL GetSwapchainImagesKHR(VkDevice device, VkSwapchainKHR h,
@@ -1017,23 +1455,208 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetSwapchainImagesKHR(VkDevice device, VkS
 	return r;
 }
 
-/* signal makes the app's acquire semaphore and fence signalled: an empty submission. */
-static VkResult signal(struct dev *d, VkSemaphore sem, VkFence fence) {
-	if (!sem && !fence)
-		return VK_SUCCESS;
-	VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-			   .signalSemaphoreCount = sem ? 1 : 0,
-			   .pSignalSemaphores = &sem};
-	pthread_mutex_lock(&d->queue_lock);
-	VkQueue q = d->acquire_queue;
-	if (!q) { /* the app has fetched no queue yet: take the first one */
-		d->GetDeviceQueue(d->handle, 0, 0, &q);
-		d->set_loader_data(d->handle, q);
-		d->acquire_queue = q;
+/* signal_acquired makes the app's acquire semaphore and fence signalled without using
+ * any of its queues: by importing an already signalled sync file, or in the books. */
+static VkResult signal_acquired(struct dev *d, VkSemaphore sem, VkFence fence) {
+	if (d->sync_fd) {
+		VkResult r = VK_SUCCESS;
+		if (sem) {
+			VkImportSemaphoreFdInfoKHR in = {
+			    VK_STRUCTURE_TYPE_IMPORT_SEMAPHORE_FD_INFO_KHR, NULL, sem,
+			    VK_SEMAPHORE_IMPORT_TEMPORARY_BIT,
+			    VK_EXTERNAL_SEMAPHORE_HANDLE_TYPE_SYNC_FD_BIT, -1};
+			r = d->ImportSemaphoreFdKHR(d->handle, &in);
+		}
+		if (fence && r == VK_SUCCESS) {
+			VkImportFenceFdInfoKHR in = {VK_STRUCTURE_TYPE_IMPORT_FENCE_FD_INFO_KHR, NULL,
+						     fence, VK_FENCE_IMPORT_TEMPORARY_BIT,
+						     VK_EXTERNAL_FENCE_HANDLE_TYPE_SYNC_FD_BIT, -1};
+			r = d->ImportFenceFdKHR(d->handle, &in);
+		}
+		return r;
 	}
-	VkResult r = d->QueueSubmit(q, sem ? 1 : 0, &si, fence);
-	pthread_mutex_unlock(&d->queue_lock);
+	pthread_mutex_lock(&d->books_lock);
+	bool ok = !sem || handles_add(&d->owed, H(sem));
+	if (ok && fence && !handles_add(&d->signaled, H(fence))) {
+		ok = false;
+		if (sem)
+			handles_take(&d->owed, H(sem));
+	}
+	__atomic_store_n(&d->open, d->owed.n + d->signaled.n, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->books_lock);
+	return ok ? VK_SUCCESS : VK_ERROR_OUT_OF_HOST_MEMORY;
+}
+
+static bool books_open(struct dev *d) { return __atomic_load_n(&d->open, __ATOMIC_ACQUIRE) != 0; }
+
+/* settle signals, on q, the owed semaphores among waits: called inside the app's own
+ * call on q, before the work that waits on them is handed down. */
+static VkResult settle(struct dev *d, VkQueue q, const VkSemaphore *waits, uint32_t n) {
+	if (n == 0)
+		return VK_SUCCESS;
+	VkSemaphore *due = malloc(n * sizeof *due);
+	if (!due)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	uint32_t k = 0;
+	pthread_mutex_lock(&d->books_lock);
+	for (uint32_t j = 0; j < n; j++)
+		if (handles_take(&d->owed, H(waits[j])))
+			due[k++] = waits[j];
+	__atomic_store_n(&d->open, d->owed.n + d->signaled.n, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->books_lock);
+	VkResult r = VK_SUCCESS;
+	if (k) {
+		VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+				   .signalSemaphoreCount = k,
+				   .pSignalSemaphores = due};
+		r = d->QueueSubmit(q, 1, &si, VK_NULL_HANDLE);
+	}
+	free(due);
 	return r;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL QueueSubmit(VkQueue q, uint32_t n, const VkSubmitInfo *si,
+						  VkFence fence) {
+	struct dev *d = dev_find(key_of(q));
+	if (books_open(d)) {
+		for (uint32_t k = 0; k < n; k++) {
+			VkResult r = settle(d, q, si[k].pWaitSemaphores, si[k].waitSemaphoreCount);
+			if (r != VK_SUCCESS)
+				return r;
+		}
+	}
+	return d->QueueSubmit(q, n, si, fence);
+}
+
+static VkResult settle2(struct dev *d, VkQueue q, uint32_t n, const VkSubmitInfo2 *si) {
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t m = si[k].waitSemaphoreInfoCount;
+		VkSemaphore *w = malloc((m ? m : 1) * sizeof *w);
+		if (!w)
+			return VK_ERROR_OUT_OF_HOST_MEMORY;
+		for (uint32_t j = 0; j < m; j++)
+			w[j] = si[k].pWaitSemaphoreInfos[j].semaphore;
+		VkResult r = settle(d, q, w, m);
+		free(w);
+		if (r != VK_SUCCESS)
+			return r;
+	}
+	return VK_SUCCESS;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL QueueSubmit2(VkQueue q, uint32_t n, const VkSubmitInfo2 *si,
+						   VkFence fence) {
+	struct dev *d = dev_find(key_of(q));
+	VkResult r = books_open(d) ? settle2(d, q, n, si) : VK_SUCCESS;
+	return r != VK_SUCCESS ? r : d->QueueSubmit2(q, n, si, fence);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL QueueSubmit2KHR(VkQueue q, uint32_t n,
+						      const VkSubmitInfo2 *si, VkFence fence) {
+	struct dev *d = dev_find(key_of(q));
+	VkResult r = books_open(d) ? settle2(d, q, n, si) : VK_SUCCESS;
+	return r != VK_SUCCESS ? r : d->QueueSubmit2KHR(q, n, si, fence);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL QueueBindSparse(VkQueue q, uint32_t n,
+						      const VkBindSparseInfo *bi, VkFence fence) {
+	struct dev *d = dev_find(key_of(q));
+	if (books_open(d)) {
+		for (uint32_t k = 0; k < n; k++) {
+			VkResult r = settle(d, q, bi[k].pWaitSemaphores, bi[k].waitSemaphoreCount);
+			if (r != VK_SUCCESS)
+				return r;
+		}
+	}
+	return d->QueueBindSparse(q, n, bi, fence);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL WaitForFences(VkDevice device, uint32_t n,
+						    const VkFence *fences, VkBool32 all,
+						    uint64_t timeout) {
+	struct dev *d = dev_find(key_of(device));
+	if (d->sync_fd)
+		return d->WaitForFences(device, n, fences, all, timeout);
+	VkFence *rest = malloc((n ? n : 1) * sizeof *rest);
+	if (!rest)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	uint64_t now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+	uint64_t end = timeout > UINT64_MAX - now ? UINT64_MAX : now + timeout;
+	VkResult r;
+	for (;;) {
+		uint32_t m = 0;
+		pthread_mutex_lock(&d->books_lock);
+		for (uint32_t k = 0; k < n; k++)
+			if (!handles_has(&d->signaled, H(fences[k])))
+				rest[m++] = fences[k];
+		pthread_mutex_unlock(&d->books_lock);
+		if (m == 0 || (m < n && !all)) {
+			r = VK_SUCCESS;
+			break;
+		}
+		/* in slices of 2 ms: another thread's acquire may sign one of these fences
+		 * off in the books while this one waits */
+		uint64_t left = end - now, slice = left < 2000000 ? left : 2000000;
+		r = d->WaitForFences(device, m, rest, all, slice);
+		if (r != VK_TIMEOUT || left == slice)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+		if (now >= end) {
+			r = VK_TIMEOUT;
+			break;
+		}
+	}
+	free(rest);
+	return r;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetFenceStatus(VkDevice device, VkFence fence) {
+	struct dev *d = dev_find(key_of(device));
+	if (books_open(d)) {
+		pthread_mutex_lock(&d->books_lock);
+		bool ours = handles_has(&d->signaled, H(fence));
+		pthread_mutex_unlock(&d->books_lock);
+		if (ours)
+			return VK_SUCCESS;
+	}
+	return d->GetFenceStatus(device, fence);
+}
+
+/* forget takes fences or a semaphore out of the books: reset or destroyed. */
+static void forget(struct dev *d, const VkFence *fences, uint32_t n, VkSemaphore sem) {
+	if (!books_open(d))
+		return;
+	pthread_mutex_lock(&d->books_lock);
+	for (uint32_t k = 0; k < n; k++)
+		handles_take(&d->signaled, H(fences[k]));
+	if (sem)
+		handles_take(&d->owed, H(sem));
+	__atomic_store_n(&d->open, d->owed.n + d->signaled.n, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->books_lock);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL ResetFences(VkDevice device, uint32_t n,
+						  const VkFence *fences) {
+	struct dev *d = dev_find(key_of(device));
+	forget(d, fences, n, VK_NULL_HANDLE);
+	return d->ResetFences(device, n, fences);
+}
+
+static VKAPI_ATTR void VKAPI_CALL DestroyFence(VkDevice device, VkFence fence,
+					       const VkAllocationCallbacks *alloc) {
+	struct dev *d = dev_find(key_of(device));
+	forget(d, &fence, 1, VK_NULL_HANDLE);
+	d->DestroyFence(device, fence, alloc);
+}
+
+static VKAPI_ATTR void VKAPI_CALL DestroySemaphore(VkDevice device, VkSemaphore sem,
+						   const VkAllocationCallbacks *alloc) {
+	struct dev *d = dev_find(key_of(device));
+	forget(d, NULL, 0, sem);
+	d->DestroySemaphore(device, sem, alloc);
 }
 
 static VkResult acquire(struct dev *d, struct swapchain *sc, uint64_t timeout, VkSemaphore sem,
@@ -1052,7 +1675,7 @@ static VkResult acquire(struct dev *d, struct swapchain *sc, uint64_t timeout, V
 			r = VK_ERROR_OUT_OF_DATE_KHR;
 			break;
 		}
-		if (sc->status != VK_SUCCESS) {
+		if (sc->status < 0) {
 			r = sc->status;
 			break;
 		}
@@ -1062,6 +1685,7 @@ static VkResult acquire(struct dev *d, struct swapchain *sc, uint64_t timeout, V
 		if (k < sc->count) {
 			sc->images[k].state = IMG_ACQUIRED;
 			*index = k;
+			r = sc->status; /* VK_SUCCESS or VK_SUBOPTIMAL_KHR */
 			break;
 		}
 		if (timeout == 0) {
@@ -1077,13 +1701,15 @@ static VkResult acquire(struct dev *d, struct swapchain *sc, uint64_t timeout, V
 		}
 	}
 	pthread_mutex_unlock(&sc->lock);
-	if (r != VK_SUCCESS)
+	if (r != VK_SUCCESS && r != VK_SUBOPTIMAL_KHR)
 		return r;
-	r = signal(d, sem, fence);
-	if (r != VK_SUCCESS) {
+	VkResult sr = signal_acquired(d, sem, fence);
+	if (sr != VK_SUCCESS) {
 		pthread_mutex_lock(&sc->lock);
 		sc->images[*index].state = IMG_FREE;
+		pthread_cond_broadcast(&sc->freed);
 		pthread_mutex_unlock(&sc->lock);
+		return sr;
 	}
 	return r;
 }
@@ -1121,11 +1747,11 @@ static VkResult record_copy(struct swapchain *sc, uint32_t family) {
 				pthread_cond_wait(&sc->freed, &sc->lock);
 			pthread_mutex_unlock(&sc->lock);
 		}
-		d->DestroyCommandPool(d->handle, sc->pool, NULL);
+		d->DestroyCommandPool(d->handle, sc->pool, sc->alloc);
 		sc->pool = VK_NULL_HANDLE;
 	}
 	VkCommandPoolCreateInfo pci = {VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO, NULL, 0, family};
-	VkResult r = d->CreateCommandPool(d->handle, &pci, NULL, &sc->pool);
+	VkResult r = d->CreateCommandPool(d->handle, &pci, sc->alloc, &sc->pool);
 	if (r != VK_SUCCESS)
 		return r;
 	sc->pool_family = family;
@@ -1186,6 +1812,11 @@ static VkResult record_copy(struct swapchain *sc, uint32_t family) {
 
 static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPresentInfoKHR *pi) {
 	struct dev *d = dev_find(key_of(queue));
+	if (books_open(d)) {
+		VkResult r = settle(d, queue, pi->pWaitSemaphores, pi->waitSemaphoreCount);
+		if (r != VK_SUCCESS)
+			return r;
+	}
 	if (pi->swapchainCount == 0)
 		return VK_SUCCESS;
 	if (!sc_find(pi->pSwapchains[0]))
@@ -1222,7 +1853,6 @@ static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPre
 	VkResult r = d->QueueSubmit(queue, 1, &si, scs[0]->images[pi->pImageIndices[0]].fence);
 	for (uint32_t k = 1; k < n && r == VK_SUCCESS; k++)
 		r = d->QueueSubmit(queue, 0, NULL, scs[k]->images[pi->pImageIndices[k]].fence);
-	d->acquire_queue = queue;
 	pthread_mutex_unlock(&d->queue_lock);
 	if (r != VK_SUCCESS)
 		return r;
@@ -1236,8 +1866,8 @@ static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPre
 		pthread_mutex_unlock(&sc->lock);
 		if (pi->pResults)
 			pi->pResults[k] = res;
-		if (res != VK_SUCCESS && worst == VK_SUCCESS)
-			worst = res;
+		if (res < 0 ? worst >= 0 : worst == VK_SUCCESS)
+			worst = res; /* an error before VK_SUBOPTIMAL_KHR */
 	}
 	return worst;
 }
@@ -1268,6 +1898,15 @@ static PFN_vkVoidFunction device_fn(const char *name) {
 	if (strcmp(name, "vk" #n) == 0)                                                        \
 		return (PFN_vkVoidFunction)n;
 	FN(DestroyDevice)
+	FN(QueueSubmit)
+	FN(QueueSubmit2)
+	FN(QueueSubmit2KHR)
+	FN(QueueBindSparse)
+	FN(WaitForFences)
+	FN(GetFenceStatus)
+	FN(ResetFences)
+	FN(DestroyFence)
+	FN(DestroySemaphore)
 	FN(GetDeviceQueue)
 	FN(GetDeviceQueue2)
 	FN(CreateSwapchainKHR)
@@ -1281,14 +1920,34 @@ static PFN_vkVoidFunction device_fn(const char *name) {
 	return NULL;
 }
 
+/* the entry points that keep the books of acquire's signals: not needed on a device
+ * whose acquire imports sync files */
+static bool books_fn(const char *name) {
+	static const char *const fns[] = {
+	    "vkQueueSubmit",  "vkQueueSubmit2", "vkQueueSubmit2KHR",   "vkQueueBindSparse",
+	    "vkWaitForFences", "vkGetFenceStatus", "vkResetFences", "vkDestroyFence",
+	    "vkDestroySemaphore"};
+	for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++)
+		if (strcmp(name, fns[k]) == 0)
+			return true;
+	return false;
+}
+
 static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL xinit_GetDeviceProcAddr(VkDevice device,
 									 const char *name) {
 	if (strcmp(name, "vkGetDeviceProcAddr") == 0)
 		return (PFN_vkVoidFunction)xinit_GetDeviceProcAddr;
+	struct dev *d = device ? dev_find(key_of(device)) : NULL;
+	if (d && d->sync_fd && books_fn(name))
+		return d->GetDeviceProcAddr(device, name);
 	PFN_vkVoidFunction f = device_fn(name);
-	if (f)
+	if (f) {
+		/* an entry point the device does not have stays absent */
+		if (d && (strcmp(name, "vkQueueSubmit2") == 0 || strcmp(name, "vkQueueSubmit2KHR") == 0) &&
+		    !d->GetDeviceProcAddr(device, name))
+			return NULL;
 		return f;
-	struct dev *d = dev_find(key_of(device));
+	}
 	return d ? d->GetDeviceProcAddr(device, name) : NULL;
 }
 
@@ -1313,6 +1972,18 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL xinit_GetInstanceProcAddr(VkInst
 	FN(GetPhysicalDeviceSurfaceFormats2KHR)
 	FN(GetPhysicalDeviceSurfacePresentModesKHR)
 	FN(GetPhysicalDevicePresentRectanglesKHR)
+	FN(EnumerateDeviceExtensionProperties)
+	if (strcmp(name, "vkGetPhysicalDeviceFeatures2") == 0) {
+		struct inst *i = instance ? inst_find(key_of(instance)) : NULL;
+		return i && i->GetPhysicalDeviceFeatures2 ? (PFN_vkVoidFunction)GetPhysicalDeviceFeatures2
+							 : NULL;
+	}
+	if (strcmp(name, "vkGetPhysicalDeviceFeatures2KHR") == 0) {
+		struct inst *i = instance ? inst_find(key_of(instance)) : NULL;
+		return i && i->GetPhysicalDeviceFeatures2KHR
+			   ? (PFN_vkVoidFunction)GetPhysicalDeviceFeatures2KHR
+			   : NULL;
+	}
 	PFN_vkVoidFunction f = device_fn(name);
 	if (f)
 		return f;
