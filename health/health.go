@@ -97,7 +97,7 @@ func Listen(o Options, status func() supervisor.Status, info Info, log *zap.Logg
 		return nil, err
 	}
 	s := &Server{log: log.Named("health"), status: status, info: info,
-		ln: netguard.NewListener(ln, netguard.Limits{Max: maxConns, PerClient: maxPerClient})}
+		ln: netguard.NewListener(ln, netguard.Limits{Max: maxConns, PerClient: maxPerClient, Loopback: maxProbeConns})}
 	if o.Socket != "" {
 		if ul, err := listenSocket(o.Socket); err != nil {
 			// Not fatal: the probe then asks over TCP, as before.

@@ -310,13 +310,20 @@ func (r *Recorder) segments() ([]segment, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The app's user writes this directory: each segment is opened relative
+	// to it, without following a link, and not waiting on a FIFO.
+	sfd, err := unix.Openat(r.dfd(), r.segName, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(sfd)
 	var out []segment
 	for name, st := range ents {
 		if st.Mode&unix.S_IFMT != unix.S_IFREG || !strings.HasPrefix(name, "seg") || !strings.HasSuffix(name, ".mp4") {
 			continue
 		}
 		path := filepath.Join(r.segDir, name)
-		if !Playable(path) {
+		if !playableAt(sfd, name) {
 			continue
 		}
 		out = append(out, segment{path, time.Unix(st.Mtim.Unix()), st.Size})
@@ -444,12 +451,22 @@ func firstLine(msg string, err error) string {
 // Playable reports whether an MP4 written by the recorder holds at least one
 // whole fragment: its header (moov) and a fragment (moof). A segment that was
 // being written when ffmpeg was killed may hold only its first bytes.
+// It opens no link and no FIFO: only a regular file is read.
 func Playable(path string) bool {
-	f, err := os.Open(path)
+	return playableAt(unix.AT_FDCWD, path)
+}
+
+// playableAt is Playable for name relative to the directory dirfd.
+func playableAt(dirfd int, name string) bool {
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false
 	}
+	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return false
+	}
 	buf := make([]byte, 1<<16)
 	n, _ := io.ReadFull(f, buf)
 	head := buf[:n]

@@ -63,6 +63,29 @@ func TestPlayable(t *testing.T) {
 	if Playable(head) || !Playable(whole) || Playable(filepath.Join(dir, "absent")) {
 		t.Error("Playable")
 	}
+	// A link to a whole file, and a FIFO (which an open would wait on for a
+	// writer), are not read: Playable returns at once, false.
+	link := filepath.Join(dir, "link.mp4")
+	if err := os.Symlink(whole, link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo.mp4")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan bool, 2)
+	go func() { done <- Playable(link) }()
+	go func() { done <- Playable(fifo) }()
+	for range 2 {
+		select {
+		case ok := <-done:
+			if ok {
+				t.Error("a link or a FIFO counts as playable")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Playable waited on a FIFO")
+		}
+	}
 }
 
 func TestFirstLine(t *testing.T) {

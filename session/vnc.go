@@ -126,6 +126,9 @@ func vncArgs(display, port int, listen, authFile string) []string {
 	args := []string{"x11vnc",
 		"-display", fmt.Sprintf(":%d", display),
 		"-rfbport", strconv.Itoa(port),
+		// LibVNCServer, under x11vnc, listens on [::]:5900 by itself, whatever
+		// -rfbport, -listen and -noipv6 say; x11vnc makes its own IPv6 socket.
+		"-rfbportv6", "-1",
 		"-forever", "-shared",
 		// Stability: XDAMAGE makes x11vnc crash on XIO errors more often; polling
 		// the framebuffer is cheap on a virtual display.

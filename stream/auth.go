@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"sync"
-	"time"
 )
 
 // The login: the page proves it knows the password without sending it. The
@@ -70,42 +69,4 @@ func (a *authenticator) expect(nonce []byte) []byte {
 func (a *authenticator) check(nonce, answer []byte) bool {
 	want := a.expect(nonce)
 	return want != nil && hmac.Equal(want, answer)
-}
-
-// limiter bounds failed logins: after max failures within window, every login
-// is refused until the oldest of them is older than window. Counting all
-// viewers together, not per address: behind a port-forward or a proxy every
-// viewer has the same one.
-type limiter struct {
-	max    int
-	window time.Duration
-
-	mu    sync.Mutex
-	fails []time.Time
-}
-
-func (l *limiter) prune(now time.Time) {
-	i := 0
-	for i < len(l.fails) && now.Sub(l.fails[i]) >= l.window {
-		i++
-	}
-	l.fails = l.fails[i:]
-}
-
-// locked reports whether logins are refused at now, and until when.
-func (l *limiter) locked(now time.Time) (bool, time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.prune(now)
-	if len(l.fails) < l.max {
-		return false, time.Time{}
-	}
-	return true, l.fails[0].Add(l.window)
-}
-
-func (l *limiter) fail(now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.prune(now)
-	l.fails = append(l.fails, now)
 }

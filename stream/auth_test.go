@@ -5,7 +5,6 @@ import (
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"testing"
-	"time"
 )
 
 // The answer the page computes, computed here from the spec, passes; any other
@@ -41,23 +40,5 @@ func TestAuthenticator(t *testing.T) {
 	b, _ := newAuthenticator("s3cret-pw")
 	if string(a.salt) == string(b.salt) {
 		t.Error("two runs share a salt")
-	}
-}
-
-func TestLimiter(t *testing.T) {
-	l := limiter{max: 3, window: time.Minute}
-	t0 := time.Unix(1000, 0)
-	for i := range 3 {
-		if locked, _ := l.locked(t0); locked {
-			t.Fatalf("locked after %d failures", i)
-		}
-		l.fail(t0.Add(time.Duration(i) * time.Second))
-	}
-	locked, until := l.locked(t0.Add(10 * time.Second))
-	if !locked || !until.Equal(t0.Add(time.Minute)) {
-		t.Errorf("after 3 failures: locked %v until %v", locked, until)
-	}
-	if locked, _ := l.locked(t0.Add(time.Minute)); locked {
-		t.Error("still locked once the first failure is a window old")
 	}
 }

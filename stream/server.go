@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/xinit-go/xinit-go/internal/netguard"
 	"math"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -38,11 +40,12 @@ type ServerOptions struct {
 	Log      *zap.Logger
 	// Bounds; 0 means the defaults: a 10 s login, 5 failed logins a minute,
 	// a 5 s write, a 30 s ping interval.
-	LoginTimeout  time.Duration
-	MaxFailures   int
-	FailureWindow time.Duration
-	WriteTimeout  time.Duration
-	PingInterval  time.Duration
+	LoginTimeout time.Duration
+	// Guesses is the record of password guesses per client address, shared
+	// with the VNC bridge; nil means one of the endpoint's own.
+	Guesses      *netguard.Guesses
+	WriteTimeout time.Duration
+	PingInterval time.Duration
 }
 
 // Server is the smooth view's WebSocket endpoint. It answers a WebSocket
@@ -69,7 +72,6 @@ type Server struct {
 	o    ServerOptions
 	log  *zap.Logger
 	auth *authenticator
-	lim  *limiter
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -90,11 +92,8 @@ func NewServer(o ServerOptions) (*Server, error) {
 	if o.LoginTimeout <= 0 {
 		o.LoginTimeout = 10 * time.Second
 	}
-	if o.MaxFailures <= 0 {
-		o.MaxFailures = 5
-	}
-	if o.FailureWindow <= 0 {
-		o.FailureWindow = time.Minute
+	if o.Guesses == nil {
+		o.Guesses = netguard.NewGuesses()
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 5 * time.Second
@@ -107,7 +106,7 @@ func NewServer(o ServerOptions) (*Server, error) {
 		return nil, fmt.Errorf("smooth view: make the login's salt: %w", err)
 	}
 	o.Password = "" // the authenticator keeps it until it has the key
-	s := &Server{o: o, log: o.Log.Named("view"), auth: a, lim: &limiter{max: o.MaxFailures, window: o.FailureWindow}}
+	s := &Server{o: o, log: o.Log.Named("view"), auth: a}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -167,7 +166,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := s.log.With(zap.String("remote", r.RemoteAddr))
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	if !s.login(ctx, ws, log) {
+	client, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if !s.login(ctx, ws, client, log) {
 		return
 	}
 	start := time.Now()
@@ -188,7 +188,7 @@ func (s *Server) writeJSON(ctx context.Context, ws *websocket.Conn, v any) error
 
 // login runs the challenge; it reports whether the viewer may watch, having
 // closed the connection when not.
-func (s *Server) login(ctx context.Context, ws *websocket.Conn, log *zap.Logger) bool {
+func (s *Server) login(ctx context.Context, ws *websocket.Conn, client string, log *zap.Logger) bool {
 	logins := s.o.Metrics.logins
 	if !s.auth.on {
 		logins.WithLabelValues(loginNoneNeed).Inc()
@@ -204,10 +204,15 @@ func (s *Server) login(ctx context.Context, ws *websocket.Conn, log *zap.Logger)
 		ws.Close(code, reason)
 		return false
 	}
-	if locked, until := s.lim.locked(time.Now()); locked {
-		log.Warn("smooth view: login refused: too many failed logins", zap.Time("until", until))
-		return deny(loginLocked, "too many failed logins; try again in a minute", websocket.StatusPolicyViolation)
+	// Counted as a wrong password from the challenge on, until its answer is
+	// checked: parallel logins gain nothing, and one address cannot lock
+	// another out.
+	if wait := s.o.Guesses.Begin(client, time.Now()); wait > 0 {
+		log.Warn("smooth view: login refused: too many wrong passwords or unfinished logins from this address", zap.Duration("wait", wait))
+		return deny(loginLocked, fmt.Sprintf("too many wrong passwords or unfinished logins from this address; try again in %d s", int((wait+time.Second-1)/time.Second)), websocket.StatusPolicyViolation)
 	}
+	outcome := netguard.LoginBroken
+	defer func() { s.o.Guesses.End(client, outcome, time.Now()) }()
 	nonce := make([]byte, 32)
 	if _, err := rand.Read(nonce); err != nil {
 		ws.CloseNow()
@@ -255,10 +260,11 @@ func (s *Server) login(ctx context.Context, ws *websocket.Conn, log *zap.Logger)
 		mac, _ = enc.DecodeString(in.MAC)
 	}
 	if !s.auth.check(nonce, mac) {
-		s.lim.fail(time.Now())
+		outcome = netguard.LoginFailed
 		log.Warn("smooth view: wrong password")
 		return deny(loginFailed, "wrong password", websocket.StatusPolicyViolation)
 	}
+	outcome = netguard.LoginOK
 	logins.WithLabelValues(loginOK).Inc()
 	return true
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"github.com/xinit-go/xinit-go/internal/netguard"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -157,11 +158,12 @@ func TestServerLoginAndStream(t *testing.T) {
 }
 
 // A wrong password: denied, closed, never a picture nor an injected event;
-// after MaxFailures every login is refused, the right one too.
+// after netguard.FreeGuesses from one address, that address waits (the right
+// password too), while another address logs in.
 func TestServerWrongPasswordAndLockout(t *testing.T) {
-	s, hub, in, url := newTestServer(t, "pw-0123456789", ServerOptions{MaxFailures: 2})
+	s, hub, in, url := newTestServer(t, "pw-0123456789", ServerOptions{})
 	hub.Publish(key(), time.Now())
-	for range 2 {
+	for range netguard.FreeGuesses {
 		c := dial(t, url)
 		h := readJSON(t, c)
 		writeJSON(t, c, map[string]any{"type": "login", "mac": answer(t, h, "wrong")})
@@ -176,15 +178,42 @@ func TestServerWrongPasswordAndLockout(t *testing.T) {
 			t.Fatalf("after denied: a message of %d bytes", len(b))
 		}
 	}
+	// The next login from 127.0.0.1 counts the three wrong ones: it must wait.
 	c := dial(t, url)
+	if m := readJSON(t, c); m["type"] == "hello" {
+		writeJSON(t, c, map[string]any{"type": "login", "mac": answer(t, m, "wrong")})
+		readJSON(t, c)
+	}
+	c = dial(t, url)
 	if m := readJSON(t, c); m["type"] != "denied" || !strings.Contains(m["reason"].(string), "too many") {
-		t.Fatalf("after 2 failures: %v", m)
+		t.Fatalf("after %d failures: %v", netguard.FreeGuesses+1, m)
 	}
 	if in.got() != "" || s.o.Metrics.frames.WithLabelValues("sent").Value() != 0 {
 		t.Errorf("input %q and %v pictures reached viewers that failed", in.got(), s.o.Metrics.frames.WithLabelValues("sent").Value())
 	}
 	if v := s.o.Metrics.logins.WithLabelValues(loginLocked).Value(); v != 1 {
 		t.Errorf("locked logins %v", v)
+	}
+}
+
+// TestServerGuessesArePerAddressAndShared: the record is the VNC bridge's too
+// (one Guesses), per address: another address is not locked out by the first,
+// and wrong passwords there count here.
+func TestServerGuessesArePerAddressAndShared(t *testing.T) {
+	g := netguard.NewGuesses()
+	now := time.Now()
+	for range netguard.FreeGuesses + 1 {
+		if g.Begin("127.0.0.1", now) == 0 {
+			g.End("127.0.0.1", netguard.LoginFailed, now)
+		}
+	}
+	_, _, _, url := newTestServer(t, "pw-0123456789", ServerOptions{Guesses: g})
+	c := dial(t, url)
+	if m := readJSON(t, c); m["type"] != "denied" {
+		t.Fatalf("127.0.0.1 after wrong passwords on the other endpoint: %v", m)
+	}
+	if g.Begin("10.0.0.9", now) != 0 {
+		t.Fatal("another address waits")
 	}
 }
 

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"github.com/xinit-go/xinit-go/internal/netguard"
 	"net/http"
 	"syscall"
 	"time"
@@ -25,6 +26,9 @@ type Options struct {
 	// Password is VNC's; "" means no login (the view then listens on
 	// localhost only: the caller's rule, as for VNC).
 	Password string
+	// Guesses is the record of password guesses per client address, shared
+	// with the VNC bridge; nil means one of the view's own.
+	Guesses *netguard.Guesses
 	// CanStart: nil once the X server is ready and while the session runs.
 	CanStart func() error
 	Log      *zap.Logger
@@ -59,7 +63,7 @@ func New(o Options) (*View, error) {
 	}
 	v.enc = enc
 	v.in = xscreen.NewInput(o.Display, 500*time.Millisecond)
-	v.srv, err = NewServer(ServerOptions{Hub: v.hub, Input: v.in, Password: o.Password, Metrics: v.m, Log: o.Log})
+	v.srv, err = NewServer(ServerOptions{Hub: v.hub, Input: v.in, Password: o.Password, Guesses: o.Guesses, Metrics: v.m, Log: o.Log})
 	if err != nil {
 		return nil, err
 	}

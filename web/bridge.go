@@ -61,7 +61,7 @@ func (s *Server) bridge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client, _, _ := net.SplitHostPort(r.RemoteAddr)
-	if wait := s.guesses.begin(client, time.Now()); wait > 0 {
+	if wait := s.guesses.Begin(client, time.Now()); wait > 0 {
 		s.m.rejected.WithLabelValues(rejectGuesses).Inc()
 		log.Warn("browser view: too many wrong VNC passwords or unfinished logins from this address; it must wait", zap.Duration("wait", wait))
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
@@ -74,7 +74,7 @@ func (s *Server) bridge(w http.ResponseWriter, r *http.Request) {
 	record := func() {
 		if !recorded {
 			recorded = true
-			s.guesses.end(client, outcome, time.Now())
+			s.guesses.End(client, outcome, time.Now())
 		}
 	}
 	defer record()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"github.com/xinit-go/xinit-go/internal/netguard"
 	"io"
 	"net"
 	"net/http"
@@ -82,6 +83,46 @@ func TestNoFramingAnywhere(t *testing.T) {
 		if h.Get("X-Frame-Options") != "DENY" || !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
 			t.Errorf("GET %s may be framed: X-Frame-Options %q, Content-Security-Policy %q", path, h.Get("X-Frame-Options"), h.Get("Content-Security-Policy"))
 		}
+	}
+	// The refusal of a foreign name too.
+	code, _, h := request(t, s.Addr(), "evil.example.com", "/")
+	if code != http.StatusMisdirectedRequest || h.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("a foreign Host: %d, X-Frame-Options %q; want 421 that may not be framed", code, h.Get("X-Frame-Options"))
+	}
+}
+
+// TestAClientThatStopsReadingLetsGo: a client that pipelines requests for a
+// large file and never reads holds its connection only until the write
+// timeout; then the slot is free again (the server bounds connections to one
+// here). Before, such a connection held its slot for good.
+func TestAClientThatStopsReadingLetsGo(t *testing.T) {
+	dir := root(t)
+	must(t, os.MkdirAll(filepath.Join(dir, "core"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "core", "big.js"), make([]byte, 4<<20), 0o644))
+	s, _ := start(t, Options{Root: dir, MaxConns: 1, WriteTimeout: 500 * time.Millisecond})
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.(*net.TCPConn).SetReadBuffer(4096)
+	req := "GET /core/big.js HTTP/1.1\r\nHost: localhost\r\n\r\n"
+	if _, err := c.Write([]byte(strings.Repeat(req, 20))); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + s.Addr() + "/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the page still had no slot 20 s after the stuck client's write timeout")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -170,7 +211,7 @@ func TestLoginHasADeadline(t *testing.T) {
 	}
 }
 
-// TestPasswordGuessesAreSlowed: after freeGuesses wrong passwords from one
+// TestPasswordGuessesAreSlowed: after netguard.FreeGuesses wrong passwords from one
 // address, the next attempt must wait (429 with Retry-After); the right
 // password afterwards clears the record.
 func TestPasswordGuessesAreSlowed(t *testing.T) {
@@ -188,14 +229,14 @@ func TestPasswordGuessesAreSlowed(t *testing.T) {
 		return ok, nil, err
 	}
 	wrong := []byte("wrong-password!!")
-	for i := range freeGuesses + 1 {
+	for i := range netguard.FreeGuesses + 1 {
 		if ok, resp, err := try(wrong); ok || resp != nil {
 			t.Fatalf("wrong password %d: let in %v, %+v, %v", i+1, ok, resp, err)
 		}
 	}
 	_, resp, err := try(wrong)
 	if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("a guess right after %d wrong passwords: %+v, %v; want 429", freeGuesses+1, resp, err)
+		t.Fatalf("a guess right after %d wrong passwords: %+v, %v; want 429", netguard.FreeGuesses+1, resp, err)
 	}
 	wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 	if wait < 1 {
@@ -224,47 +265,15 @@ func TestPasswordGuessesAreSlowed(t *testing.T) {
 	// The viewer hears "wrong" before the bridge counts it: wait for the count.
 	var v float64
 	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		if v = counterValue(t, s.m.rejected.WithLabelValues(rejectPassword)); v == freeGuesses+2 {
+		if v = counterValue(t, s.m.rejected.WithLabelValues(rejectPassword)); v == netguard.FreeGuesses+2 {
 			break
 		}
 	}
-	if v != freeGuesses+2 {
-		t.Errorf("rejected password = %v, want %d", v, freeGuesses+2)
+	if v != netguard.FreeGuesses+2 {
+		t.Errorf("rejected password = %v, want %d", v, netguard.FreeGuesses+2)
 	}
 }
 
-func TestGuessesInParallelGainNothing(t *testing.T) {
-	g := newGuesses()
-	now := time.Unix(1000, 0)
-	for i := range freeGuesses {
-		if w := g.begin("10.0.0.1", now); w != 0 {
-			t.Fatalf("login %d in parallel: wait %v", i, w)
-		}
-	}
-	// The fourth in parallel counts the three in flight as wrong.
-	if w := g.begin("10.0.0.1", now); w != 0 {
-		t.Fatalf("fourth: wait %v", w)
-	}
-	if w := g.begin("10.0.0.1", now); w <= 0 {
-		t.Fatal("a fifth login in parallel was let through")
-	}
-	if w := g.begin("10.0.0.2", now); w != 0 {
-		t.Fatalf("another address waits %v", w)
-	}
-	for range 4 {
-		g.end("10.0.0.1", loginFailed, now)
-	}
-	if w := g.begin("10.0.0.1", now.Add(500*time.Millisecond)); w <= 0 {
-		t.Fatal("no wait after four wrong passwords")
-	}
-	// A quiet quarter of an hour forgets.
-	if w := g.begin("10.0.0.1", now.Add(guessForget+2*maxGuessWait)); w != 0 {
-		t.Fatalf("still waiting %v after %v", w, guessForget)
-	}
-}
-
-// TestServerErrorsAreLogged: the HTTP server's own complaints (here a client
-// that speaks HTTP to the HTTPS view) reach the log at Warn.
 func TestServerErrorsAreLogged(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/xinit-go/xinit-go/internal/netguard"
 	"io"
 	"slices"
 )
@@ -18,12 +19,12 @@ const (
 const maxReason = 4096
 
 // loginOutcome is what the relayed login came to.
-type loginOutcome int
+type loginOutcome = netguard.Outcome
 
 const (
-	loginOK     loginOutcome = iota
-	loginFailed              // VNC said the password was wrong
-	loginBroken              // ended before a result: closed, timed out, or not RFB
+	loginOK     = netguard.LoginOK
+	loginFailed = netguard.LoginFailed // VNC said the password was wrong
+	loginBroken = netguard.LoginBroken // ended before a result: closed, timed out, or not RFB
 )
 
 // relayLogin relays RFB's handshake between the browser and VNC, from the

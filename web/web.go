@@ -29,6 +29,11 @@ const (
 	// six or so, and the page's module loads reuse them.
 	maxPerClient = 32
 	idleTimeout  = 10 * time.Second
+	// A request must arrive, and an answer be taken, within these: a client
+	// that stops reading cannot hold a connection (and its slot) for good.
+	// A WebSocket is hijacked before either runs out, which clears them.
+	readTimeout  = 10 * time.Second
+	writeTimeout = 30 * time.Second
 )
 
 // Options configure the browser view.
@@ -58,13 +63,18 @@ type Options struct {
 	// MaxViewers bounds the bridged viewers at once, MaxConns the HTTP
 	// connections; 0 means the defaults.
 	MaxViewers, MaxConns int
+	// Guesses is the record of password guesses per client address, shared
+	// with the smooth view's endpoint; nil means one of the bridge's own.
+	Guesses *netguard.Guesses
 	// Smooth, when set, is the smooth view's WebSocket endpoint: it is served
 	// on /stream behind the same checks as the bridge, and / opens the smooth
 	// view's page (which falls back to noVNC, always on /novnc).
 	Smooth http.Handler
 	// Timeouts; 0 means the defaults (5s header, 5s VNC dial, 30s ping
-	// interval, DefaultLoginTimeout for VNC's login through the bridge).
+	// interval, DefaultLoginTimeout for VNC's login through the bridge, 10s to
+	// read a request, 30s to write an answer).
 	HeaderTimeout, DialTimeout, PingInterval, LoginTimeout time.Duration
+	ReadTimeout, WriteTimeout                              time.Duration
 	Logger                                                 *zap.Logger
 }
 
@@ -81,7 +91,7 @@ type Server struct {
 	scheme  string
 	viewers chan struct{}
 	m       *metrics
-	guesses *guesses
+	guesses *netguard.Guesses
 
 	ctx     context.Context // canceled by Shutdown: ends every bridge
 	cancel  context.CancelFunc
@@ -131,6 +141,9 @@ func Listen(o Options) (*Server, error) {
 	if o.Status == nil || o.Logger == nil {
 		return nil, errors.New("web: Options.Status and Options.Logger are required")
 	}
+	if o.Guesses == nil {
+		o.Guesses = netguard.NewGuesses()
+	}
 	if o.MaxViewers <= 0 {
 		o.MaxViewers = DefaultMaxViewers
 	}
@@ -139,6 +152,12 @@ func Listen(o Options) (*Server, error) {
 	}
 	if o.HeaderTimeout <= 0 {
 		o.HeaderTimeout = 5 * time.Second
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = readTimeout
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = writeTimeout
 	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 5 * time.Second
@@ -161,7 +180,7 @@ func Listen(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("XINIT_WEB_ROOT=%q: %w", o.Root, err)
 	}
-	s := &Server{o: o, root: root, scheme: "http", viewers: make(chan struct{}, o.MaxViewers), m: newMetrics(), guesses: newGuesses()}
+	s := &Server{o: o, root: root, scheme: "http", viewers: make(chan struct{}, o.MaxViewers), m: newMetrics(), guesses: o.Guesses}
 	s.log = o.Logger.Named("web")
 	var tlsConf *tls.Config
 	if o.TLSCert != "" {
@@ -196,8 +215,10 @@ func Listen(o Options) (*Server, error) {
 	}
 	hosts := netguard.NewHosts(addr, hostname, o.Hosts, "XINIT_WEB_HOSTS")
 	s.srv = &http.Server{
-		Handler:           hosts.Handler(netguard.NoFraming(mux)),
+		Handler:           netguard.NoFraming(hosts.Handler(mux)),
 		ReadHeaderTimeout: o.HeaderTimeout,
+		ReadTimeout:       o.ReadTimeout,
+		WriteTimeout:      o.WriteTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    16 << 10,
 		ConnState:         netguard.ConnState,

@@ -144,6 +144,7 @@ func TestVNCListensOnIPv6(t *testing.T) {
 		t.Run(tc.listen, func(t *testing.T) {
 			s := startX(t, "xvfb", []string{"VNC_PASSWORD=" + password, "XINIT_VNC_LISTEN=" + tc.listen}, helperCmd("sleep"))
 			s.waitReady()
+			vncOnlyOnItsPort(t, s)
 			port := strconv.Itoa(s.vncPort)
 			for _, c := range []struct {
 				addr string

@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,6 +30,8 @@ import (
 func TestVNCListenOnIPv4StaysThere(t *testing.T) {
 	s, url := webSession(t, []string{"VNC_PASSWORD=xK9#mQ2v", "XINIT_VNC_LISTEN=127.0.0.1"})
 	webPort := strings.TrimSuffix(url[strings.LastIndex(url, ":")+1:], "/")
+	// And no other port: LibVNCServer's own [::]:5900 was one.
+	vncOnlyOnItsPort(t, s)
 	for what, port := range map[string]string{"VNC": strconv.Itoa(s.vncPort), "the browser view": webPort} {
 		got := listeners(t, port)
 		if len(got) == 0 {
@@ -184,4 +187,69 @@ func TestVNCLoginThroughTheBridge(t *testing.T) {
 	}
 	s.p.Signal(syscall.SIGTERM)
 	s.p.Wait(30 * time.Second)
+}
+
+// TestVNCListensOnItsPortOnly: with a password and a port of its own, x11vnc
+// listened on that port and also on [::]:5900, every IPv6 interface, unless
+// told its IPv6 port (-rfbportv6). It listens on its port alone now.
+func TestVNCListensOnItsPortOnly(t *testing.T) {
+	s := startX(t, "xvfb", []string{"VNC_PASSWORD=xK9#mQ2v"}, helperCmd("sleep"))
+	s.waitReady()
+	vncOnlyOnItsPort(t, s)
+	s.p.Signal(syscall.SIGTERM)
+	s.p.Wait(30 * time.Second)
+}
+
+// vncOnlyOnItsPort fails the test when the session's x11vnc listens on a port
+// other than XINIT_VNC_PORT.
+func vncOnlyOnItsPort(t *testing.T, s *xsession) {
+	t.Helper()
+	var vnc int
+	for _, pid := range descendants(s.p.PID()) {
+		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "x11vnc" {
+			vnc = pid
+		}
+	}
+	if vnc == 0 {
+		t.Fatal("no x11vnc")
+	}
+	ports := listeningPortsOf(t, vnc)
+	if len(ports) == 0 {
+		t.Fatal("x11vnc listens on nothing")
+	}
+	for _, p := range ports {
+		if p != s.vncPort {
+			t.Errorf("x11vnc listens on port %d besides its own %d (all: %v)", p, s.vncPort, ports)
+		}
+	}
+}
+
+// listeningPortsOf is the TCP ports a process listens on: its sockets' inodes
+// matched in /proc/net/tcp and tcp6.
+func listeningPortsOf(t *testing.T, pid int) []int {
+	t.Helper()
+	inodes := map[string]bool{}
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err == nil && strings.HasPrefix(l, "socket:[") {
+			inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
+		}
+	}
+	var ports []int
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, _ := os.ReadFile(f)
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fs := strings.Fields(line)
+			if len(fs) < 10 || fs[3] != "0A" || !inodes[fs[9]] {
+				continue
+			}
+			if i := strings.LastIndexByte(fs[1], ':'); i >= 0 {
+				if p, err := strconv.ParseUint(fs[1][i+1:], 16, 16); err == nil {
+					ports = append(ports, int(p))
+				}
+			}
+		}
+	}
+	return ports
 }

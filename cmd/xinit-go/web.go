@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/xinit-go/xinit-go/internal/netguard"
 	"io"
 	"os"
 	"path/filepath"
@@ -42,8 +43,11 @@ func startWeb(cfg *config.Config, sess *session.Session, status func() superviso
 			return browserView{}, 0
 		}
 	}
-	smooth := newSmooth(cfg, sess, status, getenv, log)
-	opts := web.Options{
+	// One record of password guesses for both endpoints that check the password:
+	// two endpoints give no more guesses than one.
+	guesses := netguard.NewGuesses()
+	smooth := newSmooth(cfg, sess, status, getenv, guesses, log)
+	opts := web.Options{Guesses: guesses,
 		Addr: cfg.WebAddr, VNCListen: cfg.VNCListen, Hosts: cfg.WebHosts, Root: root, TLSCert: cfg.WebTLSCert, TLSKey: cfg.WebTLSKey,
 		VNCAddr: sess.VNCAddr, VNCService: session.VNCName, Password: cfg.VNCPassword != "",
 		Status: status, Logger: log,
@@ -71,14 +75,14 @@ func startWeb(cfg *config.Config, sess *session.Session, status func() superviso
 }
 
 // newSmooth prepares the smooth view when it is on and ffmpeg is installed.
-func newSmooth(cfg *config.Config, sess *session.Session, status func() supervisor.Status, getenv func(string) string, log *zap.Logger) *stream.View {
+func newSmooth(cfg *config.Config, sess *session.Session, status func() supervisor.Status, getenv func(string) string, guesses *netguard.Guesses, log *zap.Logger) *stream.View {
 	if !cfg.View {
 		return nil
 	}
 	v, err := stream.New(stream.Options{
 		Display: sess.Display(), Width: cfg.Width, Height: cfg.Height, FPS: cfg.ViewFPS,
 		Env:        []string{"PATH=" + getenv("PATH"), "XAUTHORITY=" + sess.XAuthority, "HOME=/"},
-		Credential: sess.AppCredential(), Password: cfg.VNCPassword,
+		Credential: sess.AppCredential(), Password: cfg.VNCPassword, Guesses: guesses,
 		CanStart: func() error { return xReady(status()) }, Log: log,
 	})
 	if err != nil {

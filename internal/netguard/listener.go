@@ -13,6 +13,10 @@ type Limits struct {
 	Max int
 	// PerClient is the number from one client address; 0 means Max.
 	PerClient int
+	// Loopback is a reserve of connections for clients at 127.0.0.1 or ::1
+	// (the container's own probes), beyond Max and PerClient: no client on the
+	// network can take them. 0 means none: loopback counts like any client.
+	Loopback int
 }
 
 // newGrace is how long a connection that has sent no request yet keeps its
@@ -28,6 +32,7 @@ type Listener struct {
 	mu    sync.Mutex
 	conns map[*conn]struct{}
 	per   map[string]int
+	loopN int // connections in the loopback reserve
 }
 
 // NewListener bounds ln.
@@ -42,6 +47,7 @@ type conn struct {
 	net.Conn
 	l      *Listener
 	client string
+	loop   bool // in the loopback reserve
 	// guarded by l.mu
 	state http.ConnState
 	since time.Time
@@ -86,16 +92,30 @@ func (l *Listener) admit(c net.Conn) (*conn, []*conn) {
 	client := clientOf(c.RemoteAddr())
 	now := l.now()
 	var victims []*conn
+	if l.lim.Loopback > 0 && isLoopback(client) {
+		if l.loopN >= l.lim.Loopback {
+			v := l.idlest(func(o *conn) bool { return o.loop }, now)
+			if v == nil {
+				return nil, nil
+			}
+			l.removeLocked(v)
+			victims = append(victims, v)
+		}
+		nc := &conn{Conn: c, l: l, client: client, loop: true, state: http.StateNew, since: now}
+		l.conns[nc] = struct{}{}
+		l.loopN++
+		return nc, victims
+	}
 	if client != "" && l.per[client] >= l.lim.PerClient {
-		v := l.idlest(client, now)
+		v := l.idlest(func(o *conn) bool { return o.client == client && !o.loop }, now)
 		if v == nil {
 			return nil, nil
 		}
 		l.removeLocked(v)
 		victims = append(victims, v)
 	}
-	if len(l.conns) >= l.lim.Max {
-		v := l.idlest("", now)
+	if len(l.conns)-l.loopN >= l.lim.Max {
+		v := l.idlest(func(o *conn) bool { return !o.loop }, now)
 		if v == nil {
 			return nil, victims
 		}
@@ -108,12 +128,19 @@ func (l *Listener) admit(c net.Conn) (*conn, []*conn) {
 	return nc, victims
 }
 
-// idlest is the connection (of client, or of anyone when "") that has waited
-// longest without a request: idle keep-alive, or new past newGrace.
-func (l *Listener) idlest(client string, now time.Time) *conn {
+// isLoopback: 127.0.0.1 or ::1, where this host's own probes come from (the
+// rest of 127/8 is not the reserve's).
+func isLoopback(client string) bool {
+	ip := net.ParseIP(client)
+	return ip != nil && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback))
+}
+
+// idlest is the connection of those which that has waited longest without a
+// request: idle keep-alive, or new past newGrace.
+func (l *Listener) idlest(which func(*conn) bool, now time.Time) *conn {
 	var best *conn
 	for c := range l.conns {
-		if client != "" && c.client != client {
+		if !which(c) {
 			continue
 		}
 		if c.state != http.StateIdle && (c.state != http.StateNew || now.Sub(c.since) < newGrace) {
@@ -137,6 +164,10 @@ func (l *Listener) removeLocked(c *conn) {
 		return
 	}
 	delete(l.conns, c)
+	if c.loop {
+		l.loopN--
+		return
+	}
 	if l.per[c.client]--; l.per[c.client] <= 0 {
 		delete(l.per, c.client)
 	}

@@ -190,3 +190,27 @@ func TestIdleGivesWay(t *testing.T) {
 	}
 	release()
 }
+
+// TestLoopbackReserve: every slot held by busy network clients (here
+// 127.0.0.2 and .3, which are not the reserve's), a client at 127.0.0.1 (the
+// container's own probe) still gets in, up to the reserve; without a reserve
+// it is closed.
+func TestLoopbackReserve(t *testing.T) {
+	t.Parallel()
+	for _, reserve := range []int{0, 2} {
+		addr, _, release := serve(t, Limits{Max: 2, PerClient: 1, Loopback: reserve})
+		for _, from := range []string{"127.0.0.2", "127.0.0.3"} {
+			if err := dialFrom(t, from, addr).get("/hold"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := dialFrom(t, "127.0.0.1", addr).get("/")
+		if reserve > 0 && err != nil {
+			t.Errorf("reserve %d: the probe at 127.0.0.1 with every network slot busy: %v", reserve, err)
+		}
+		if reserve == 0 && err == nil {
+			t.Error("no reserve: 127.0.0.1 was served beyond Max")
+		}
+		release()
+	}
+}

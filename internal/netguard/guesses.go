@@ -1,4 +1,4 @@
-package web
+package netguard
 
 import (
 	"sync"
@@ -6,11 +6,15 @@ import (
 )
 
 // Password guessing: VNC's DES passwords are short, so each client address
-// gets freeGuesses wrong passwords, then waits before each further attempt,
-// twice as long each time up to maxGuessWait. A right password clears it; so
-// does a quiet guessForget.
+// gets FreeGuesses wrong passwords, then waits before each further attempt,
+// twice as long each time up to maxGuessWait; and holds at most MaxPending
+// unfinished logins at once. A right password clears it; so does a quiet
+// guessForget. One Guesses serves every endpoint that checks the password (the
+// VNC bridge and the smooth view), so two endpoints give no more guesses than
+// one.
 const (
-	freeGuesses  = 3
+	FreeGuesses  = 3
+	MaxPending   = FreeGuesses + 1
 	maxGuessWait = time.Minute
 	guessForget  = 15 * time.Minute
 	maxGuessers  = 4096 // client addresses remembered at most
@@ -23,13 +27,24 @@ type guessState struct {
 	last    time.Time
 }
 
-// guesses is the per-client record; its methods take the time.
-type guesses struct {
+// Outcome is what a login came to.
+type Outcome int
+
+const (
+	LoginOK     Outcome = iota
+	LoginFailed         // the password was wrong
+	LoginBroken         // ended before a result: closed, timed out, or not the protocol
+)
+
+// Guesses is the per-client record; its methods take the time. Safe for
+// concurrent use.
+type Guesses struct {
 	mu sync.Mutex
 	m  map[string]*guessState
 }
 
-func newGuesses() *guesses { return &guesses{m: map[string]*guessState{}} }
+// NewGuesses returns an empty record.
+func NewGuesses() *Guesses { return &Guesses{m: map[string]*guessState{}} }
 
 func guessWait(over int) time.Duration {
 	if over > 7 {
@@ -38,10 +53,11 @@ func guessWait(over int) time.Duration {
 	return min(time.Second<<(over-1), maxGuessWait)
 }
 
-// begin is called before a login: 0 lets it go (the caller must call end), a
+// Begin is called before a login: 0 lets it go (the caller must call End), a
 // positive duration is how long the client must wait first. Logins in flight
-// count as wrong until they end, so parallel connections gain nothing.
-func (g *guesses) begin(client string, now time.Time) time.Duration {
+// count as wrong until they end, so parallel connections gain nothing, and a
+// client with MaxPending of them waits for one to end.
+func (g *Guesses) Begin(client string, now time.Time) time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	st := g.m[client]
@@ -53,19 +69,22 @@ func (g *guesses) begin(client string, now time.Time) time.Duration {
 	if now.Before(st.until) {
 		return st.until.Sub(now)
 	}
+	if st.pending >= MaxPending {
+		return time.Second
+	}
 	if st.pending == 0 && now.Sub(st.last) > guessForget {
 		st.fails = 0
 	}
 	st.pending++
 	st.last = now
-	if over := st.fails + st.pending - freeGuesses; over > 0 {
+	if over := st.fails + st.pending - FreeGuesses; over > 0 {
 		st.until = now.Add(guessWait(over))
 	}
 	return 0
 }
 
-// end records a login's outcome.
-func (g *guesses) end(client string, o loginOutcome, now time.Time) {
+// End records the outcome of a login Begin let go.
+func (g *Guesses) End(client string, o Outcome, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	st := g.m[client]
@@ -75,11 +94,11 @@ func (g *guesses) end(client string, o loginOutcome, now time.Time) {
 	st.pending--
 	st.last = now
 	switch o {
-	case loginOK:
+	case LoginOK:
 		st.fails, st.until = 0, time.Time{}
-	case loginFailed:
+	case LoginFailed:
 		st.fails++
-		if over := st.fails + st.pending - freeGuesses; over > 0 {
+		if over := st.fails + st.pending - FreeGuesses; over > 0 {
 			if u := now.Add(guessWait(over)); u.After(st.until) {
 				st.until = u
 			}
@@ -91,7 +110,7 @@ func (g *guesses) end(client string, o loginOutcome, now time.Time) {
 }
 
 // prune forgets quiet clients, and the quietest when too many are remembered.
-func (g *guesses) prune(now time.Time) {
+func (g *Guesses) prune(now time.Time) {
 	if len(g.m) < maxGuessers {
 		return
 	}
