@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xinit-go/xinit-go/config"
+	"github.com/xinit-go/xinit-go/glprobe"
 	"github.com/xinit-go/xinit-go/internal/linebuf"
 	"github.com/xinit-go/xinit-go/supervisor"
 	"github.com/xinit-go/xinit-go/xscreen"
@@ -46,8 +47,8 @@ type Session struct {
 	display   xscreen.Display // how xinit-go itself connects: readiness, screenshot
 	user      *AppUser
 	clientDir string
-	rt        *runtimeDir // open while Build runs
-	gl        *glProbe    // the GL renderer probe, nil without X
+	rt        *runtimeDir    // open while Build runs
+	gl        *glprobe.Probe // the GL renderer probe, nil without X
 	paths     paths
 	finish    []func(ctx context.Context, reason string)
 }
@@ -197,7 +198,13 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 	}
 	if withX {
 		// The probe sees what the app will: its user, its environment.
-		specs = append(specs, s.glProbeSpec(cfg, plan, appEnv, selfPath(), log))
+		o := glprobe.Options{Self: selfPath(), Env: appEnv, Credential: s.credential(), After: XName, Require: cfg.RequireGPU, Log: log}
+		if !plan.NvidiaGLX {
+			o.GLXWhy = plan.GLXWhy
+		}
+		var gl supervisor.Spec
+		gl, s.gl = glprobe.Spec(o)
+		specs = append(specs, gl)
 	}
 	if len(cfg.App) > 0 {
 		policy, _ := supervisor.ParsePolicy(cfg.AppRestart)
@@ -217,7 +224,7 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 			app.After = []string{XName}
 			if cfg.RequireGPU {
 				// X stays named: an app that dies with X, before X is reaped, follows it.
-				app.After = append(app.After, GLName)
+				app.After = append(app.After, glprobe.Name)
 			}
 		}
 		specs = append(specs, app)
@@ -435,4 +442,20 @@ func lookupEnv(env []string, key string) string {
 		}
 	}
 	return ""
+}
+
+// GL returns the GL renderer probe's latest result, nil before its first and
+// without X.
+func (s *Session) GL() *glprobe.Result { return s.gl.Result() }
+
+// GLRequired reports whether the probe's failure ends the session (XINIT_REQUIRE_GPU=1).
+func (s *Session) GLRequired() bool { return s.gl.Required() }
+
+// selfPath is this program, for the probe's argv: the same binary, so an image
+// needs nothing more.
+func selfPath() string {
+	if p, err := os.Executable(); err == nil {
+		return p
+	}
+	return "/proc/self/exe"
 }
