@@ -1,15 +1,12 @@
 package session
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +17,7 @@ import (
 	"github.com/xinit-go/xinit-go/glprobe"
 	"github.com/xinit-go/xinit-go/internal/linebuf"
 	"github.com/xinit-go/xinit-go/supervisor"
+	"github.com/xinit-go/xinit-go/vnc"
 	"github.com/xinit-go/xinit-go/xscreen"
 )
 
@@ -153,7 +151,7 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 		}
 		files := []clientFile{{name: "Xauthority", data: xauth}}
 		if cfg.VNC && cfg.VNCPassword != "" {
-			files = append(files, clientFile{name: "vncpasswd", data: EncryptVNCPassword(cfg.VNCPassword)})
+			files = append(files, clientFile{name: "vncpasswd", data: vnc.EncryptPassword(cfg.VNCPassword)})
 		}
 		s.clientDir, err = rt.makeClientDir(files, s.user)
 		if err != nil {
@@ -168,11 +166,7 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 		}
 		specs = append(specs, xs)
 		if cfg.VNC {
-			vs, err := s.vncSpec(cfg, base, restart, log)
-			if err != nil {
-				return nil, err
-			}
-			specs = append(specs, vs)
+			specs = append(specs, s.vncSpec(cfg, base, restart, log))
 		}
 	}
 
@@ -316,28 +310,17 @@ func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart su
 	}, nil
 }
 
-func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.Restart, log *zap.Logger) (supervisor.Spec, error) {
-	vlog := log.Named("vnc")
-	auth := ""
+func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.Restart, log *zap.Logger) supervisor.Spec {
+	o := vnc.Options{Display: cfg.Display, Port: cfg.VNCPort, Listen: cfg.VNCListen, Password: cfg.VNCPassword,
+		UID: os.Geteuid(), Log: log.Named(VNCName)}
 	if cfg.VNCPassword != "" {
 		// Written with the client directory (Build).
-		auth = filepath.Join(s.clientDir, "vncpasswd")
-		if len(cfg.VNCPassword) > 8 {
-			vlog.Warn("the VNC password is longer than 8 characters; VNC uses only the first 8", zap.Int("length", len(cfg.VNCPassword)))
-		}
-		if why := weakVNCPassword(cfg.VNCPassword); why != "" {
-			vlog.Warn("the VNC password is weak: "+why+"; whoever reaches VNC or the browser view can guess it. Use 8 random characters, e.g. head -c 6 /dev/urandom | base64",
-				zap.String("why", why))
-		}
-	} else {
-		vlog.Warn(fmt.Sprintf("no VNC password: VNC listens on 127.0.0.1:%d only; reach it with kubectl port-forward or an ssh tunnel, or set VNC_PASSWORD (or XINIT_VNC_PASSWORD_FILE) to listen on every interface", cfg.VNCPort))
+		o.AuthFile = filepath.Join(s.clientDir, "vncpasswd")
 	}
-	listen := cfg.VNCListen
-	addr := probeAddr(listen, cfg.VNCPort)
-	s.VNCAddr = addr
-	if auth != "" && (listen == "" || listen == "0.0.0.0" || listen == "::") {
-		s.VNCAddr = net.JoinHostPort(cmp.Or(listen, "0.0.0.0"), strconv.Itoa(cfg.VNCPort))
+	if s.user != nil {
+		o.UID = int(s.user.Cred.Uid)
 	}
+	s.VNCAddr = o.Addr()
 	r := restart
 	r.Policy = supervisor.Always
 	// VNC is required only when it is the point of the session (no app). Beside an
@@ -350,30 +333,14 @@ func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.R
 		role = supervisor.Optional
 		s.Vital = append(s.Vital, VNCName)
 	}
-	uid := os.Geteuid()
-	if s.user != nil {
-		uid = int(s.user.Cred.Uid)
-	}
-	shm := newShmSweeper(uid, vlog)
-	return supervisor.Spec{
-		Name:         VNCName,
-		Credential:   s.credential(),
-		Argv:         vncArgs(cfg.Display, cfg.VNCPort, listen, auth),
-		Env:          setEnv(env, "DISPLAY", cfg.DisplayName()),
-		After:        []string{XName},
-		Role:         role,
-		Restart:      r,
-		ReadyTimeout: 20 * time.Second,
-		Ready:        rfbProbe(addr),
-		// The X server may still hold x11vnc's segments for a moment after it died:
-		// what the exit leaves is retried before the next start.
-		Exited: func(pid int) { shm.exited(pid, time.Now()) },
-		PreStart: func(context.Context) error {
-			shm.starting(time.Now())
-			return nil
-		},
-		Output: vncOutput(vlog),
-	}, nil
+	sp := vnc.Spec(o)
+	sp.Name = VNCName
+	sp.Credential = s.credential()
+	sp.Env = setEnv(env, "DISPLAY", cfg.DisplayName())
+	sp.After = []string{XName}
+	sp.Role = role
+	sp.Restart = r
+	return sp
 }
 
 func extraSpec(es config.Service, env []string, restart supervisor.Restart, log *zap.Logger) supervisor.Spec {

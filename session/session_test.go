@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/xinit-go/xinit-go/config"
 	"github.com/xinit-go/xinit-go/gpu"
@@ -176,26 +178,6 @@ func TestBuildFailsOnUnwritableRuntimeDir(t *testing.T) {
 	}
 }
 
-// TestRFBAuthMatchesX11vnc compares our password file with x11vnc -storepasswd's.
-func TestRFBAuthMatchesX11vnc(t *testing.T) {
-	testutil.Need(t, "x11vnc")
-	for _, pw := range []string{"passpass", "s3cr", "longer-than-eight"} {
-		ours := filepath.Join(t.TempDir(), "ours")
-		theirs := filepath.Join(t.TempDir(), "theirs")
-		if err := WriteRFBAuth(ours, pw); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := exec.Command("x11vnc", "-storepasswd", pw, theirs).CombinedOutput(); err != nil {
-			t.Fatalf("%v %s", err, out)
-		}
-		a, _ := os.ReadFile(ours)
-		b, _ := os.ReadFile(theirs)
-		if string(a) != string(b) {
-			t.Errorf("%q: ours %x, x11vnc's %x", pw, a, b)
-		}
-	}
-}
-
 func TestClearStaleLock(t *testing.T) {
 	// A display no X server of this machine uses: clearStaleLock also asks the
 	// display's abstract socket, which every X server on the machine shares.
@@ -305,6 +287,35 @@ func TestExtraServicesHaveRootsIdentity(t *testing.T) {
 		}
 		if sp.Name == "wm" && sp.Credential != nil {
 			t.Errorf("wm runs as %+v, want root", sp.Credential)
+		}
+	}
+}
+
+// TestWeakPasswordWarning: a weak password is said at start, and the password
+// itself is not.
+func TestWeakPasswordWarning(t *testing.T) {
+	for _, tc := range []struct {
+		pw   string
+		warn bool
+	}{{"passpass", true}, {"xK9#mQ2v", false}} {
+		c := cfg(t, "XINIT_BACKEND=xvfb", "VNC_PASSWORD="+tc.pw)
+		e := env(fakeGPU{err: gpu.ErrNoGPU}, t.TempDir(), false, "PATH=/usr/bin")
+		p, err := Decide(c, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		core, logs := observer.New(zapcore.WarnLevel)
+		if _, err := Build(c, p, e, zap.New(core)); err != nil {
+			t.Fatal(err)
+		}
+		weak := logs.FilterMessageSnippet("VNC password is weak")
+		if (weak.Len() > 0) != tc.warn {
+			t.Errorf("password %q: %d weak warnings, want %v", tc.pw, weak.Len(), tc.warn)
+		}
+		for _, e := range logs.All() {
+			if strings.Contains(e.Message, tc.pw) || strings.Contains(fmt.Sprint(e.ContextMap()), tc.pw) {
+				t.Errorf("the log shows the password: %s %v", e.Message, e.ContextMap())
+			}
 		}
 	}
 }
