@@ -15,10 +15,10 @@ import (
 
 	"github.com/xinit-go/xinit-go/config"
 	"github.com/xinit-go/xinit-go/glprobe"
-	"github.com/xinit-go/xinit-go/internal/linebuf"
 	"github.com/xinit-go/xinit-go/supervisor"
 	"github.com/xinit-go/xinit-go/vnc"
 	"github.com/xinit-go/xinit-go/xscreen"
+	"github.com/xinit-go/xinit-go/xserver"
 )
 
 // Service names; extra services name these in `after`.
@@ -145,7 +145,7 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 		defer rt.close()
 		s.rt = rt
 		defer func() { s.rt = nil }()
-		xauth, cookie, err := xauthority(cfg.Display)
+		xauth, cookie, err := xserver.Authority(cfg.Display)
 		if err != nil {
 			return nil, fmt.Errorf("%w: make the X authority cookie: %w", ErrSetup, err)
 		}
@@ -243,16 +243,9 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 }
 
 func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart supervisor.Restart, log *zap.Logger) (supervisor.Spec, error) {
-	xlog := log.Named("x")
-	out := linebuf.New(200)
-	errsOf := func() []string { return xErrors(out) }
-	var argv []string
-	res := cfg.Resolution()
-	switch plan.Backend {
-	case config.BackendXvfb:
-		argv = []string{"Xvfb", cfg.DisplayName(), "-screen", "0", res,
-			"+extension", "GLX", "+extension", "RANDR"}
-	case config.BackendNvidia, config.BackendDummy:
+	o := xserver.Options{Display: s.display, Resolution: cfg.Resolution(), Width: cfg.Width, Height: cfg.Height,
+		Authority: s.XAuthority, Args: cfg.XArgs, Log: log.Named(XName)}
+	if plan.Backend == config.BackendNvidia || plan.Backend == config.BackendDummy {
 		path := cfg.XorgConf
 		if path == "" {
 			path = filepath.Join(cfg.RuntimeDir, "xorg.conf")
@@ -261,53 +254,23 @@ func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart su
 				return supervisor.Spec{}, err
 			}
 			if err := s.rt.writeFile("xorg.conf", text, 0o644); err != nil {
-				return supervisor.Spec{}, fmt.Errorf("%w: write xorg.conf: %v; check that XINIT_RUNTIME_DIR=%q is writable and not full", ErrSetup, err, cfg.RuntimeDir)
+				return supervisor.Spec{}, fmt.Errorf("%w: write xorg.conf: %w; check that XINIT_RUNTIME_DIR=%q is writable and not full", ErrSetup, err, cfg.RuntimeDir)
 			}
 		} else if _, err := os.Stat(path); err != nil {
-			return supervisor.Spec{}, fmt.Errorf("%w: XINIT_XORG_CONF=%q: %v", ErrSetup, path, err)
+			return supervisor.Spec{}, fmt.Errorf("%w: XINIT_XORG_CONF=%q: %w", ErrSetup, path, err)
 		}
 		s.XorgConfPath = path
-		logPath := s.paths.xlog
-		argv = []string{"Xorg", cfg.DisplayName(), "-config", path, "-logfile", logPath,
-			// Never take or switch a virtual terminal: there is none in a container,
-			// and on a host it would steal the console.
-			"-novtswitch", "-sharevts", "-keeptty"}
-		errsOf = func() []string {
-			if e := xorgLogErrors(logPath); len(e) > 0 {
-				return e
-			}
-			return xErrors(out)
-		}
+		o.XorgConf, o.XorgLog = path, s.paths.xlog
 	}
-	argv = append(argv, "-displayfd", "3", "-auth", s.XAuthority, "-nolisten", "tcp", "-noreset", "-s", "0", "-dpms")
-	argv = append(argv, cfg.XArgs...)
 	r := restart
 	r.Policy = supervisor.Always
-	display := cfg.Display
-	xd := s.display
-	return supervisor.Spec{
-		Name:         XName,
-		Argv:         argv,
-		Env:          env,
-		Role:         supervisor.Required,
-		Restart:      r,
-		ReadyTimeout: cfg.XReady,
-		PreStart: func(context.Context) error {
-			out.Reset()
-			return clearStaleLock(LockDir, SocketDir, display)
-		},
-		Ready: displayFDProbe(display, errsOf, func(ctx context.Context) error {
-			err := checkScreen(ctx, xd, cfg.Width, cfg.Height)
-			if err != nil && ctx.Err() == nil {
-				return supervisor.Permanent(err)
-			}
-			return err
-		}),
-		Output: func(line string) {
-			out.Add(line)
-			xlog.Info(line)
-		},
-	}, nil
+	sp := xserver.Spec(o)
+	sp.Name = XName
+	sp.Env = env
+	sp.Role = supervisor.Required
+	sp.Restart = r
+	sp.ReadyTimeout = cfg.XReady
+	return sp, nil
 }
 
 func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.Restart, log *zap.Logger) supervisor.Spec {

@@ -3,7 +3,6 @@ package session
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/xinit-go/xinit-go/config"
 	"github.com/xinit-go/xinit-go/gpu"
-	"github.com/xinit-go/xinit-go/internal/testutil"
 	"github.com/xinit-go/xinit-go/xorgconf"
 )
 
@@ -178,28 +176,6 @@ func TestBuildFailsOnUnwritableRuntimeDir(t *testing.T) {
 	}
 }
 
-func TestClearStaleLock(t *testing.T) {
-	// A display no X server of this machine uses: clearStaleLock also asks the
-	// display's abstract socket, which every X server on the machine shares.
-	n := testutil.FreeDisplay(t)
-	dir := t.TempDir()
-	lock := filepath.Join(dir, fmt.Sprintf(".X%d-lock", n))
-	sockDir := filepath.Join(dir, "sock")
-	_ = os.MkdirAll(sockDir, 0o755)
-	sock := filepath.Join(sockDir, fmt.Sprintf("X%d", n))
-	_ = os.WriteFile(sock, nil, 0o644)
-	_ = os.WriteFile(lock, []byte("   4194001\n"), 0o444)
-	if err := clearStaleLock(dir, sockDir, n); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(lock); err == nil {
-		t.Error("stale lock kept")
-	}
-	if _, err := os.Stat(sock); err == nil {
-		t.Error("stale socket kept")
-	}
-}
-
 func TestXorgConfFollowsXINIT_GPU(t *testing.T) {
 	two := gpu.Info{Driver: "580.159.04", Devices: []gpu.Device{
 		{Index: 0, Name: "NVIDIA H200", UUID: "GPU-a", BusID: xorgconf.BusID{Bus: 0x1a}},
@@ -231,27 +207,6 @@ func TestXorgConfFollowsXINIT_GPU(t *testing.T) {
 		if !strings.Contains(string(text), `"ProbeAllGpus" "false"`) {
 			t.Errorf("XINIT_GPU=%s: ProbeAllGpus", which)
 		}
-	}
-}
-
-// TestClearStaleLockKeepsALiveSocket: no lock file, but something answers on the
-// socket: it is in use, and the socket stays.
-func TestClearStaleLockKeepsALiveSocket(t *testing.T) {
-	dir := t.TempDir()
-	sockDir := filepath.Join(dir, "sock")
-	_ = os.MkdirAll(sockDir, 0o755)
-	sock := filepath.Join(sockDir, "X78")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	err = clearStaleLock(dir, sockDir, 78)
-	if err == nil || !strings.Contains(err.Error(), "display :78 is in use") {
-		t.Errorf("error %v, want display :78 is in use", err)
-	}
-	if _, err := os.Stat(sock); err != nil {
-		t.Errorf("the live socket was removed: %v", err)
 	}
 }
 

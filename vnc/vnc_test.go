@@ -90,3 +90,21 @@ func TestRFBAuthMatchesX11vnc(t *testing.T) {
 		}
 	}
 }
+
+// TestAddr: without a password, or with a single address, VNC is reported
+// where readiness connects; with a password on every interface, as that.
+func TestAddr(t *testing.T) {
+	for _, c := range []struct {
+		listen, auth, want string
+	}{
+		{"", "", "127.0.0.1:5900"},
+		{"", "/run/x/client/vncpasswd", "0.0.0.0:5900"},
+		{"::", "/run/x/client/vncpasswd", "[::]:5900"},
+		{"localhost", "/run/x/client/vncpasswd", "127.0.0.1:5900"},
+		{"10.0.0.5", "/run/x/client/vncpasswd", "10.0.0.5:5900"},
+	} {
+		if got := (Options{Port: 5900, Listen: c.listen, AuthFile: c.auth}).Addr(); got != c.want {
+			t.Errorf("listen %q auth %q: %s, want %s", c.listen, c.auth, got, c.want)
+		}
+	}
+}
