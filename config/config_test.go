@@ -420,3 +420,22 @@ func TestXArgsListInTOML(t *testing.T) {
 		t.Errorf("XINIT_X_ARGS: %q, want %q", c.XArgs, want)
 	}
 }
+
+// TestEnumsAreParsedOnce: a choice is stored as its typed, lower-case word,
+// and so is a service's restart policy in the TOML file.
+func TestEnumsAreParsedOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(file, []byte("[[service]]\nname = \"wm\"\ncommand = [\"openbox\"]\nrestart = \"Always\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"XINIT_CONFIG": file, "XINIT_APP_RESTART": "On-Failure", "XINIT_FREEZE_ACTION": "LOG",
+		"XINIT_VULKAN": "Layer", "XINIT_RECORD_KEEP": "failure"}
+	c, err := Load([]string{"app"}, func(k string) string { return env[k] }, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AppRestart != RestartOnFailure || c.FreezeAction != FreezeLog || c.Vulkan != VulkanLayer || c.RecordKeep != KeepFailure ||
+		c.Services[0].Restart != RestartAlways {
+		t.Errorf("%q %q %q %q %q", c.AppRestart, c.FreezeAction, c.Vulkan, c.RecordKeep, c.Services[0].Restart)
+	}
+}

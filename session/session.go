@@ -97,6 +97,17 @@ func RestartPolicy(cfg *config.Config) supervisor.Restart {
 	return r
 }
 
+// policy is the supervisor's restart policy for a configured one.
+func policy(p config.RestartPolicy) supervisor.Policy {
+	switch p {
+	case config.RestartOnFailure:
+		return supervisor.OnFailure
+	case config.RestartAlways:
+		return supervisor.Always
+	}
+	return supervisor.Never
+}
+
 func (s *Session) credential() *syscall.Credential {
 	if s.user == nil {
 		return nil
@@ -110,136 +121,174 @@ var ErrSetup = errors.New("session setup")
 // Build prepares the runtime directory, xorg.conf and password file, and returns
 // the services. Nothing is started.
 func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, error) {
-	s := &Session{Plan: plan}
-	if plan.Backend != config.BackendNone {
-		s.paths.frozen = filepath.Join(cfg.RuntimeDir, "frozen-screen.png")
-		switch {
-		case cfg.Screenshot != "":
-			s.paths.lastScreen = cfg.Screenshot
-		case cfg.Artifacts != "":
-			// The failure bundle needs the last screen: taken as XINIT_SCREENSHOT would.
-			s.paths.lastScreen = filepath.Join(cfg.RuntimeDir, "last-screen.png")
-		}
-		if plan.Backend == config.BackendNvidia || plan.Backend == config.BackendDummy {
-			s.paths.xlog = filepath.Join(cfg.RuntimeDir, fmt.Sprintf("Xorg.%d.log", cfg.Display))
-		}
-	}
-	base := childEnv(env.Environ)
-	restart := RestartPolicy(cfg)
-
-	var specs []supervisor.Spec
-	display := cfg.DisplayName()
-	withX := plan.Backend != config.BackendNone
+	s := &Session{Plan: plan, paths: pathsOf(cfg, plan.Backend)}
 	if cfg.AppUser != "" {
 		u, err := lookupUser(cfg.AppUser)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+			return nil, fmt.Errorf("%w: %w", ErrSetup, err)
 		}
 		s.user = u
 	}
+	restart := RestartPolicy(cfg)
+	base := childEnv(env.Environ)
+	withX := plan.Backend != config.BackendNone
 	if withX {
-		rt, err := openRuntimeDir(cfg.RuntimeDir, s.user != nil)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
-		}
-		defer rt.close()
-		s.rt = rt
-		defer func() { s.rt = nil }()
-		xauth, cookie, err := xserver.Authority(cfg.Display)
-		if err != nil {
-			return nil, fmt.Errorf("%w: make the X authority cookie: %w", ErrSetup, err)
-		}
-		files := []clientFile{{name: "Xauthority", data: xauth}}
-		if cfg.VNC && cfg.VNCPassword != "" {
-			files = append(files, clientFile{name: "vncpasswd", data: vnc.EncryptPassword(cfg.VNCPassword)})
-		}
-		s.clientDir, err = rt.makeClientDir(files, s.user)
-		if err != nil {
-			return nil, fmt.Errorf("%w: XINIT_RUNTIME_DIR=%q: %v; check that it is writable and not full", ErrSetup, cfg.RuntimeDir, err)
-		}
-		s.XAuthority = filepath.Join(s.clientDir, "Xauthority")
-		s.display = xscreen.Display{Num: cfg.Display, Cookie: cookie}
-		base = setEnv(base, "XAUTHORITY", s.XAuthority)
-		xs, err := s.xSpec(cfg, plan, base, restart, log)
+		display, err := s.prepareX(cfg, plan, restart, base, log)
 		if err != nil {
 			return nil, err
 		}
-		specs = append(specs, xs)
-		if cfg.VNC {
-			specs = append(specs, s.vncSpec(cfg, base, restart, log))
-		}
+		base = display
 	}
-
-	appEnv := append([]string(nil), base...)
+	appEnv, extraEnv := s.appEnvs(cfg, plan, env, base)
 	if withX {
-		appEnv = setEnv(appEnv, "DISPLAY", display)
+		s.Specs = append(s.Specs, s.glProbeSpec(cfg, plan, appEnv, log))
+	}
+	if len(cfg.App) > 0 {
+		s.Specs = append(s.Specs, s.appSpec(cfg, appEnv, restart, withX))
+	}
+	for _, es := range cfg.Services {
+		s.Specs = append(s.Specs, extraSpec(es, extraEnv, restart, log))
+	}
+	s.screenshotOnFinish(log)
+	return s, nil
+}
+
+// pathsOf are the session's own files for a backend: none without X, the X
+// log only under Xorg.
+func pathsOf(cfg *config.Config, backend string) paths {
+	var p paths
+	if backend == config.BackendNone {
+		return p
+	}
+	p.frozen = filepath.Join(cfg.RuntimeDir, "frozen-screen.png")
+	switch {
+	case cfg.Screenshot != "":
+		p.lastScreen = cfg.Screenshot
+	case cfg.Artifacts != "":
+		// The failure bundle needs the last screen: taken as XINIT_SCREENSHOT would.
+		p.lastScreen = filepath.Join(cfg.RuntimeDir, "last-screen.png")
+	}
+	if backend == config.BackendNvidia || backend == config.BackendDummy {
+		p.xlog = filepath.Join(cfg.RuntimeDir, fmt.Sprintf("Xorg.%d.log", cfg.Display))
+	}
+	return p
+}
+
+// prepareX opens the runtime directory, writes the client files (the X
+// authority, VNC's password) and xorg.conf, and adds the X server's and VNC's
+// specs. It returns base with XAUTHORITY set.
+func (s *Session) prepareX(cfg *config.Config, plan *Plan, restart supervisor.Restart, base []string, log *zap.Logger) ([]string, error) {
+	rt, err := openRuntimeDir(cfg.RuntimeDir, s.user != nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	defer rt.close()
+	s.rt = rt
+	defer func() { s.rt = nil }()
+	xauth, cookie, err := xserver.Authority(cfg.Display)
+	if err != nil {
+		return nil, fmt.Errorf("%w: make the X authority cookie: %w", ErrSetup, err)
+	}
+	files := []clientFile{{name: "Xauthority", data: xauth}}
+	if cfg.VNC && cfg.VNCPassword != "" {
+		files = append(files, clientFile{name: "vncpasswd", data: vnc.EncryptPassword(cfg.VNCPassword)})
+	}
+	s.clientDir, err = rt.makeClientDir(files, s.user)
+	if err != nil {
+		return nil, fmt.Errorf("%w: XINIT_RUNTIME_DIR=%q: %w; check that it is writable and not full", ErrSetup, cfg.RuntimeDir, err)
+	}
+	s.XAuthority = filepath.Join(s.clientDir, "Xauthority")
+	s.display = xscreen.Display{Num: cfg.Display, Cookie: cookie}
+	base = setEnv(base, "XAUTHORITY", s.XAuthority)
+	xs, err := s.xSpec(cfg, plan, base, restart, log)
+	if err != nil {
+		return nil, err
+	}
+	s.Specs = append(s.Specs, xs)
+	if cfg.VNC {
+		s.Specs = append(s.Specs, s.vncSpec(cfg, base, restart, log))
+	}
+	return base, nil
+}
+
+// appEnvs are the app's environment (the display, the GLX vendor rule, the
+// Vulkan layer, its user's identity) and the extra services' (the same, with
+// xinit-go's own identity).
+func (s *Session) appEnvs(cfg *config.Config, plan *Plan, env Env, base []string) (app, extra []string) {
+	app = append([]string(nil), base...)
+	if plan.Backend != config.BackendNone {
+		app = setEnv(app, "DISPLAY", cfg.DisplayName())
 		if plan.NvidiaGLX && lookupEnv(env.Environ, "__GLX_VENDOR_LIBRARY_NAME") == "" {
-			appEnv = setEnv(appEnv, "__GLX_VENDOR_LIBRARY_NAME", "nvidia")
+			app = setEnv(app, "__GLX_VENDOR_LIBRARY_NAME", "nvidia")
 		}
-		appEnv = plan.Vulkan.appEnv(appEnv)
+		app = plan.Vulkan.appEnv(app)
 	}
 	// Extra services run as xinit-go's own user (root): with an app user they get
 	// root's HOME, USER and LOGNAME, not the app user's (root's dotfiles in the
 	// user's home would be a place for the user to plant links).
-	extraEnv := appEnv
-	if s.user != nil {
-		extraEnv = ownIdentity(appEnv)
-	}
+	extra = app
 	if u := s.user; u != nil {
-		appEnv = setEnv(appEnv, "HOME", u.Home)
-		appEnv = setEnv(appEnv, "USER", u.Name)
-		appEnv = setEnv(appEnv, "LOGNAME", u.Name)
+		extra = ownIdentity(app)
+		app = setEnv(app, "HOME", u.Home)
+		app = setEnv(app, "USER", u.Name)
+		app = setEnv(app, "LOGNAME", u.Name)
+	}
+	return app, extra
+}
+
+// glProbeSpec places the renderer probe: it sees what the app will, its user
+// and its environment.
+func (s *Session) glProbeSpec(cfg *config.Config, plan *Plan, appEnv []string, log *zap.Logger) supervisor.Spec {
+	o := glprobe.Options{Self: selfPath(), Env: appEnv, Credential: s.credential(), After: XName, Require: cfg.RequireGPU, Log: log}
+	if !plan.NvidiaGLX {
+		o.GLXWhy = plan.GLXWhy
+	}
+	sp, p := glprobe.Spec(o)
+	s.gl = p
+	return sp
+}
+
+// appSpec is the app: the session's main service, after X (and after the
+// probe under XINIT_REQUIRE_GPU=1).
+func (s *Session) appSpec(cfg *config.Config, env []string, restart supervisor.Restart, withX bool) supervisor.Spec {
+	r := restart
+	r.Policy = policy(cfg.AppRestart)
+	app := supervisor.Spec{
+		Name:       AppName,
+		Argv:       cfg.App,
+		Env:        env,
+		Credential: s.credential(),
+		Role:       supervisor.Main,
+		Stdin:      true,
+		Restart:    r,
+		Timeout:    cfg.AppTimeout,
 	}
 	if withX {
-		// The probe sees what the app will: its user, its environment.
-		o := glprobe.Options{Self: selfPath(), Env: appEnv, Credential: s.credential(), After: XName, Require: cfg.RequireGPU, Log: log}
-		if !plan.NvidiaGLX {
-			o.GLXWhy = plan.GLXWhy
+		app.After = []string{XName}
+		if cfg.RequireGPU {
+			// X stays named: an app that dies with X, before X is reaped, follows it.
+			app.After = append(app.After, glprobe.Name)
 		}
-		var gl supervisor.Spec
-		gl, s.gl = glprobe.Spec(o)
-		specs = append(specs, gl)
 	}
-	if len(cfg.App) > 0 {
-		policy, _ := supervisor.ParsePolicy(cfg.AppRestart)
-		r := restart
-		r.Policy = policy
-		app := supervisor.Spec{
-			Name:       AppName,
-			Argv:       cfg.App,
-			Env:        appEnv,
-			Credential: s.credential(),
-			Role:       supervisor.Main,
-			Stdin:      true,
-			Restart:    r,
-			Timeout:    cfg.AppTimeout,
-		}
-		if withX {
-			app.After = []string{XName}
-			if cfg.RequireGPU {
-				// X stays named: an app that dies with X, before X is reaped, follows it.
-				app.After = append(app.After, glprobe.Name)
-			}
-		}
-		specs = append(specs, app)
-	}
-	for _, es := range cfg.Services {
-		specs = append(specs, extraSpec(es, extraEnv, restart, log))
-	}
-	s.Specs = specs
+	return app
+}
 
-	if path := s.paths.lastScreen; path != "" {
-		slog := log.Named("screenshot")
-		s.OnFinish(func(ctx context.Context, reason string) {
-			start := time.Now()
-			if err := xscreen.WritePNG(ctx, s.display, path); err != nil {
-				slog.Warn("screenshot failed", zap.String("path", path), zap.Error(err))
-				return
-			}
-			slog.Info("screenshot written", zap.String("path", path), zap.String("reason", reason), zap.Duration("took", time.Since(start)))
-		})
+// screenshotOnFinish takes the last screen's picture when the session is about
+// to stop, when one is asked for.
+func (s *Session) screenshotOnFinish(log *zap.Logger) {
+	path := s.paths.lastScreen
+	if path == "" {
+		return
 	}
-	return s, nil
+	slog := log.Named("screenshot")
+	s.OnFinish(func(ctx context.Context, reason string) {
+		start := time.Now()
+		if err := xscreen.WritePNG(ctx, s.display, path); err != nil {
+			slog.Warn("screenshot failed", zap.String("path", path), zap.Error(err))
+			return
+		}
+		slog.Info("screenshot written", zap.String("path", path), zap.String("reason", reason), zap.Duration("took", time.Since(start)))
+	})
 }
 
 func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart supervisor.Restart, log *zap.Logger) (supervisor.Spec, error) {
@@ -316,9 +365,8 @@ func extraSpec(es config.Service, env []string, restart supervisor.Restart, log 
 	for _, k := range keys {
 		e = setEnv(e, k, es.Env[k])
 	}
-	policy, _ := supervisor.ParsePolicy(es.Restart)
 	r := restart
-	r.Policy = policy
+	r.Policy = policy(es.Restart)
 	role := supervisor.Optional
 	if es.Required {
 		role = supervisor.Required

@@ -274,3 +274,13 @@ func TestWeakPasswordWarning(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyMapsEveryChoice: each restart policy the config accepts is the
+// supervisor's policy of the same name.
+func TestPolicyMapsEveryChoice(t *testing.T) {
+	for _, p := range []config.RestartPolicy{config.RestartNever, config.RestartOnFailure, config.RestartAlways} {
+		if got := policy(p).String(); got != string(p) {
+			t.Errorf("%s: the supervisor's policy is %s", p, got)
+		}
+	}
+}

@@ -33,15 +33,15 @@ func (p *Plan) vulkanRule(cfg *config.Config, env Env) error {
 	}
 	xOnly := p.Backend == config.BackendXvfb || p.Backend == config.BackendDummy
 	switch {
-	case cfg.Vulkan == "off":
+	case cfg.Vulkan == config.VulkanOff:
 		v.Why = "XINIT_VULKAN=off: Vulkan apps get the drivers as they are"
 		if xOnly && v.Found.NvidiaICD != "" {
 			v.Why += "; NVIDIA's Vulkan cannot present under " + p.Backend + ", so only Mesa's lavapipe or off-screen rendering will work"
 		}
-	case cfg.Vulkan == "layer" && v.Found.Layer == "":
+	case cfg.Vulkan == config.VulkanLayer && v.Found.Layer == "":
 		return fmt.Errorf("%w: XINIT_VULKAN=layer: the Vulkan layer %s is not installed (no VkLayer_xinit_present.json in %s or VK_ADD_LAYER_PATH); install it (make -C vklayer install) or use XINIT_VULKAN=auto",
 			gpu.ErrUnavailable, gpu.LayerName, strings.Join(gpu.LayerDirs, ", "))
-	case cfg.Vulkan == "layer":
+	case cfg.Vulkan == config.VulkanLayer:
 		v.Layer = true
 		v.Why = "XINIT_VULKAN=layer: Vulkan apps present through " + layer
 	case !xOnly:
