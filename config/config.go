@@ -14,20 +14,24 @@ import (
 // DefaultFile is read when neither --config nor XINIT_CONFIG names a file and it exists.
 const DefaultFile = "/etc/xinit-go/config.toml"
 
+// Backend is the X server to run (XINIT_BACKEND); auto becomes nvidia or xvfb
+// in the session's plan.
+type Backend string
+
 // Backends.
 const (
-	BackendAuto   = "auto"
-	BackendNvidia = "nvidia"
-	BackendXvfb   = "xvfb"
-	BackendDummy  = "dummy"
-	BackendNone   = "none"
+	BackendAuto   Backend = "auto"
+	BackendNvidia Backend = "nvidia"
+	BackendXvfb   Backend = "xvfb"
+	BackendDummy  Backend = "dummy"
+	BackendNone   Backend = "none"
 )
 
 // Config is the whole validated configuration.
 type Config struct {
 	File string `json:"config_file,omitempty"` // the TOML file read, if any
 
-	Backend    string           `json:"backend"`
+	Backend    Backend          `json:"backend"`
 	Display    int              `json:"display"` // the N of :N
 	Width      int              `json:"width"`
 	Height     int              `json:"height"`

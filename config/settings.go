@@ -49,7 +49,7 @@ var settings = []setting{
 	{env: "XINIT_BACKEND", key: "backend", flag: "backend", def: "auto", example: "XINIT_BACKEND=xvfb",
 		help: "display backend: auto, nvidia, xvfb, dummy or none",
 		apply: func(c *Config, v string) (err error) {
-			c.Backend, err = parseChoice(v, BackendAuto, BackendNvidia, BackendXvfb, BackendDummy, BackendNone)
+			c.Backend, err = parseEnum(v, BackendAuto, BackendNvidia, BackendXvfb, BackendDummy, BackendNone)
 			return err
 		}},
 	{env: "XINIT_DISPLAY", key: "display", flag: "display", def: ":0", example: "XINIT_DISPLAY=:1",

@@ -155,7 +155,7 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 
 // pathsOf are the session's own files for a backend: none without X, the X
 // log only under Xorg.
-func pathsOf(cfg *config.Config, backend string) paths {
+func pathsOf(cfg *config.Config, backend config.Backend) paths {
 	var p paths
 	if backend == config.BackendNone {
 		return p

@@ -107,7 +107,7 @@ func TestDecide(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.Backend != c.want || p.NvidiaGLX != c.nvidiaGLX || !strings.Contains(p.Why, c.why) {
+			if string(p.Backend) != c.want || p.NvidiaGLX != c.nvidiaGLX || !strings.Contains(p.Why, c.why) {
 				t.Errorf("backend %s nvidiaGLX %v why %q", p.Backend, p.NvidiaGLX, p.Why)
 			}
 		})
