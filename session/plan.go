@@ -52,7 +52,7 @@ func Decide(cfg *config.Config, env Env) (*Plan, error) {
 		p.Info = &info
 		sel, serr := gpu.Select(info.Devices, cfg.GPU)
 		if serr != nil {
-			return p, fmt.Errorf("%w: %v", gpu.ErrUnavailable, serr)
+			return p, fmt.Errorf("%w: %w", gpu.ErrUnavailable, serr)
 		}
 		p.GPUs = sel
 	}
