@@ -133,11 +133,10 @@ func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, 
 	base := childEnv(env.Environ)
 	withX := plan.Backend != config.BackendNone
 	if withX {
-		display, err := s.prepareX(cfg, plan, restart, base, log)
-		if err != nil {
+		var err error
+		if base, err = s.prepareX(cfg, plan, restart, base, log); err != nil {
 			return nil, err
 		}
-		base = display
 	}
 	appEnv, extraEnv := s.appEnvs(cfg, plan, env, base)
 	if withX {
