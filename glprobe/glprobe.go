@@ -52,8 +52,8 @@ type Result struct {
 // softwareRenderers are the substrings of Mesa's software renderers' names.
 var softwareRenderers = []string{"llvmpipe", "softpipe", "swrast", "software rasterizer", "mesa offscreen"}
 
-// IsSoftwareRenderer reports a GL renderer string that names a CPU renderer.
-func IsSoftwareRenderer(renderer string) bool {
+// isSoftwareRenderer reports a GL renderer string that names a CPU renderer.
+func isSoftwareRenderer(renderer string) bool {
 	r := strings.ToLower(renderer)
 	for _, s := range softwareRenderers {
 		if strings.Contains(r, s) {
@@ -94,7 +94,7 @@ func ParseGLXInfo(out string) (Result, error) {
 	if r.Renderer == "" {
 		return r, errors.New("glxinfo printed no \"OpenGL renderer string\"")
 	}
-	r.Software = IsSoftwareRenderer(r.Renderer)
+	r.Software = isSoftwareRenderer(r.Renderer)
 	r.Library = glxLibrary(r.Vendor)
 	return r, nil
 }

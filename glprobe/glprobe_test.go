@@ -70,7 +70,7 @@ func TestIsSoftwareRenderer(t *testing.T) {
 		"AMD Radeon RX 7900 XTX (radeonsi, navi31, LLVM 15.0.6, DRM 3.54)": false,
 		"Mesa Intel(R) UHD Graphics 630 (CFL GT2)":                         false,
 	} {
-		if got := IsSoftwareRenderer(r); got != want {
+		if got := isSoftwareRenderer(r); got != want {
 			t.Errorf("%q: %v, want %v", r, got, want)
 		}
 	}
