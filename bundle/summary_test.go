@@ -102,4 +102,3 @@ func TestAssemble(t *testing.T) {
 		})
 	}
 }
-

@@ -14,20 +14,24 @@ import (
 // DefaultFile is read when neither --config nor XINIT_CONFIG names a file and it exists.
 const DefaultFile = "/etc/xinit-go/config.toml"
 
+// Backend is the X server to run (XINIT_BACKEND); auto becomes nvidia or xvfb
+// in the session's plan.
+type Backend string
+
 // Backends.
 const (
-	BackendAuto   = "auto"
-	BackendNvidia = "nvidia"
-	BackendXvfb   = "xvfb"
-	BackendDummy  = "dummy"
-	BackendNone   = "none"
+	BackendAuto   Backend = "auto"
+	BackendNvidia Backend = "nvidia"
+	BackendXvfb   Backend = "xvfb"
+	BackendDummy  Backend = "dummy"
+	BackendNone   Backend = "none"
 )
 
 // Config is the whole validated configuration.
 type Config struct {
 	File string `json:"config_file,omitempty"` // the TOML file read, if any
 
-	Backend    string           `json:"backend"`
+	Backend    Backend          `json:"backend"`
 	Display    int              `json:"display"` // the N of :N
 	Width      int              `json:"width"`
 	Height     int              `json:"height"`
@@ -58,23 +62,23 @@ type Config struct {
 	ViewFPS    int      `json:"view_fps"`
 
 	AppUser        string        `json:"app_user,omitempty"`
-	AppRestart     string        `json:"app_restart"`
+	AppRestart     RestartPolicy `json:"app_restart"`
 	AppTimeout     time.Duration `json:"app_timeout"`
 	StopGrace      time.Duration `json:"stop_grace"`
 	RestartBudget  int           `json:"restart_budget"`
 	RestartWindow  time.Duration `json:"restart_window"`
 	RestartBackoff time.Duration `json:"restart_backoff"`
 	Screenshot     string        `json:"screenshot,omitempty"`
-	Vulkan         string        `json:"vulkan"` // auto, layer or off
+	Vulkan         VulkanMode    `json:"vulkan"`
 	RequireGPU     bool          `json:"require_gpu"`
 
 	Record        string        `json:"record,omitempty"`
 	RecordFPS     int           `json:"record_fps"`
 	RecordLast    time.Duration `json:"record_last"`
-	RecordKeep    string        `json:"record_keep"` // always or failure
+	RecordKeep    RecordKeep    `json:"record_keep"`
 	Artifacts     string        `json:"artifacts,omitempty"`
 	FreezeTimeout time.Duration `json:"freeze_timeout"`
-	FreezeAction  string        `json:"freeze_action"` // fail, restart or log
+	FreezeAction  FreezeAction  `json:"freeze_action"`
 
 	LogFormat string `json:"log_format"`
 	LogLevel  string `json:"log_level"`
@@ -88,7 +92,7 @@ type Service struct {
 	Command  []string          `toml:"command" json:"command"`
 	Env      map[string]string `toml:"env" json:"env,omitempty"`
 	Dir      string            `toml:"dir" json:"dir,omitempty"`
-	Restart  string            `toml:"restart" json:"restart"`
+	Restart  RestartPolicy     `toml:"restart" json:"restart"`
 	After    []string          `toml:"after" json:"after,omitempty"`
 	Required bool              `toml:"required" json:"required"`
 }
@@ -239,9 +243,11 @@ func (c *Config) crossCheck(getenv func(string) string) []error {
 			errs = append(errs, fmt.Errorf("%s (%s): command is empty, e.g. command = [\"openbox\", \"--sm-disable\"]", where, s.Name))
 		}
 		if s.Restart == "" {
-			c.Services[i].Restart = "on-failure"
-		} else if _, err := parseChoice(s.Restart, "never", "on-failure", "always"); err != nil {
+			c.Services[i].Restart = RestartOnFailure
+		} else if p, err := parseEnum(string(s.Restart), RestartNever, RestartOnFailure, RestartAlways); err != nil {
 			errs = append(errs, fmt.Errorf("%s (%s): restart = %q: want never, on-failure or always", where, s.Name, s.Restart))
+		} else {
+			c.Services[i].Restart = p
 		}
 	}
 	for _, s := range c.Services {

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"syscall"
@@ -419,5 +421,60 @@ func TestXArgsListInTOML(t *testing.T) {
 	}
 	if want := []string{"+extension", "RANDR", "-verbose"}; !slices.Equal(c.XArgs, want) {
 		t.Errorf("XINIT_X_ARGS: %q, want %q", c.XArgs, want)
+	}
+}
+
+// TestEnumsAreParsedOnce: a choice is stored as its typed, lower-case word,
+// and so is a service's restart policy in the TOML file.
+func TestEnumsAreParsedOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(file, []byte("[[service]]\nname = \"wm\"\ncommand = [\"openbox\"]\nrestart = \"Always\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"XINIT_CONFIG": file, "XINIT_APP_RESTART": "On-Failure", "XINIT_FREEZE_ACTION": "LOG",
+		"XINIT_VULKAN": "Layer", "XINIT_RECORD_KEEP": "failure"}
+	c, err := Load([]string{"app"}, func(k string) string { return env[k] }, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AppRestart != RestartOnFailure || c.FreezeAction != FreezeLog || c.Vulkan != VulkanLayer || c.RecordKeep != KeepFailure ||
+		c.Services[0].Restart != RestartAlways {
+		t.Errorf("%q %q %q %q %q", c.AppRestart, c.FreezeAction, c.Vulkan, c.RecordKeep, c.Services[0].Restart)
+	}
+}
+
+// TestJSONDurationsHaveUnits: every duration in the configuration's JSON (the
+// settings in summary.json) is written with its unit, under its TOML key.
+func TestJSONDurationsHaveUnits(t *testing.T) {
+	c, err := Load([]string{"app"}, env("XINIT_STOP_GRACE=7s", "XINIT_FREEZE_TIMEOUT=90s"), filepath.Join(t.TempDir(), "absent.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(c.Redacted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"x_ready_timeout": "30s", "app_timeout": "0s", "stop_grace": "7s", "restart_window": "",
+		"restart_backoff": "", "record_last": "0s", "freeze_timeout": "1m30s"}
+	for k, w := range want {
+		s, ok := m[k].(string)
+		if !ok || (w != "" && s != w) {
+			t.Errorf("%s: %v, want %q", k, m[k], w)
+		}
+	}
+	if m["backend"] != "auto" || m["vnc_port"] != 5900.0 || m["app_restart"] != "never" {
+		t.Errorf("other settings: %v %v %v", m["backend"], m["vnc_port"], m["app_restart"])
+	}
+	typ := reflect.TypeFor[Config]()
+	for i := range typ.NumField() {
+		if f := typ.Field(i); f.Type == reflect.TypeFor[time.Duration]() {
+			if _, ok := m[strings.Split(f.Tag.Get("json"), ",")[0]].(string); !ok {
+				t.Errorf("%s is written without its unit", f.Name)
+			}
+		}
 	}
 }

@@ -49,7 +49,7 @@ var settings = []setting{
 	{env: "XINIT_BACKEND", key: "backend", flag: "backend", def: "auto", example: "XINIT_BACKEND=xvfb",
 		help: "display backend: auto, nvidia, xvfb, dummy or none",
 		apply: func(c *Config, v string) (err error) {
-			c.Backend, err = parseChoice(v, BackendAuto, BackendNvidia, BackendXvfb, BackendDummy, BackendNone)
+			c.Backend, err = parseEnum(v, BackendAuto, BackendNvidia, BackendXvfb, BackendDummy, BackendNone)
 			return err
 		}},
 	{env: "XINIT_DISPLAY", key: "display", flag: "display", def: ":0", example: "XINIT_DISPLAY=:1",
@@ -199,7 +199,7 @@ var settings = []setting{
 	{env: "XINIT_APP_RESTART", key: "app_restart", flag: "app-restart", def: "never", example: "XINIT_APP_RESTART=on-failure",
 		help: "restart the app: never (the container exits with it), on-failure or always",
 		apply: func(c *Config, v string) (err error) {
-			c.AppRestart, err = parseChoice(v, "never", "on-failure", "always")
+			c.AppRestart, err = parseEnum(v, RestartNever, RestartOnFailure, RestartAlways)
 			return err
 		}},
 	{env: "XINIT_APP_TIMEOUT", key: "app_timeout", flag: "app-timeout", def: "0", example: "XINIT_APP_TIMEOUT=30m",
@@ -319,7 +319,7 @@ var settings = []setting{
 	{env: "XINIT_RECORD_KEEP", key: "record_keep", flag: "record-keep", def: "always", example: "XINIT_RECORD_KEEP=failure",
 		help: "keep the recording always, or only when the run failed (failure: a non-zero exit, a signal, a timeout, a frozen screen)",
 		apply: func(c *Config, v string) (err error) {
-			c.RecordKeep, err = parseChoice(v, "always", "failure")
+			c.RecordKeep, err = parseEnum(v, KeepAlways, KeepFailure)
 			return err
 		}},
 	{env: "XINIT_ARTIFACTS", key: "artifacts", flag: "artifacts", example: "XINIT_ARTIFACTS=/artifacts",
@@ -343,13 +343,13 @@ var settings = []setting{
 	{env: "XINIT_FREEZE_ACTION", key: "freeze_action", flag: "freeze-action", def: "fail", example: "XINIT_FREEZE_ACTION=restart",
 		help: "what a frozen or black screen does: fail (the session ends with exit code 75), restart the app, or log",
 		apply: func(c *Config, v string) (err error) {
-			c.FreezeAction, err = parseChoice(v, "fail", "restart", "log")
+			c.FreezeAction, err = parseEnum(v, FreezeFail, FreezeRestart, FreezeLog)
 			return err
 		}},
 	{env: "XINIT_VULKAN", key: "vulkan", flag: "vulkan", def: "auto", example: "XINIT_VULKAN=layer",
 		help: "Vulkan apps under xvfb or dummy: auto (the present-by-copy layer when NVIDIA's Vulkan driver is there), layer (always) or off",
 		apply: func(c *Config, v string) (err error) {
-			c.Vulkan, err = parseChoice(v, "auto", "layer", "off")
+			c.Vulkan, err = parseEnum(v, VulkanAuto, VulkanLayer, VulkanOff)
 			return err
 		}},
 	{env: "XINIT_REQUIRE_GPU", key: "require_gpu", flag: "require-gpu", def: "0", example: "XINIT_REQUIRE_GPU=1",

@@ -22,7 +22,7 @@ type Env struct {
 
 // Plan is the backend decision and what it rests on.
 type Plan struct {
-	Backend   string         `json:"backend"`
+	Backend   config.Backend `json:"backend"`
 	Why       string         `json:"why"`
 	Info      *gpu.Info      `json:"gpu_info,omitempty"`
 	GPUError  string         `json:"gpu_error,omitempty"`
@@ -52,7 +52,7 @@ func Decide(cfg *config.Config, env Env) (*Plan, error) {
 		p.Info = &info
 		sel, serr := gpu.Select(info.Devices, cfg.GPU)
 		if serr != nil {
-			return p, fmt.Errorf("%w: %v", gpu.ErrUnavailable, serr)
+			return p, fmt.Errorf("%w: %w", gpu.ErrUnavailable, serr)
 		}
 		p.GPUs = sel
 	}
@@ -74,7 +74,7 @@ func Decide(cfg *config.Config, env Env) (*Plan, error) {
 			p.Why = "auto: " + firstProblem(nvidiaErr)
 		}
 	default:
-		p.Why = "XINIT_BACKEND=" + cfg.Backend
+		p.Why = "XINIT_BACKEND=" + string(cfg.Backend)
 	}
 	if p.Backend == config.BackendXvfb || p.Backend == config.BackendDummy {
 		p.glxRule(env)

@@ -1,15 +1,12 @@
 package session
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -17,9 +14,11 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xinit-go/xinit-go/config"
-	"github.com/xinit-go/xinit-go/internal/linebuf"
+	"github.com/xinit-go/xinit-go/glprobe"
 	"github.com/xinit-go/xinit-go/supervisor"
+	"github.com/xinit-go/xinit-go/vnc"
 	"github.com/xinit-go/xinit-go/xscreen"
+	"github.com/xinit-go/xinit-go/xserver"
 )
 
 // Service names; extra services name these in `after`.
@@ -46,8 +45,8 @@ type Session struct {
 	display   xscreen.Display // how xinit-go itself connects: readiness, screenshot
 	user      *AppUser
 	clientDir string
-	rt        *runtimeDir // open while Build runs
-	gl        *glProbe    // the GL renderer probe, nil without X
+	rt        *runtimeDir    // open while Build runs
+	gl        *glprobe.Probe // the GL renderer probe, nil without X
 	paths     paths
 	finish    []func(ctx context.Context, reason string)
 }
@@ -98,6 +97,17 @@ func RestartPolicy(cfg *config.Config) supervisor.Restart {
 	return r
 }
 
+// policy is the supervisor's restart policy for a configured one.
+func policy(p config.RestartPolicy) supervisor.Policy {
+	switch p {
+	case config.RestartOnFailure:
+		return supervisor.OnFailure
+	case config.RestartAlways:
+		return supervisor.Always
+	}
+	return supervisor.Never
+}
+
 func (s *Session) credential() *syscall.Credential {
 	if s.user == nil {
 		return nil
@@ -111,147 +121,179 @@ var ErrSetup = errors.New("session setup")
 // Build prepares the runtime directory, xorg.conf and password file, and returns
 // the services. Nothing is started.
 func Build(cfg *config.Config, plan *Plan, env Env, log *zap.Logger) (*Session, error) {
-	s := &Session{Plan: plan}
-	if plan.Backend != config.BackendNone {
-		s.paths.frozen = filepath.Join(cfg.RuntimeDir, "frozen-screen.png")
-		switch {
-		case cfg.Screenshot != "":
-			s.paths.lastScreen = cfg.Screenshot
-		case cfg.Artifacts != "":
-			// The failure bundle needs the last screen: taken as XINIT_SCREENSHOT would.
-			s.paths.lastScreen = filepath.Join(cfg.RuntimeDir, "last-screen.png")
-		}
-		if plan.Backend == config.BackendNvidia || plan.Backend == config.BackendDummy {
-			s.paths.xlog = filepath.Join(cfg.RuntimeDir, fmt.Sprintf("Xorg.%d.log", cfg.Display))
-		}
-	}
-	base := childEnv(env.Environ)
-	restart := RestartPolicy(cfg)
-
-	var specs []supervisor.Spec
-	display := cfg.DisplayName()
-	withX := plan.Backend != config.BackendNone
+	s := &Session{Plan: plan, paths: pathsOf(cfg, plan.Backend)}
 	if cfg.AppUser != "" {
 		u, err := lookupUser(cfg.AppUser)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
+			return nil, fmt.Errorf("%w: %w", ErrSetup, err)
 		}
 		s.user = u
 	}
+	restart := RestartPolicy(cfg)
+	base := childEnv(env.Environ)
+	withX := plan.Backend != config.BackendNone
 	if withX {
-		rt, err := openRuntimeDir(cfg.RuntimeDir, s.user != nil)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
-		}
-		defer rt.close()
-		s.rt = rt
-		defer func() { s.rt = nil }()
-		xauth, cookie, err := xauthority(cfg.Display)
-		if err != nil {
-			return nil, fmt.Errorf("%w: make the X authority cookie: %w", ErrSetup, err)
-		}
-		files := []clientFile{{name: "Xauthority", data: xauth}}
-		if cfg.VNC && cfg.VNCPassword != "" {
-			files = append(files, clientFile{name: "vncpasswd", data: EncryptVNCPassword(cfg.VNCPassword)})
-		}
-		s.clientDir, err = rt.makeClientDir(files, s.user)
-		if err != nil {
-			return nil, fmt.Errorf("%w: XINIT_RUNTIME_DIR=%q: %v; check that it is writable and not full", ErrSetup, cfg.RuntimeDir, err)
-		}
-		s.XAuthority = filepath.Join(s.clientDir, "Xauthority")
-		s.display = xscreen.Display{Num: cfg.Display, Cookie: cookie}
-		base = setEnv(base, "XAUTHORITY", s.XAuthority)
-		xs, err := s.xSpec(cfg, plan, base, restart, log)
-		if err != nil {
+		var err error
+		if base, err = s.prepareX(cfg, plan, restart, base, log); err != nil {
 			return nil, err
 		}
-		specs = append(specs, xs)
-		if cfg.VNC {
-			vs, err := s.vncSpec(cfg, base, restart, log)
-			if err != nil {
-				return nil, err
-			}
-			specs = append(specs, vs)
-		}
 	}
-
-	appEnv := append([]string(nil), base...)
+	appEnv, extraEnv := s.appEnvs(cfg, plan, env, base)
 	if withX {
-		appEnv = setEnv(appEnv, "DISPLAY", display)
+		s.Specs = append(s.Specs, s.glProbeSpec(cfg, plan, appEnv, log))
+	}
+	if len(cfg.App) > 0 {
+		s.Specs = append(s.Specs, s.appSpec(cfg, appEnv, restart, withX))
+	}
+	for _, es := range cfg.Services {
+		s.Specs = append(s.Specs, extraSpec(es, extraEnv, restart, log))
+	}
+	s.screenshotOnFinish(log)
+	return s, nil
+}
+
+// pathsOf are the session's own files for a backend: none without X, the X
+// log only under Xorg.
+func pathsOf(cfg *config.Config, backend config.Backend) paths {
+	var p paths
+	if backend == config.BackendNone {
+		return p
+	}
+	p.frozen = filepath.Join(cfg.RuntimeDir, "frozen-screen.png")
+	switch {
+	case cfg.Screenshot != "":
+		p.lastScreen = cfg.Screenshot
+	case cfg.Artifacts != "":
+		// The failure bundle needs the last screen: taken as XINIT_SCREENSHOT would.
+		p.lastScreen = filepath.Join(cfg.RuntimeDir, "last-screen.png")
+	}
+	if backend == config.BackendNvidia || backend == config.BackendDummy {
+		p.xlog = filepath.Join(cfg.RuntimeDir, fmt.Sprintf("Xorg.%d.log", cfg.Display))
+	}
+	return p
+}
+
+// prepareX opens the runtime directory, writes the client files (the X
+// authority, VNC's password) and xorg.conf, and adds the X server's and VNC's
+// specs. It returns base with XAUTHORITY set.
+func (s *Session) prepareX(cfg *config.Config, plan *Plan, restart supervisor.Restart, base []string, log *zap.Logger) ([]string, error) {
+	rt, err := openRuntimeDir(cfg.RuntimeDir, s.user != nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	defer rt.close()
+	s.rt = rt
+	defer func() { s.rt = nil }()
+	xauth, cookie, err := xserver.Authority(cfg.Display)
+	if err != nil {
+		return nil, fmt.Errorf("%w: make the X authority cookie: %w", ErrSetup, err)
+	}
+	files := []clientFile{{name: "Xauthority", data: xauth}}
+	if cfg.VNC && cfg.VNCPassword != "" {
+		files = append(files, clientFile{name: "vncpasswd", data: vnc.EncryptPassword(cfg.VNCPassword)})
+	}
+	s.clientDir, err = rt.makeClientDir(files, s.user)
+	if err != nil {
+		return nil, fmt.Errorf("%w: XINIT_RUNTIME_DIR=%q: %w; check that it is writable and not full", ErrSetup, cfg.RuntimeDir, err)
+	}
+	s.XAuthority = filepath.Join(s.clientDir, "Xauthority")
+	s.display = xscreen.Display{Num: cfg.Display, Cookie: cookie}
+	base = setEnv(base, "XAUTHORITY", s.XAuthority)
+	xs, err := s.xSpec(cfg, plan, base, restart, log)
+	if err != nil {
+		return nil, err
+	}
+	s.Specs = append(s.Specs, xs)
+	if cfg.VNC {
+		s.Specs = append(s.Specs, s.vncSpec(cfg, base, restart, log))
+	}
+	return base, nil
+}
+
+// appEnvs are the app's environment (the display, the GLX vendor rule, the
+// Vulkan layer, its user's identity) and the extra services' (the same, with
+// xinit-go's own identity).
+func (s *Session) appEnvs(cfg *config.Config, plan *Plan, env Env, base []string) (app, extra []string) {
+	app = append([]string(nil), base...)
+	if plan.Backend != config.BackendNone {
+		app = setEnv(app, "DISPLAY", cfg.DisplayName())
 		if plan.NvidiaGLX && lookupEnv(env.Environ, "__GLX_VENDOR_LIBRARY_NAME") == "" {
-			appEnv = setEnv(appEnv, "__GLX_VENDOR_LIBRARY_NAME", "nvidia")
+			app = setEnv(app, "__GLX_VENDOR_LIBRARY_NAME", "nvidia")
 		}
-		appEnv = plan.Vulkan.appEnv(appEnv)
+		app = plan.Vulkan.appEnv(app)
 	}
 	// Extra services run as xinit-go's own user (root): with an app user they get
 	// root's HOME, USER and LOGNAME, not the app user's (root's dotfiles in the
 	// user's home would be a place for the user to plant links).
-	extraEnv := appEnv
-	if s.user != nil {
-		extraEnv = ownIdentity(appEnv)
-	}
+	extra = app
 	if u := s.user; u != nil {
-		appEnv = setEnv(appEnv, "HOME", u.Home)
-		appEnv = setEnv(appEnv, "USER", u.Name)
-		appEnv = setEnv(appEnv, "LOGNAME", u.Name)
+		extra = ownIdentity(app)
+		app = setEnv(app, "HOME", u.Home)
+		app = setEnv(app, "USER", u.Name)
+		app = setEnv(app, "LOGNAME", u.Name)
+	}
+	return app, extra
+}
+
+// glProbeSpec places the renderer probe: it sees what the app will, its user
+// and its environment.
+func (s *Session) glProbeSpec(cfg *config.Config, plan *Plan, appEnv []string, log *zap.Logger) supervisor.Spec {
+	o := glprobe.Options{Self: selfPath(), Env: appEnv, Credential: s.credential(), After: XName, Require: cfg.RequireGPU, Log: log}
+	if !plan.NvidiaGLX {
+		o.GLXWhy = plan.GLXWhy
+	}
+	sp, p := glprobe.Spec(o)
+	s.gl = p
+	return sp
+}
+
+// appSpec is the app: the session's main service, after X (and after the
+// probe under XINIT_REQUIRE_GPU=1).
+func (s *Session) appSpec(cfg *config.Config, env []string, restart supervisor.Restart, withX bool) supervisor.Spec {
+	r := restart
+	r.Policy = policy(cfg.AppRestart)
+	app := supervisor.Spec{
+		Name:       AppName,
+		Argv:       cfg.App,
+		Env:        env,
+		Credential: s.credential(),
+		Role:       supervisor.Main,
+		Stdin:      true,
+		Restart:    r,
+		Timeout:    cfg.AppTimeout,
 	}
 	if withX {
-		// The probe sees what the app will: its user, its environment.
-		specs = append(specs, s.glProbeSpec(cfg, plan, appEnv, selfPath(), log))
-	}
-	if len(cfg.App) > 0 {
-		policy, _ := supervisor.ParsePolicy(cfg.AppRestart)
-		r := restart
-		r.Policy = policy
-		app := supervisor.Spec{
-			Name:       AppName,
-			Argv:       cfg.App,
-			Env:        appEnv,
-			Credential: s.credential(),
-			Role:       supervisor.Main,
-			Stdin:      true,
-			Restart:    r,
-			Timeout:    cfg.AppTimeout,
+		app.After = []string{XName}
+		if cfg.RequireGPU {
+			// X stays named: an app that dies with X, before X is reaped, follows it.
+			app.After = append(app.After, glprobe.Name)
 		}
-		if withX {
-			app.After = []string{XName}
-			if cfg.RequireGPU {
-				// X stays named: an app that dies with X, before X is reaped, follows it.
-				app.After = append(app.After, GLName)
-			}
-		}
-		specs = append(specs, app)
 	}
-	for _, es := range cfg.Services {
-		specs = append(specs, extraSpec(es, extraEnv, restart, log))
-	}
-	s.Specs = specs
+	return app
+}
 
-	if path := s.paths.lastScreen; path != "" {
-		slog := log.Named("screenshot")
-		s.OnFinish(func(ctx context.Context, reason string) {
-			start := time.Now()
-			if err := xscreen.WritePNG(ctx, s.display, path); err != nil {
-				slog.Warn("screenshot failed", zap.String("path", path), zap.Error(err))
-				return
-			}
-			slog.Info("screenshot written", zap.String("path", path), zap.String("reason", reason), zap.Duration("took", time.Since(start)))
-		})
+// screenshotOnFinish takes the last screen's picture when the session is about
+// to stop, when one is asked for.
+func (s *Session) screenshotOnFinish(log *zap.Logger) {
+	path := s.paths.lastScreen
+	if path == "" {
+		return
 	}
-	return s, nil
+	slog := log.Named("screenshot")
+	s.OnFinish(func(ctx context.Context, reason string) {
+		start := time.Now()
+		if err := xscreen.WritePNG(ctx, s.display, path); err != nil {
+			slog.Warn("screenshot failed", zap.String("path", path), zap.Error(err))
+			return
+		}
+		slog.Info("screenshot written", zap.String("path", path), zap.String("reason", reason), zap.Duration("took", time.Since(start)))
+	})
 }
 
 func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart supervisor.Restart, log *zap.Logger) (supervisor.Spec, error) {
-	xlog := log.Named("x")
-	out := linebuf.New(200)
-	errsOf := func() []string { return xErrors(out) }
-	var argv []string
-	res := cfg.Resolution()
-	switch plan.Backend {
-	case config.BackendXvfb:
-		argv = []string{"Xvfb", cfg.DisplayName(), "-screen", "0", res,
-			"+extension", "GLX", "+extension", "RANDR"}
-	case config.BackendNvidia, config.BackendDummy:
+	o := xserver.Options{Display: s.display, Resolution: cfg.Resolution(), Width: cfg.Width, Height: cfg.Height,
+		Authority: s.XAuthority, Args: cfg.XArgs, Log: log.Named(XName)}
+	if plan.Backend == config.BackendNvidia || plan.Backend == config.BackendDummy {
 		path := cfg.XorgConf
 		if path == "" {
 			path = filepath.Join(cfg.RuntimeDir, "xorg.conf")
@@ -260,77 +302,36 @@ func (s *Session) xSpec(cfg *config.Config, plan *Plan, env []string, restart su
 				return supervisor.Spec{}, err
 			}
 			if err := s.rt.writeFile("xorg.conf", text, 0o644); err != nil {
-				return supervisor.Spec{}, fmt.Errorf("%w: write xorg.conf: %v; check that XINIT_RUNTIME_DIR=%q is writable and not full", ErrSetup, err, cfg.RuntimeDir)
+				return supervisor.Spec{}, fmt.Errorf("%w: write xorg.conf: %w; check that XINIT_RUNTIME_DIR=%q is writable and not full", ErrSetup, err, cfg.RuntimeDir)
 			}
 		} else if _, err := os.Stat(path); err != nil {
-			return supervisor.Spec{}, fmt.Errorf("%w: XINIT_XORG_CONF=%q: %v", ErrSetup, path, err)
+			return supervisor.Spec{}, fmt.Errorf("%w: XINIT_XORG_CONF=%q: %w", ErrSetup, path, err)
 		}
 		s.XorgConfPath = path
-		logPath := s.paths.xlog
-		argv = []string{"Xorg", cfg.DisplayName(), "-config", path, "-logfile", logPath,
-			// Never take or switch a virtual terminal: there is none in a container,
-			// and on a host it would steal the console.
-			"-novtswitch", "-sharevts", "-keeptty"}
-		errsOf = func() []string {
-			if e := xorgLogErrors(logPath); len(e) > 0 {
-				return e
-			}
-			return xErrors(out)
-		}
+		o.XorgConf, o.XorgLog = path, s.paths.xlog
 	}
-	argv = append(argv, "-displayfd", "3", "-auth", s.XAuthority, "-nolisten", "tcp", "-noreset", "-s", "0", "-dpms")
-	argv = append(argv, cfg.XArgs...)
 	r := restart
 	r.Policy = supervisor.Always
-	display := cfg.Display
-	xd := s.display
-	return supervisor.Spec{
-		Name:         XName,
-		Argv:         argv,
-		Env:          env,
-		Role:         supervisor.Required,
-		Restart:      r,
-		ReadyTimeout: cfg.XReady,
-		PreStart: func(context.Context) error {
-			out.Reset()
-			return clearStaleLock(LockDir, SocketDir, display)
-		},
-		Ready: displayFDProbe(display, errsOf, func(ctx context.Context) error {
-			err := checkScreen(ctx, xd, cfg.Width, cfg.Height)
-			if err != nil && ctx.Err() == nil {
-				return supervisor.Permanent(err)
-			}
-			return err
-		}),
-		Output: func(line string) {
-			out.Add(line)
-			xlog.Info(line)
-		},
-	}, nil
+	sp := xserver.Spec(o)
+	sp.Name = XName
+	sp.Env = env
+	sp.Role = supervisor.Required
+	sp.Restart = r
+	sp.ReadyTimeout = cfg.XReady
+	return sp, nil
 }
 
-func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.Restart, log *zap.Logger) (supervisor.Spec, error) {
-	vlog := log.Named("vnc")
-	auth := ""
+func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.Restart, log *zap.Logger) supervisor.Spec {
+	o := vnc.Options{Display: cfg.Display, Port: cfg.VNCPort, Listen: cfg.VNCListen, Password: cfg.VNCPassword,
+		UID: os.Geteuid(), Log: log.Named(VNCName)}
 	if cfg.VNCPassword != "" {
 		// Written with the client directory (Build).
-		auth = filepath.Join(s.clientDir, "vncpasswd")
-		if len(cfg.VNCPassword) > 8 {
-			vlog.Warn("the VNC password is longer than 8 characters; VNC uses only the first 8", zap.Int("length", len(cfg.VNCPassword)))
-		}
-		if why := weakVNCPassword(cfg.VNCPassword); why != "" {
-			vlog.Warn("the VNC password is weak: "+why+"; whoever reaches VNC or the browser view can guess it. Use 8 random characters, e.g. head -c 6 /dev/urandom | base64",
-				zap.String("why", why))
-		}
-	} else {
-		vlog.Warn(fmt.Sprintf("no VNC password: VNC listens on 127.0.0.1:%d only; reach it with kubectl port-forward or an ssh tunnel, or set VNC_PASSWORD (or XINIT_VNC_PASSWORD_FILE) to listen on every interface", cfg.VNCPort))
+		o.AuthFile = filepath.Join(s.clientDir, "vncpasswd")
 	}
-	listen := cfg.VNCListen
-	addr := probeAddr(listen, cfg.VNCPort)
-	s.VNCAddr = addr
-	if auth != "" && (listen == "" || listen == "0.0.0.0" || listen == "::") {
-		s.VNCAddr = net.JoinHostPort(cmp.Or(listen, "0.0.0.0"), strconv.Itoa(cfg.VNCPort))
+	if s.user != nil {
+		o.UID = int(s.user.Cred.Uid)
 	}
+	s.VNCAddr = o.Addr()
 	r := restart
 	r.Policy = supervisor.Always
 	// VNC is required only when it is the point of the session (no app). Beside an
@@ -343,30 +344,14 @@ func (s *Session) vncSpec(cfg *config.Config, env []string, restart supervisor.R
 		role = supervisor.Optional
 		s.Vital = append(s.Vital, VNCName)
 	}
-	uid := os.Geteuid()
-	if s.user != nil {
-		uid = int(s.user.Cred.Uid)
-	}
-	shm := newShmSweeper(uid, vlog)
-	return supervisor.Spec{
-		Name:         VNCName,
-		Credential:   s.credential(),
-		Argv:         vncArgs(cfg.Display, cfg.VNCPort, listen, auth),
-		Env:          setEnv(env, "DISPLAY", cfg.DisplayName()),
-		After:        []string{XName},
-		Role:         role,
-		Restart:      r,
-		ReadyTimeout: 20 * time.Second,
-		Ready:        rfbProbe(addr),
-		// The X server may still hold x11vnc's segments for a moment after it died:
-		// what the exit leaves is retried before the next start.
-		Exited: func(pid int) { shm.exited(pid, time.Now()) },
-		PreStart: func(context.Context) error {
-			shm.starting(time.Now())
-			return nil
-		},
-		Output: vncOutput(vlog),
-	}, nil
+	sp := vnc.Spec(o)
+	sp.Name = VNCName
+	sp.Credential = s.credential()
+	sp.Env = setEnv(env, "DISPLAY", cfg.DisplayName())
+	sp.After = []string{XName}
+	sp.Role = role
+	sp.Restart = r
+	return sp
 }
 
 func extraSpec(es config.Service, env []string, restart supervisor.Restart, log *zap.Logger) supervisor.Spec {
@@ -379,9 +364,8 @@ func extraSpec(es config.Service, env []string, restart supervisor.Restart, log 
 	for _, k := range keys {
 		e = setEnv(e, k, es.Env[k])
 	}
-	policy, _ := supervisor.ParsePolicy(es.Restart)
 	r := restart
-	r.Policy = policy
+	r.Policy = policy(es.Restart)
 	role := supervisor.Optional
 	if es.Required {
 		role = supervisor.Required
@@ -435,4 +419,20 @@ func lookupEnv(env []string, key string) string {
 		}
 	}
 	return ""
+}
+
+// GL returns the GL renderer probe's latest result, nil before its first and
+// without X.
+func (s *Session) GL() *glprobe.Result { return s.gl.Result() }
+
+// GLRequired reports whether the probe's failure ends the session (XINIT_REQUIRE_GPU=1).
+func (s *Session) GLRequired() bool { return s.gl.Required() }
+
+// selfPath is this program, for the probe's argv: the same binary, so an image
+// needs nothing more.
+func selfPath() string {
+	if p, err := os.Executable(); err == nil {
+		return p
+	}
+	return "/proc/self/exe"
 }

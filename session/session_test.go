@@ -3,19 +3,19 @@ package session
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/xinit-go/xinit-go/config"
 	"github.com/xinit-go/xinit-go/gpu"
-	"github.com/xinit-go/xinit-go/internal/testutil"
 	"github.com/xinit-go/xinit-go/xorgconf"
 )
 
@@ -107,7 +107,7 @@ func TestDecide(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.Backend != c.want || p.NvidiaGLX != c.nvidiaGLX || !strings.Contains(p.Why, c.why) {
+			if string(p.Backend) != c.want || p.NvidiaGLX != c.nvidiaGLX || !strings.Contains(p.Why, c.why) {
 				t.Errorf("backend %s nvidiaGLX %v why %q", p.Backend, p.NvidiaGLX, p.Why)
 			}
 		})
@@ -176,48 +176,6 @@ func TestBuildFailsOnUnwritableRuntimeDir(t *testing.T) {
 	}
 }
 
-// TestRFBAuthMatchesX11vnc compares our password file with x11vnc -storepasswd's.
-func TestRFBAuthMatchesX11vnc(t *testing.T) {
-	testutil.Need(t, "x11vnc")
-	for _, pw := range []string{"passpass", "s3cr", "longer-than-eight"} {
-		ours := filepath.Join(t.TempDir(), "ours")
-		theirs := filepath.Join(t.TempDir(), "theirs")
-		if err := WriteRFBAuth(ours, pw); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := exec.Command("x11vnc", "-storepasswd", pw, theirs).CombinedOutput(); err != nil {
-			t.Fatalf("%v %s", err, out)
-		}
-		a, _ := os.ReadFile(ours)
-		b, _ := os.ReadFile(theirs)
-		if string(a) != string(b) {
-			t.Errorf("%q: ours %x, x11vnc's %x", pw, a, b)
-		}
-	}
-}
-
-func TestClearStaleLock(t *testing.T) {
-	// A display no X server of this machine uses: clearStaleLock also asks the
-	// display's abstract socket, which every X server on the machine shares.
-	n := testutil.FreeDisplay(t)
-	dir := t.TempDir()
-	lock := filepath.Join(dir, fmt.Sprintf(".X%d-lock", n))
-	sockDir := filepath.Join(dir, "sock")
-	_ = os.MkdirAll(sockDir, 0o755)
-	sock := filepath.Join(sockDir, fmt.Sprintf("X%d", n))
-	_ = os.WriteFile(sock, nil, 0o644)
-	_ = os.WriteFile(lock, []byte("   4194001\n"), 0o444)
-	if err := clearStaleLock(dir, sockDir, n); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(lock); err == nil {
-		t.Error("stale lock kept")
-	}
-	if _, err := os.Stat(sock); err == nil {
-		t.Error("stale socket kept")
-	}
-}
-
 func TestXorgConfFollowsXINIT_GPU(t *testing.T) {
 	two := gpu.Info{Driver: "580.159.04", Devices: []gpu.Device{
 		{Index: 0, Name: "NVIDIA H200", UUID: "GPU-a", BusID: xorgconf.BusID{Bus: 0x1a}},
@@ -249,27 +207,6 @@ func TestXorgConfFollowsXINIT_GPU(t *testing.T) {
 		if !strings.Contains(string(text), `"ProbeAllGpus" "false"`) {
 			t.Errorf("XINIT_GPU=%s: ProbeAllGpus", which)
 		}
-	}
-}
-
-// TestClearStaleLockKeepsALiveSocket: no lock file, but something answers on the
-// socket: it is in use, and the socket stays.
-func TestClearStaleLockKeepsALiveSocket(t *testing.T) {
-	dir := t.TempDir()
-	sockDir := filepath.Join(dir, "sock")
-	_ = os.MkdirAll(sockDir, 0o755)
-	sock := filepath.Join(sockDir, "X78")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	err = clearStaleLock(dir, sockDir, 78)
-	if err == nil || !strings.Contains(err.Error(), "display :78 is in use") {
-		t.Errorf("error %v, want display :78 is in use", err)
-	}
-	if _, err := os.Stat(sock); err != nil {
-		t.Errorf("the live socket was removed: %v", err)
 	}
 }
 
@@ -305,6 +242,45 @@ func TestExtraServicesHaveRootsIdentity(t *testing.T) {
 		}
 		if sp.Name == "wm" && sp.Credential != nil {
 			t.Errorf("wm runs as %+v, want root", sp.Credential)
+		}
+	}
+}
+
+// TestWeakPasswordWarning: a weak password is said at start, and the password
+// itself is not.
+func TestWeakPasswordWarning(t *testing.T) {
+	for _, tc := range []struct {
+		pw   string
+		warn bool
+	}{{"passpass", true}, {"xK9#mQ2v", false}} {
+		c := cfg(t, "XINIT_BACKEND=xvfb", "VNC_PASSWORD="+tc.pw)
+		e := env(fakeGPU{err: gpu.ErrNoGPU}, t.TempDir(), false, "PATH=/usr/bin")
+		p, err := Decide(c, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		core, logs := observer.New(zapcore.WarnLevel)
+		if _, err := Build(c, p, e, zap.New(core)); err != nil {
+			t.Fatal(err)
+		}
+		weak := logs.FilterMessageSnippet("VNC password is weak")
+		if (weak.Len() > 0) != tc.warn {
+			t.Errorf("password %q: %d weak warnings, want %v", tc.pw, weak.Len(), tc.warn)
+		}
+		for _, e := range logs.All() {
+			if strings.Contains(e.Message, tc.pw) || strings.Contains(fmt.Sprint(e.ContextMap()), tc.pw) {
+				t.Errorf("the log shows the password: %s %v", e.Message, e.ContextMap())
+			}
+		}
+	}
+}
+
+// TestPolicyMapsEveryChoice: each restart policy the config accepts is the
+// supervisor's policy of the same name.
+func TestPolicyMapsEveryChoice(t *testing.T) {
+	for _, p := range []config.RestartPolicy{config.RestartNever, config.RestartOnFailure, config.RestartAlways} {
+		if got := policy(p).String(); got != string(p) {
+			t.Errorf("%s: the supervisor's policy is %s", p, got)
 		}
 	}
 }

@@ -33,15 +33,15 @@ func (p *Plan) vulkanRule(cfg *config.Config, env Env) error {
 	}
 	xOnly := p.Backend == config.BackendXvfb || p.Backend == config.BackendDummy
 	switch {
-	case cfg.Vulkan == "off":
+	case cfg.Vulkan == config.VulkanOff:
 		v.Why = "XINIT_VULKAN=off: Vulkan apps get the drivers as they are"
 		if xOnly && v.Found.NvidiaICD != "" {
-			v.Why += "; NVIDIA's Vulkan cannot present under " + p.Backend + ", so only Mesa's lavapipe or off-screen rendering will work"
+			v.Why += "; NVIDIA's Vulkan cannot present under " + string(p.Backend) + ", so only Mesa's lavapipe or off-screen rendering will work"
 		}
-	case cfg.Vulkan == "layer" && v.Found.Layer == "":
+	case cfg.Vulkan == config.VulkanLayer && v.Found.Layer == "":
 		return fmt.Errorf("%w: XINIT_VULKAN=layer: the Vulkan layer %s is not installed (no VkLayer_xinit_present.json in %s or VK_ADD_LAYER_PATH); install it (make -C vklayer install) or use XINIT_VULKAN=auto",
 			gpu.ErrUnavailable, gpu.LayerName, strings.Join(gpu.LayerDirs, ", "))
-	case cfg.Vulkan == "layer":
+	case cfg.Vulkan == config.VulkanLayer:
 		v.Layer = true
 		v.Why = "XINIT_VULKAN=layer: Vulkan apps present through " + layer
 	case !xOnly:
@@ -49,11 +49,11 @@ func (p *Plan) vulkanRule(cfg *config.Config, env Env) error {
 	case v.Found.NvidiaICD == "":
 		v.Why = "no NVIDIA Vulkan driver (ICD manifest): Vulkan apps use Mesa's lavapipe, which presents by itself"
 	case v.Found.Layer == "":
-		v.Why = "NVIDIA's Vulkan driver is there (" + v.Found.NvidiaICD + ") but cannot present under " + p.Backend +
+		v.Why = "NVIDIA's Vulkan driver is there (" + v.Found.NvidiaICD + ") but cannot present under " + string(p.Backend) +
 			", and " + gpu.LayerName + " is not installed: Vulkan apps will fail to create a swapchain; install the layer, or make the app render with OpenGL"
 	default:
 		v.Layer = true
-		v.Why = "NVIDIA's Vulkan driver (" + v.Found.NvidiaICD + ") cannot present under " + p.Backend +
+		v.Why = "NVIDIA's Vulkan driver (" + v.Found.NvidiaICD + ") cannot present under " + string(p.Backend) +
 			": Vulkan apps render on the GPU and present through " + layer
 	}
 	return nil

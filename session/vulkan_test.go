@@ -26,8 +26,8 @@ func TestVulkanRule(t *testing.T) {
 		{"xvfb", "layer", gpu.Vulkan{NvidiaICD: icd}, false, true, "not installed"},
 		{"none", "layer", gpu.Vulkan{Layer: layer}, false, false, "no X server"},
 	} {
-		p := &Plan{Backend: c.backend}
-		err := p.vulkanRule(&config.Config{Vulkan: c.setting}, Env{Vulkan: func([]string) gpu.Vulkan { return c.found }})
+		p := &Plan{Backend: config.Backend(c.backend)}
+		err := p.vulkanRule(&config.Config{Vulkan: config.VulkanMode(c.setting)}, Env{Vulkan: func([]string) gpu.Vulkan { return c.found }})
 		if IsUnavailable(err) != c.unavailable || p.Vulkan.Layer != c.on {
 			t.Errorf("%s/%s/%+v: layer %v, err %v", c.backend, c.setting, c.found, p.Vulkan.Layer, err)
 		}

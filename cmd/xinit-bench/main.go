@@ -29,7 +29,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/xinit-go/xinit-go/session"
+	"github.com/xinit-go/xinit-go/vnc"
 )
 
 func main() {
@@ -554,5 +554,5 @@ func waitFile(path string, timeout time.Duration) bool {
 func rfbUp(port int) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	return session.RFBBanner(ctx, "127.0.0.1:"+strconv.Itoa(port)) == nil
+	return vnc.RFBBanner(ctx, "127.0.0.1:"+strconv.Itoa(port)) == nil
 }

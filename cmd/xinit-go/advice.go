@@ -15,7 +15,7 @@ var useXvfb = regexp.MustCompile(`,? or use XINIT_BACKEND=xvfb( \([^)]*\))?`)
 
 // preflightFor drops the advice to use XINIT_BACKEND=xvfb from the nvidia
 // preflight's text when that is already the backend asked for.
-func preflightFor(backend, text string) string {
+func preflightFor(backend config.Backend, text string) string {
 	if backend != config.BackendXvfb {
 		return text
 	}

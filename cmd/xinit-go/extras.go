@@ -51,7 +51,7 @@ func newExtras(ctx context.Context, cfg *config.Config, plan *session.Plan, sess
 		enc, why := record.ProbeEncoder(ctx, len(plan.GPUs) > 0)
 		e.encoder = enc
 		log.Info("recording", zap.String("path", cfg.Record), zap.String("encoder", enc), zap.String("why", why),
-			zap.Int("fps", cfg.RecordFPS), zap.Duration("last", cfg.RecordLast), zap.String("keep", cfg.RecordKeep))
+			zap.Int("fps", cfg.RecordFPS), zap.Duration("last", cfg.RecordLast), zap.String("keep", string(cfg.RecordKeep)))
 		env := []string{"PATH=" + sys.getenv("PATH"), "XAUTHORITY=" + sess.XAuthority, "HOME=/"}
 		r, err := record.New(record.Options{
 			Path: cfg.Record, FPS: cfg.RecordFPS, Last: cfg.RecordLast, Display: cfg.DisplayName(),
@@ -89,10 +89,7 @@ func (e *extras) attach(sup *supervisor.Supervisor, info *health.Info) {
 	if e.cfg.FreezeTimeout <= 0 || len(e.cfg.App) == 0 {
 		return
 	}
-	action, err := watchdog.ParseAction(e.cfg.FreezeAction)
-	if err != nil {
-		e.log.Warn("XINIT_FREEZE_ACTION", zap.Error(err)) // config checked it: not reached
-	}
+	action := freezeAction(e.cfg.FreezeAction)
 	e.resp = &watchdog.Responder{Action: action, App: session.AppName, Code: exitcode.Frozen,
 		Picture: e.sess.FrozenScreen(), Display: e.sess.Display(), PictureTimeout: supervisor.HookTimeout,
 		Ctl: sup, Log: e.log.Named("watchdog")}
@@ -167,7 +164,7 @@ func (e *extras) finishWork(code int, st supervisor.Status, info health.Info) {
 		Settings: e.cfg.Redacted(), Encoder: e.encoder}
 	if e.rec != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), record.FinishTimeout)
-		v, err := e.rec.Finish(ctx, code != 0 || e.cfg.RecordKeep == "always")
+		v, err := e.rec.Finish(ctx, code != 0 || e.cfg.RecordKeep == config.KeepAlways)
 		cancel()
 		e.rec.Close()
 		if err != nil {
@@ -212,4 +209,15 @@ func (e *extras) finishWork(code int, st supervisor.Status, info health.Info) {
 		return
 	}
 	e.log.Info("bundle written", zap.String("path", res.Path), zap.Strings("files", res.Written), zap.Any("missing", res.Missing))
+}
+
+// freezeAction is the watchdog's action for XINIT_FREEZE_ACTION.
+func freezeAction(a config.FreezeAction) watchdog.Action {
+	switch a {
+	case config.FreezeRestart:
+		return watchdog.Restart
+	case config.FreezeLog:
+		return watchdog.Log
+	}
+	return watchdog.Fail
 }

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/xinit-go/xinit-go/internal/testutil"
-	"github.com/xinit-go/xinit-go/session"
+	"github.com/xinit-go/xinit-go/vnc"
 )
 
 // These tests play a hostile app (run as an unprivileged user) and an unlucky
@@ -150,7 +150,7 @@ func TestVNCListensOnIPv6(t *testing.T) {
 				addr string
 				want bool
 			}{{net.JoinHostPort("::1", port), tc.v6}, {net.JoinHostPort("127.0.0.1", port), tc.v4}} {
-				err := session.RFBBanner(testutil.Context(t, 10*time.Second), c.addr)
+				err := vnc.RFBBanner(testutil.Context(t, 10*time.Second), c.addr)
 				if (err == nil) != c.want {
 					t.Errorf("VNC at %s: %v, want answering=%v", c.addr, err, c.want)
 				}

@@ -14,13 +14,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xinit-go/xinit-go/glprobe"
 	"github.com/xinit-go/xinit-go/health"
 	"github.com/xinit-go/xinit-go/session"
 )
 
 // glxinfoTimeout is shorter than the service's ready timeout, so that a GL
 // driver that hangs is reported by the probe, in words, before it is killed.
-const glxinfoTimeout = session.GLProbeTimeout - 5*time.Second
+const glxinfoTimeout = glprobe.Timeout - 5*time.Second
 
 // runProbeGL is `xinit-go probe-gl`, the GL renderer probe (not listed in the
 // usage: the session runs it as its "gl" service). It is a child of PID 1, not
@@ -32,7 +33,7 @@ const glxinfoTimeout = session.GLProbeTimeout - 5*time.Second
 func runProbeGL(ctx context.Context, args []string, sys system, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("probe-gl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	out := fs.String("out", "", "write the result here as JSON; - prints it as one line on standard output, after \""+session.GLResultPrefix+"\"")
+	out := fs.String("out", "", "write the result here as JSON; - prints it as one line on standard output, after \""+glprobe.ResultPrefix+"\"")
 	require := fs.Bool("require-gpu", false, "exit 69 when the renderer is software")
 	why := fs.String("glx-why", "", "why the session chose this GLX vendor, for the message")
 	if err := fs.Parse(args); err != nil {
@@ -46,7 +47,7 @@ func runProbeGL(ctx context.Context, args []string, sys system, stdout, stderr i
 	if *out == "-" {
 		b, err := json.Marshal(r)
 		if err == nil {
-			_, err = fmt.Fprintf(stdout, "%s%s\n", session.GLResultPrefix, b)
+			_, err = fmt.Fprintf(stdout, "%s%s\n", glprobe.ResultPrefix, b)
 		}
 		if err != nil {
 			fmt.Fprintln(stderr, "probe-gl:", err)
@@ -65,18 +66,18 @@ func runProbeGL(ctx context.Context, args []string, sys system, stdout, stderr i
 	switch {
 	case r.Error != "" && *require:
 		fmt.Fprintf(stderr, "XINIT_REQUIRE_GPU=1: cannot tell the app's GL renderer: %s; install mesa-utils (glxinfo) in the image, or unset XINIT_REQUIRE_GPU\n", r.Error)
-		return session.ExitSoftwareGL
+		return glprobe.ExitSoftware
 	case r.Error != "":
 		fmt.Fprintln(stderr, "GL renderer unknown:", r.Error)
 	case r.Software && *require:
-		fmt.Fprintln(stderr, session.SoftwareAdvice(r, *why))
+		fmt.Fprintln(stderr, glprobe.SoftwareAdvice(r, *why))
 		if v.Software {
-			fmt.Fprintln(stderr, session.VulkanSoftwareAdvice(v, nvidiaICD(sys)))
+			fmt.Fprintln(stderr, glprobe.VulkanSoftwareAdvice(v, nvidiaICD(sys)))
 		}
-		return session.ExitSoftwareGL
+		return glprobe.ExitSoftware
 	case v.Software && *require:
-		fmt.Fprintln(stderr, session.VulkanSoftwareAdvice(v, nvidiaICD(sys)))
-		return session.ExitSoftwareGL
+		fmt.Fprintln(stderr, glprobe.VulkanSoftwareAdvice(v, nvidiaICD(sys)))
+		return glprobe.ExitSoftware
 	default:
 		fmt.Fprintf(stdout, "GL renderer %q, vendor %q, version %q, direct %v\n", r.Renderer, r.Vendor, r.Version, r.Direct)
 	}
@@ -90,10 +91,10 @@ const vulkaninfoTimeout = 5 * time.Second
 // probeVulkan lists the Vulkan devices the app would see, with
 // `vulkaninfo --summary` in the app's environment. Without vulkaninfo it says
 // so: the app may not use Vulkan, and nothing is required of it then.
-func probeVulkan(ctx context.Context) session.VulkanResult {
+func probeVulkan(ctx context.Context) glprobe.VulkanResult {
 	vi, err := exec.LookPath("vulkaninfo")
 	if err != nil {
-		return session.VulkanResult{Error: "vulkaninfo not found in PATH (Debian and Ubuntu: vulkan-tools): the Vulkan devices are unknown"}
+		return glprobe.VulkanResult{Error: "vulkaninfo not found in PATH (Debian and Ubuntu: vulkan-tools): the Vulkan devices are unknown"}
 	}
 	ctx, cancel := context.WithTimeout(ctx, vulkaninfoTimeout)
 	defer cancel()
@@ -101,10 +102,10 @@ func probeVulkan(ctx context.Context) session.VulkanResult {
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
-	r := session.ParseVulkanInfo(o.String())
+	r := glprobe.ParseVulkanInfo(o.String())
 	switch {
 	case ctx.Err() != nil:
-		r = session.VulkanResult{Error: fmt.Sprintf("vulkaninfo --summary did not finish within %s", vulkaninfoTimeout)}
+		r = glprobe.VulkanResult{Error: fmt.Sprintf("vulkaninfo --summary did not finish within %s", vulkaninfoTimeout)}
 	case len(r.Devices) == 0:
 		msg := strings.TrimSpace(e.String() + " " + o.String())
 		if i := strings.IndexByte(msg, '\n'); i >= 0 {
@@ -130,9 +131,9 @@ func nvidiaICD(sys system) string {
 	return sys.vulkan(sys.environ).NvidiaICD
 }
 
-func probeGL(ctx context.Context, sys system) session.GLResult {
+func probeGL(ctx context.Context, sys system) glprobe.Result {
 	start := time.Now()
-	var r session.GLResult
+	var r glprobe.Result
 	glxinfo, err := exec.LookPath("glxinfo")
 	if err != nil {
 		r.Error = "glxinfo not found in PATH (Debian and Ubuntu: mesa-utils)"
@@ -143,7 +144,7 @@ func probeGL(ctx context.Context, sys system) session.GLResult {
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
 	took := time.Since(start)
-	r, perr := session.ParseGLXInfo(o.String())
+	r, perr := glprobe.ParseGLXInfo(o.String())
 	r.TookMS = float64(took.Microseconds()) / 1000
 	r.GLXVendor = sys.getenv("__GLX_VENDOR_LIBRARY_NAME")
 	r.UID = os.Getuid()

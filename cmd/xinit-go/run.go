@@ -109,7 +109,7 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 		return exitConfig
 	}
 	log.Info("xinit-go starting", zap.String("version", versionString()), zap.Int("pid", os.Getpid()),
-		zap.String("backend", cfg.Backend), zap.Strings("app", cfg.App))
+		zap.String("backend", string(cfg.Backend)), zap.Strings("app", cfg.App))
 
 	env := sys.sessionEnv()
 	plan, err := session.Decide(cfg, env)
@@ -118,7 +118,7 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 		fmt.Fprintln(stderr, "xinit-go:", err)
 		return exitCode(err)
 	}
-	log.Info("backend chosen", zap.String("backend", plan.Backend), zap.String("why", plan.Why),
+	log.Info("backend chosen", zap.String("backend", string(plan.Backend)), zap.String("why", plan.Why),
 		zap.Strings("busids", plan.BusIDs))
 	log.Info("vulkan", zap.Bool("layer", plan.Vulkan.Layer), zap.String("why", plan.Vulkan.Why))
 
@@ -176,7 +176,7 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 }
 
 func healthInfo(cfg *config.Config, plan *session.Plan, sess *session.Session) health.Info {
-	info := health.Info{Version: versionString(), Backend: plan.Backend, Why: plan.Why, NvidiaGLX: plan.NvidiaGLX, VNC: sess.VNCAddr,
+	info := health.Info{Version: versionString(), Backend: string(plan.Backend), Why: plan.Why, NvidiaGLX: plan.NvidiaGLX, VNC: sess.VNCAddr,
 		VulkanLayer: plan.Vulkan.Layer, Vulkan: plan.Vulkan.Why, Vital: sess.Vital}
 	if plan.Backend != config.BackendNone {
 		info.Display = cfg.DisplayName()

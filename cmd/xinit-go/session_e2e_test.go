@@ -20,7 +20,7 @@ import (
 
 	"github.com/xinit-go/xinit-go/health"
 	"github.com/xinit-go/xinit-go/internal/testutil"
-	"github.com/xinit-go/xinit-go/session"
+	"github.com/xinit-go/xinit-go/vnc"
 )
 
 // These tests run the whole X session with real servers and clients: Xvfb or
@@ -102,7 +102,7 @@ func snapshot(t *testing.T, port int, pw string) (image.Image, string, error) {
 	testutil.Need(t, "vncsnapshot")
 	dir := t.TempDir()
 	pwFile := filepath.Join(dir, "pw")
-	if err := session.WriteRFBAuth(pwFile, pw); err != nil {
+	if err := vnc.WriteRFBAuth(pwFile, pw); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "snap.jpg")

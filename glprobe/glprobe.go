@@ -1,36 +1,36 @@
-package session
+package glprobe
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"syscall"
+
 	"go.uber.org/zap"
 
-	"github.com/xinit-go/xinit-go/config"
 	"github.com/xinit-go/xinit-go/exitcode"
 	"github.com/xinit-go/xinit-go/supervisor"
 )
 
-// GLName is the GL renderer probe's service name.
-const GLName = "gl"
+// Name is the probe's service name.
+const Name = "gl"
 
-// GLProbeTimeout bounds one run of the probe (glxinfo takes a fraction of a
+// Timeout bounds one run of the probe (glxinfo takes a fraction of a
 // second: the bound is for a GL driver that hangs).
-const GLProbeTimeout = 20 * time.Second
+const Timeout = 20 * time.Second
 
-// ExitSoftwareGL is the probe's exit code, and the session's, when the renderer is
+// ExitSoftware is the probe's exit code, and the session's, when the renderer is
 // software under XINIT_REQUIRE_GPU=1: the GPU the session was asked for is not
 // there for the app (69 is EX_UNAVAILABLE, as for a backend that cannot run).
-const ExitSoftwareGL = exitcode.Unavailable
+const ExitSoftware = exitcode.Unavailable
 
-// GLResult is what the probe found: the GL renderer an app gets on the display
+// Result is what the probe found: the GL renderer an app gets on the display
 // with the app's environment.
-type GLResult struct {
+type Result struct {
 	Renderer string `json:"renderer"`
 	Vendor   string `json:"vendor"`
 	Version  string `json:"version"`
@@ -52,8 +52,8 @@ type GLResult struct {
 // softwareRenderers are the substrings of Mesa's software renderers' names.
 var softwareRenderers = []string{"llvmpipe", "softpipe", "swrast", "software rasterizer", "mesa offscreen"}
 
-// IsSoftwareRenderer reports a GL renderer string that names a CPU renderer.
-func IsSoftwareRenderer(renderer string) bool {
+// isSoftwareRenderer reports a GL renderer string that names a CPU renderer.
+func isSoftwareRenderer(renderer string) bool {
 	r := strings.ToLower(renderer)
 	for _, s := range softwareRenderers {
 		if strings.Contains(r, s) {
@@ -66,8 +66,8 @@ func IsSoftwareRenderer(renderer string) bool {
 // ParseGLXInfo reads the output of `glxinfo -B`. The compatibility profile's
 // version is the one a GLX app gets by default; the core profile's stands in
 // when there is no other.
-func ParseGLXInfo(out string) (GLResult, error) {
-	var r GLResult
+func ParseGLXInfo(out string) (Result, error) {
+	var r Result
 	core := ""
 	for line := range strings.SplitSeq(out, "\n") {
 		k, v, ok := strings.Cut(line, ":")
@@ -94,7 +94,7 @@ func ParseGLXInfo(out string) (GLResult, error) {
 	if r.Renderer == "" {
 		return r, errors.New("glxinfo printed no \"OpenGL renderer string\"")
 	}
-	r.Software = IsSoftwareRenderer(r.Renderer)
+	r.Software = isSoftwareRenderer(r.Renderer)
 	r.Library = glxLibrary(r.Vendor)
 	return r, nil
 }
@@ -113,7 +113,7 @@ func glxLibrary(vendor string) string {
 
 // SoftwareAdvice is the reason and the way out for a software renderer under
 // XINIT_REQUIRE_GPU=1: which library answered, why, and what to set.
-func SoftwareAdvice(r GLResult, glxWhy string) string {
+func SoftwareAdvice(r Result, glxWhy string) string {
 	lib := r.Library
 	if lib == "" {
 		lib = "an unknown GLX library"
@@ -137,76 +137,87 @@ func SoftwareAdvice(r GLResult, glxWhy string) string {
 	return b.String()
 }
 
-// glProbe holds the probe's latest result for the log, /status and /metrics.
-type glProbe struct {
+// Probe holds the probe's latest result for the log, /status and /metrics.
+type Probe struct {
 	require bool
 	log     *zap.Logger
-	result  atomic.Pointer[GLResult]
+	result  atomic.Pointer[Result]
 }
 
-// GL returns the probe's latest result, nil before its first.
-func (s *Session) GL() *GLResult {
-	if s.gl == nil {
+// Result returns the probe's latest result, nil before its first (and on a nil
+// Probe: a session without X has none).
+func (p *Probe) Result() *Result {
+	if p == nil {
 		return nil
 	}
-	return s.gl.result.Load()
+	return p.result.Load()
 }
 
-// GLRequired reports whether the probe's failure ends the session (XINIT_REQUIRE_GPU=1).
-func (s *Session) GLRequired() bool { return s.gl != nil && s.gl.require }
+// Required reports whether the probe's failure ends the session (XINIT_REQUIRE_GPU=1).
+func (p *Probe) Required() bool { return p != nil && p.require }
 
-// GLResultPrefix starts the probe's line of standard output that carries its
+// ResultPrefix starts the probe's line of standard output that carries its
 // result as JSON (`xinit-go probe-gl --out -`).
-const GLResultPrefix = "gl-result "
+const ResultPrefix = "gl-result "
 
-// glProbeSpec is the probe as a oneshot service after X: `xinit-go probe-gl`,
-// the same binary, run as a child as the app is run: the app's user and
+// Options are what the probe's spec needs of the session.
+type Options struct {
+	Self       string              // this program: the probe is `Self probe-gl`
+	Env        []string            // the app's environment
+	Credential *syscall.Credential // the app's user, nil for xinit-go's own
+	After      string              // the X server's service name
+	Require    bool                // XINIT_REQUIRE_GPU=1
+	GLXWhy     string              // why the app does not get NVIDIA's GLX, "" when it does
+	Log        *zap.Logger
+}
+
+// Spec is the probe as a oneshot service after X: `xinit-go probe-gl`, the
+// same binary, run as a child as the app is run: the app's user and
 // environment (DISPLAY, XAUTHORITY, the GLX vendor rule, the Vulkan layer), so
 // it finds what the app will find, and PID 1 never loads a GL driver itself. It
 // reports on its standard output, which the app's user may write, so nothing
 // but the log, /status and /metrics trusts its result; the decision is its exit
 // code. Under XINIT_REQUIRE_GPU=1 it is required, its failure is exit 69, and
 // the app comes after it; otherwise it is optional and runs beside the app,
-// which does not wait for it.
-func (s *Session) glProbeSpec(cfg *config.Config, plan *Plan, env []string, self string, log *zap.Logger) supervisor.Spec {
-	glog := log.Named(GLName)
-	p := &glProbe{require: cfg.RequireGPU, log: glog}
-	s.gl = p
-	argv := []string{self, "probe-gl", "--out", "-"}
-	if cfg.RequireGPU {
+// which does not wait for it. The Probe keeps what it reports.
+func Spec(o Options) (supervisor.Spec, *Probe) {
+	glog := o.Log.Named(Name)
+	p := &Probe{require: o.Require, log: glog}
+	argv := []string{o.Self, "probe-gl", "--out", "-"}
+	if o.Require {
 		argv = append(argv, "--require-gpu")
-		if !plan.NvidiaGLX && plan.GLXWhy != "" {
-			argv = append(argv, "--glx-why", plan.GLXWhy)
+		if o.GLXWhy != "" {
+			argv = append(argv, "--glx-why", o.GLXWhy)
 		}
 	}
 	sp := supervisor.Spec{
-		Name:         GLName,
+		Name:         Name,
 		Argv:         argv,
-		Env:          env,
-		Credential:   s.credential(),
-		After:        []string{XName},
+		Env:          o.Env,
+		Credential:   o.Credential,
+		After:        []string{o.After},
 		Role:         supervisor.Optional,
 		Oneshot:      true,
-		ReadyTimeout: GLProbeTimeout,
+		ReadyTimeout: Timeout,
 		Restart:      supervisor.Restart{Policy: supervisor.Never, Budget: supervisor.NoRestarts},
 		Output: func(line string) {
-			if r, ok := strings.CutPrefix(line, GLResultPrefix); ok {
+			if r, ok := strings.CutPrefix(line, ResultPrefix); ok {
 				p.take(r)
 				return
 			}
 			glog.Info(line)
 		},
 	}
-	if cfg.RequireGPU {
+	if o.Require {
 		sp.Role = supervisor.Required
-		sp.FailCode = ExitSoftwareGL
+		sp.FailCode = ExitSoftware
 	}
-	return sp
+	return sp, p
 }
 
 // take keeps a result the probe printed, and logs it.
-func (p *glProbe) take(line string) {
-	var r GLResult
+func (p *Probe) take(line string) {
+	var r Result
 	if len(line) > 64<<10 {
 		p.log.Warn("the GL probe's result is too long to be one", zap.Int("bytes", len(line)))
 		return
@@ -241,13 +252,4 @@ func (p *glProbe) take(line string) {
 			p.log.Info("Vulkan devices", vf...)
 		}
 	}
-}
-
-// selfPath is this program, for the probe's argv: the same binary, so an image
-// needs nothing more.
-func selfPath() string {
-	if p, err := os.Executable(); err == nil {
-		return p
-	}
-	return "/proc/self/exe"
 }

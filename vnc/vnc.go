@@ -1,6 +1,7 @@
-package session
+package vnc
 
 import (
+	"cmp"
 	"context"
 	"crypto/des"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
 	"github.com/xinit-go/xinit-go/supervisor"
@@ -20,10 +22,10 @@ import (
 // passwords (it is obfuscation, not secrecy: the file must stay 0600).
 var vncFixedKey = [8]byte{23, 82, 107, 6, 35, 78, 88, 7}
 
-// EncryptVNCPassword returns the 8 bytes x11vnc -storepasswd writes: the first 8
+// EncryptPassword returns the 8 bytes x11vnc -storepasswd writes: the first 8
 // characters of the password, zero-padded, DES-encrypted with the fixed key. VNC's
 // DES takes key bits in the opposite order from the standard, hence the reversal.
-func EncryptVNCPassword(password string) []byte {
+func EncryptPassword(password string) []byte {
 	var key [8]byte
 	for i, b := range vncFixedKey {
 		key[i] = bits.Reverse8(b)
@@ -50,7 +52,7 @@ func WriteRFBAuth(path, password string) error {
 		f.Close()
 		return err
 	}
-	if _, err := f.Write(EncryptVNCPassword(password)); err != nil {
+	if _, err := f.Write(EncryptPassword(password)); err != nil {
 		f.Close()
 		return err
 	}
@@ -120,9 +122,9 @@ func readFull(c net.Conn, buf []byte) (int, error) {
 	return n, nil
 }
 
-// vncArgs builds x11vnc's command line. The password is never on it: only the
+// args builds x11vnc's command line. The password is never on it: only the
 // path of the rfbauth file.
-func vncArgs(display, port int, listen, authFile string) []string {
+func args(display, port int, listen, authFile string) []string {
 	args := []string{"x11vnc",
 		"-display", fmt.Sprintf(":%d", display),
 		"-rfbport", strconv.Itoa(port),
@@ -168,4 +170,56 @@ func probeAddr(listen string, port int) string {
 		host = listen
 	}
 	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// Options are what x11vnc's spec needs of the session.
+type Options struct {
+	Display  int
+	Port     int
+	Listen   string // XINIT_VNC_LISTEN: "" for every interface
+	Password string // only judged here (its length, its strength); never on a command line
+	AuthFile string // the rfbauth file holding it, "" without a password
+	UID      int    // x11vnc's user, whose shared memory is swept
+	Log      *zap.Logger
+}
+
+// Spec is x11vnc as a service: its command line, readiness on an RFB banner,
+// the sweep of the shared memory it leaves, and its output. The caller names
+// it and gives its user, environment, role and restarts. It warns of a long or
+// weak password, and of none (then VNC listens on localhost only).
+func Spec(o Options) supervisor.Spec {
+	if o.Password != "" {
+		if len(o.Password) > 8 {
+			o.Log.Warn("the VNC password is longer than 8 characters; VNC uses only the first 8", zap.Int("length", len(o.Password)))
+		}
+		if why := weakPassword(o.Password); why != "" {
+			o.Log.Warn("the VNC password is weak: "+why+"; whoever reaches VNC or the browser view can guess it. Use 8 random characters, e.g. head -c 6 /dev/urandom | base64",
+				zap.String("why", why))
+		}
+	} else {
+		o.Log.Warn(fmt.Sprintf("no VNC password: VNC listens on 127.0.0.1:%d only; reach it with kubectl port-forward or an ssh tunnel, or set VNC_PASSWORD (or XINIT_VNC_PASSWORD_FILE) to listen on every interface", o.Port))
+	}
+	shm := newShmSweeper(o.UID, o.Log)
+	return supervisor.Spec{
+		Argv:         args(o.Display, o.Port, o.Listen, o.AuthFile),
+		ReadyTimeout: 20 * time.Second,
+		Ready:        rfbProbe(probeAddr(o.Listen, o.Port)),
+		// The X server may still hold x11vnc's segments for a moment after it died:
+		// what the exit leaves is retried before the next start.
+		Exited: func(pid int) { shm.exited(pid, time.Now()) },
+		PreStart: func(context.Context) error {
+			shm.starting(time.Now())
+			return nil
+		},
+		Output: output(o.Log),
+	}
+}
+
+// Addr is where VNC listens, as the session reports it: the address readiness
+// connects to, or every interface's when a password lets it listen there.
+func (o Options) Addr() string {
+	if o.AuthFile != "" && (o.Listen == "" || o.Listen == "0.0.0.0" || o.Listen == "::") {
+		return net.JoinHostPort(cmp.Or(o.Listen, "0.0.0.0"), strconv.Itoa(o.Port))
+	}
+	return probeAddr(o.Listen, o.Port)
 }

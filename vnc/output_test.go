@@ -1,4 +1,4 @@
-package session
+package vnc
 
 import (
 	"testing"
@@ -10,7 +10,7 @@ import (
 
 func TestVNCOutputQuietsDPMS(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
-	out := vncOutput(zap.New(core))
+	out := output(zap.New(core))
 	out(`Xlib:  extension "DPMS" missing on display ":0".`)
 	out("PORT=5900")
 	all := logs.All()

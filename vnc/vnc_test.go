@@ -1,15 +1,13 @@
-package session
+package vnc
 
 import (
-	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
-
-	"github.com/xinit-go/xinit-go/gpu"
+	"github.com/xinit-go/xinit-go/internal/testutil"
 )
 
 func TestVNCArgsListen(t *testing.T) {
@@ -29,7 +27,7 @@ func TestVNCArgsListen(t *testing.T) {
 		{"::1", "/run/pw", "-listen6 ::1 -noipv4", "-noipv6"},
 		{"::", "/run/pw", "-listen6 ::", "-noipv"},
 	} {
-		got := strings.Join(vncArgs(0, 5900, tc.listen, tc.auth), " ")
+		got := strings.Join(args(0, 5900, tc.listen, tc.auth), " ")
 		if !strings.Contains(got, tc.want) || (tc.not != "" && strings.Contains(got, tc.not)) {
 			t.Errorf("listen %q, auth %q: %s; want %q and not %q", tc.listen, tc.auth, got, tc.want, tc.not)
 		}
@@ -63,9 +61,9 @@ func TestWeakVNCPassword(t *testing.T) {
 		{"hunqe7zr", false},
 		{"fj3k-29x", false},
 	} {
-		why := weakVNCPassword(tc.pw)
+		why := weakPassword(tc.pw)
 		if (why != "") != tc.weak {
-			t.Errorf("weakVNCPassword(%q) = %q, want weak=%v", tc.pw, why, tc.weak)
+			t.Errorf("weakPassword(%q) = %q, want weak=%v", tc.pw, why, tc.weak)
 		}
 		if strings.Contains(why, tc.pw) {
 			t.Errorf("the reason %q shows the password", why)
@@ -73,31 +71,40 @@ func TestWeakVNCPassword(t *testing.T) {
 	}
 }
 
-// TestWeakPasswordWarning: a weak password is said at start, and the password
-// itself is not.
-func TestWeakPasswordWarning(t *testing.T) {
-	for _, tc := range []struct {
-		pw   string
-		warn bool
-	}{{"passpass", true}, {"xK9#mQ2v", false}} {
-		c := cfg(t, "XINIT_BACKEND=xvfb", "VNC_PASSWORD="+tc.pw)
-		e := env(fakeGPU{err: gpu.ErrNoGPU}, t.TempDir(), false, "PATH=/usr/bin")
-		p, err := Decide(c, e)
-		if err != nil {
+// TestRFBAuthMatchesX11vnc compares our password file with x11vnc -storepasswd's.
+func TestRFBAuthMatchesX11vnc(t *testing.T) {
+	testutil.Need(t, "x11vnc")
+	for _, pw := range []string{"passpass", "s3cr", "longer-than-eight"} {
+		ours := filepath.Join(t.TempDir(), "ours")
+		theirs := filepath.Join(t.TempDir(), "theirs")
+		if err := WriteRFBAuth(ours, pw); err != nil {
 			t.Fatal(err)
 		}
-		core, logs := observer.New(zapcore.WarnLevel)
-		if _, err := Build(c, p, e, zap.New(core)); err != nil {
-			t.Fatal(err)
+		if out, err := exec.Command("x11vnc", "-storepasswd", pw, theirs).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
 		}
-		weak := logs.FilterMessageSnippet("VNC password is weak")
-		if (weak.Len() > 0) != tc.warn {
-			t.Errorf("password %q: %d weak warnings, want %v", tc.pw, weak.Len(), tc.warn)
+		a, _ := os.ReadFile(ours)
+		b, _ := os.ReadFile(theirs)
+		if string(a) != string(b) {
+			t.Errorf("%q: ours %x, x11vnc's %x", pw, a, b)
 		}
-		for _, e := range logs.All() {
-			if strings.Contains(e.Message, tc.pw) || strings.Contains(fmt.Sprint(e.ContextMap()), tc.pw) {
-				t.Errorf("the log shows the password: %s %v", e.Message, e.ContextMap())
-			}
+	}
+}
+
+// TestAddr: without a password, or with a single address, VNC is reported
+// where readiness connects; with a password on every interface, as that.
+func TestAddr(t *testing.T) {
+	for _, c := range []struct {
+		listen, auth, want string
+	}{
+		{"", "", "127.0.0.1:5900"},
+		{"", "/run/x/client/vncpasswd", "0.0.0.0:5900"},
+		{"::", "/run/x/client/vncpasswd", "[::]:5900"},
+		{"localhost", "/run/x/client/vncpasswd", "127.0.0.1:5900"},
+		{"10.0.0.5", "/run/x/client/vncpasswd", "10.0.0.5:5900"},
+	} {
+		if got := (Options{Port: 5900, Listen: c.listen, AuthFile: c.auth}).Addr(); got != c.want {
+			t.Errorf("listen %q auth %q: %s, want %s", c.listen, c.auth, got, c.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package session
+package vnc
 
 import (
 	"strings"
@@ -23,9 +23,9 @@ var vncWords = []string{
 // leet undoes the usual digit-for-letter substitutions.
 var leet = strings.NewReplacer("0", "o", "1", "i", "3", "e", "4", "a", "5", "s", "7", "t", "@", "a", "$", "s", "!", "i")
 
-// weakVNCPassword says why a VNC password is weak, "" when it is not. Only
+// weakPassword says why a VNC password is weak, "" when it is not. Only
 // its first 8 characters count: those are judged.
-func weakVNCPassword(pw string) string {
+func weakPassword(pw string) string {
 	if len(pw) > 8 {
 		pw = pw[:8]
 	}

@@ -1,4 +1,4 @@
-package session
+package xserver
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
 	"github.com/xinit-go/xinit-go/internal/linebuf"
@@ -21,15 +22,15 @@ import (
 	"github.com/xinit-go/xinit-go/xscreen"
 )
 
-// LockDir and SocketDir are where X servers keep their lock files and sockets;
+// lockDir and socketDir are where X servers keep their lock files and sockets;
 // X servers hard-code them.
 const (
-	LockDir   = "/tmp"
-	SocketDir = xscreen.SocketDir
+	lockDir   = "/tmp"
+	socketDir = xscreen.SocketDir
 )
 
-// xErrors are the lines of an X server's output that report errors.
-func xErrors(out *linebuf.Ring) []string {
+// outputErrors are the lines of an X server's output that report errors.
+func outputErrors(out *linebuf.Ring) []string {
 	var errs []string
 	for _, l := range out.Lines() {
 		if strings.Contains(l, "(EE)") || strings.Contains(strings.ToLower(l), "fatal") || strings.Contains(l, "error") {
@@ -187,4 +188,70 @@ func liveProcess(pid int) (string, bool) {
 // of a server that died (a container restarted with a fresh PID namespace).
 func isXServer(comm string) bool {
 	return comm == "" || strings.HasPrefix(comm, "X") || strings.Contains(comm, "vnc")
+}
+
+// Options are what the X server's spec needs of the session.
+type Options struct {
+	// Display is the display's number, and the cookie xinit-go connects with
+	// to check the screen's size once the server is ready.
+	Display xscreen.Display
+	// XorgConf and XorgLog run Xorg with that configuration and log file; ""
+	// runs Xvfb with one screen of Resolution (WIDTHxHEIGHTxDEPTH).
+	XorgConf, XorgLog string
+	Resolution        string
+	// Width and Height are the screen size asked for: a server that comes up
+	// at another is a permanent error.
+	Width, Height int
+	Authority     string   // the X authority file (-auth)
+	Args          []string // XINIT_X_ARGS, appended as they are
+	Log           *zap.Logger
+}
+
+// Spec is the X server as a service: its command line, the stale lock cleared
+// before each start, readiness when it writes its display number on fd 3 and
+// its screen has the size asked for, and its output logged and kept for the
+// errors a failed start reports. The caller names it and gives its
+// environment, role, restarts and readiness timeout.
+func Spec(o Options) supervisor.Spec {
+	out := linebuf.New(200)
+	errsOf := func() []string { return outputErrors(out) }
+	name := fmt.Sprintf(":%d", o.Display.Num)
+	var argv []string
+	if o.XorgConf == "" {
+		argv = []string{"Xvfb", name, "-screen", "0", o.Resolution,
+			"+extension", "GLX", "+extension", "RANDR"}
+	} else {
+		logPath := o.XorgLog
+		argv = []string{"Xorg", name, "-config", o.XorgConf, "-logfile", logPath,
+			// Never take or switch a virtual terminal: there is none in a container,
+			// and on a host it would steal the console.
+			"-novtswitch", "-sharevts", "-keeptty"}
+		errsOf = func() []string {
+			if e := xorgLogErrors(logPath); len(e) > 0 {
+				return e
+			}
+			return outputErrors(out)
+		}
+	}
+	argv = append(argv, "-displayfd", "3", "-auth", o.Authority, "-nolisten", "tcp", "-noreset", "-s", "0", "-dpms")
+	argv = append(argv, o.Args...)
+	display := o.Display
+	return supervisor.Spec{
+		Argv: argv,
+		PreStart: func(context.Context) error {
+			out.Reset()
+			return clearStaleLock(lockDir, socketDir, display.Num)
+		},
+		Ready: displayFDProbe(display.Num, errsOf, func(ctx context.Context) error {
+			err := checkScreen(ctx, display, o.Width, o.Height)
+			if err != nil && ctx.Err() == nil {
+				return supervisor.Permanent(err)
+			}
+			return err
+		}),
+		Output: func(line string) {
+			out.Add(line)
+			o.Log.Info(line)
+		},
+	}
 }
