@@ -54,6 +54,7 @@ func densityBench(args []string, stdout, stderr io.Writer) int {
 	logs := fs.String("logs", "", "keep every session's output in this directory")
 	from := fs.String("from", "", "render -md and -png from this -json file instead of running")
 	short := fs.Bool("short", false, "CI-sized: 2 sessions of glxgears at 640x480, a 6 s window")
+	appEnv := fs.String("app-env", "", "extra environment of every session, comma-separated KEY=VALUE (e.g. __GL_YIELD=USLEEP)")
 	verbose := fs.Bool("v", false, "print progress")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -76,7 +77,18 @@ func densityBench(args []string, stdout, stderr io.Writer) int {
 	if *short {
 		*counts, *workloads, *res, *window, *warmup = "2", "glxgears", "640x480", 6*time.Second, time.Second
 	}
-	o := densityOptions{backend: *backend, vulkan: *vulkan, vnc: *vnc, warmup: *warmup, window: *window,
+	var env []string
+	for _, kv := range strings.Split(*appEnv, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			fmt.Fprintf(stderr, "xinit-bench density: -app-env %q: want KEY=VALUE[,KEY=VALUE...]\n", *appEnv)
+			return 2
+		}
+		env = append(env, kv)
+	}
+	o := densityOptions{env: env, backend: *backend, vulkan: *vulkan, vnc: *vnc, warmup: *warmup, window: *window,
 		minFPS: *minFPS, budget: *budget, scene: *scene, logs: *logs, errw: stderr}
 	if *verbose {
 		o.progress = stderr
@@ -156,6 +168,7 @@ type densityOptions struct {
 	errw, progress     io.Writer
 	proc               string // /proc, or a test's stand-in
 	readyTimeout, stop time.Duration
+	env                []string // added to every session's environment
 }
 
 // workload is an app every session runs, and how its frame rate is read.
@@ -212,6 +225,7 @@ type densityReport struct {
 	WindowS  float64        `json:"window_s"`
 	MinFPS   float64        `json:"min_fps"`
 	Notes    []string       `json:"notes,omitempty"`
+	Env      []string       `json:"env,omitempty"`
 	Steps    []densityStep  `json:"steps"`
 	Workload []workloadInfo `json:"workloads"`
 }
@@ -272,7 +286,7 @@ func (b *bench) density(ctx context.Context, o densityOptions) (densityReport, b
 	}
 	rep := densityReport{Date: time.Now().UTC().Format("2006-01-02"), Res: fmt.Sprintf("%dx%d", o.w, o.h),
 		Machine: fmt.Sprintf("%d cores (%s), %.0f GiB, Linux %s", runtime.NumCPU(), cpuModel(), memTotalGiB(o.proc), kernel()),
-		GPU:     gpuName(), Backend: o.backend, VNC: o.vnc, WindowS: o.window.Seconds(), MinFPS: o.minFPS}
+		GPU:     gpuName(), Env: o.env, Backend: o.backend, VNC: o.vnc, WindowS: o.window.Seconds(), MinFPS: o.minFPS}
 	start := time.Now()
 	failed := false
 	for _, name := range o.workloads {
@@ -524,10 +538,10 @@ func (b *bench) densityStep(ctx context.Context, o densityOptions, wl workload, 
 			r.Err = "the app reported no frame count inside the window: " + r.out.last()
 		}
 		init := childOf(r.cmd.Process.Pid)
-		c0, c1 := table0.sessionTicks(init, classify), table1.sessionTicks(init, classify)
+		ticks := sessionCPU(table0, table1, init, classify)
 		r.CPU = map[string]float64{}
 		for _, c := range classes {
-			r.CPU[c] = float64(c1[c]-c0[c]) / ticksPerSecond / secs * 100
+			r.CPU[c] = float64(ticks[c]) / ticksPerSecond / secs * 100
 		}
 		pss := 0
 		for _, p := range table1.subtree(init) {
@@ -615,6 +629,7 @@ func (b *bench) startDensitySession(o densityOptions, wl workload, n int, r *run
 		fmt.Sprintf("SCREEN_RESOLUTION=%dx%dx24", o.w, o.h),
 		"XINIT_LOG_FORMAT=json", "XINIT_LOG_LEVEL=info",
 		"XINIT_VULKAN="+o.vulkan, "XINIT_VK_PRESENT_STATS=1")
+	cmd.Env = append(cmd.Env, o.env...)
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = 5 * time.Second

@@ -91,24 +91,36 @@ func (t procTable) subtree(pid int) []int {
 	return out
 }
 
-// sessionTicks is a session's CPU time in clock ticks by class. A class's time
-// is its processes' own plus that of the children they reaped, so a child that
-// ran and ended between two readings (a restarted app's earlier run) is counted
-// in both through its parent: the difference of two readings is the class's
-// CPU time between them. xinit-go's own counts only itself.
-func (t procTable) sessionTicks(init int, classify func(procEntry) string) map[string]int64 {
+// sessionCPU is a session's CPU time between two readings, in clock ticks by
+// class. A service's time is its processes' own plus that of the children they
+// reaped, so an app's run that began and ended between the readings is counted
+// through its parent. A service that started between the readings counts whole;
+// one that ended between them is left out (its parent, xinit-go, reaped it, and
+// xinit-go's own figure is only its own time).
+func sessionCPU(before, after procTable, init int, classify func(procEntry) string) map[string]int64 {
 	out := map[string]int64{}
-	p, ok := t.procs[init]
+	p1, ok := after.procs[init]
 	if !ok {
 		return out
 	}
-	out[classInit] = p.self
-	for _, c := range t.children[init] {
-		class := classify(t.procs[c])
-		for _, q := range t.subtree(c) {
-			e := t.procs[q]
-			out[class] += e.self + e.reaped
+	out[classInit] = p1.self - before.procs[init].self
+	sum := func(t procTable, pid int) int64 {
+		var n int64
+		for _, q := range t.subtree(pid) {
+			n += t.procs[q].self + t.procs[q].reaped
 		}
+		return n
+	}
+	for _, c := range after.children[init] {
+		d := sum(after, c)
+		if b, ok := before.procs[c]; ok && b.ppid == init && b.comm == after.procs[c].comm {
+			// A grandchild that outlived its parent went to xinit-go: its time
+			// before the first reading can make the difference negative.
+			if d -= sum(before, c); d < 0 {
+				d = 0
+			}
+		}
+		out[classify(after.procs[c])] += d
 	}
 	return out
 }

@@ -41,6 +41,9 @@ func (r densityReport) markdown(w io.Writer) {
 		fmt.Fprintf(w, "; GPU: %s", r.GPU)
 	}
 	fmt.Fprintf(w, ". Every session: xinit-go as PID 1 of its own PID namespace, backend %s at %s, %s, its own display, ports and runtime directory; all N started at once. Measured over a %.0f s window (longer until every app had reported a frame count inside it), %g FPS the floor.\n\n", r.Backend, r.Res, vnc, r.WindowS, r.MinFPS)
+	if len(r.Env) > 0 {
+		fmt.Fprintf(w, "Every session's environment also had `%s`.\n\n", strings.Join(r.Env, " "))
+	}
 	fmt.Fprintf(w, "Command: `%s`\n\n", r.Command)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "**%s.**\n\n", n)
@@ -89,7 +92,7 @@ func (s densityStep) row(w io.Writer) {
 	}
 	var parts []string
 	for _, c := range classes {
-		parts = append(parts, fmt.Sprintf("%.0f", medianOf(cpu[c])))
+		parts = append(parts, fmt.Sprintf("%.1f", medianOf(cpu[c])))
 	}
 	gpuUtil, gpuMem := "-", "-"
 	if s.GPUUtil != nil {
@@ -156,7 +159,17 @@ func (r densityReport) plot(path string) error {
 	p.X.Label.Text = "sessions at once"
 	p.Y.Label.Text = "app FPS per session (median)"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+	var xt []plot.Tick
+	for _, s := range r.Steps {
+		if !hasTick(xt, float64(s.N)) {
+			xt = append(xt, plot.Tick{Value: float64(s.N), Label: fmt.Sprint(s.N)})
+		}
+	}
+	var yt []plot.Tick
+	for _, v := range []float64{10, 20, 30, 60, 100, 200, 300, 600, 1000, 2000, 3000, 6000} {
+		yt = append(yt, plot.Tick{Value: v, Label: fmt.Sprint(v)})
+	}
+	p.X.Tick.Marker, p.Y.Tick.Marker = plot.ConstantTicks(xt), plot.ConstantTicks(yt)
 	p.Legend.Top = true
 	maxN := 2
 	var args []any
@@ -190,4 +203,13 @@ func (r densityReport) plot(path string) error {
 		p.Add(l)
 	}
 	return p.Save(8*vg.Inch, 5*vg.Inch, path)
+}
+
+func hasTick(ts []plot.Tick, v float64) bool {
+	for _, t := range ts {
+		if t.Value == v {
+			return true
+		}
+	}
+	return false
 }

@@ -146,6 +146,8 @@ func TestSessionTicksByClass(t *testing.T) {
 		procEntry{pid: 12, ppid: 10, comm: "x11vnc", self: 3},
 		procEntry{pid: 13, ppid: 10, comm: "xinit-bench", self: 1},
 		procEntry{pid: 14, ppid: 13, comm: "vkcube", self: 400},
+		// The GL probe: it ends before the second reading, reaped by xinit-go.
+		procEntry{pid: 16, ppid: 10, comm: "xinit-go", self: 40},
 	)
 	// vkcube 14 ended at 450 ticks and was reaped by the helper; 15 is the next run.
 	after := mk(
@@ -154,15 +156,17 @@ func TestSessionTicksByClass(t *testing.T) {
 		procEntry{pid: 12, ppid: 10, comm: "x11vnc", self: 3},
 		procEntry{pid: 13, ppid: 10, comm: "xinit-bench", self: 2, reaped: 450},
 		procEntry{pid: 15, ppid: 13, comm: "vkcube", self: 60},
+		// Started after the first reading: counted whole.
+		procEntry{pid: 17, ppid: 10, comm: "xinit-go", self: 9},
 	)
-	b, a := before.sessionTicks(10, classify), after.sessionTicks(10, classify)
-	want := map[string]int64{classInit: 1, classX: 80, classVNC: 0, classApp: 111, classOther: 0}
+	got := sessionCPU(before, after, 10, classify)
+	want := map[string]int64{classInit: 1, classX: 80, classVNC: 0, classApp: 111, classOther: 9}
 	for c, w := range want {
-		if got := a[c] - b[c]; got != w {
-			t.Errorf("%s: %d ticks, want %d", c, got, w)
+		if got[c] != w {
+			t.Errorf("%s: %d ticks, want %d", c, got[c], w)
 		}
 	}
-	if got := after.sessionTicks(99, classify); len(got) != 0 {
+	if got := sessionCPU(before, after, 99, classify); len(got) != 0 {
 		t.Errorf("a session that is gone: %v, want nothing", got)
 	}
 }
