@@ -28,6 +28,17 @@ func helper(name string, args []string) int {
 	case "orphans": // N: see orphans
 		n, _ := strconv.Atoi(args[0])
 		return orphans(n)
+	case "workload": // STOPFILE CODE LOOP ARGV...: see runWorkload
+		if len(args) < 4 {
+			fmt.Fprintln(os.Stderr, "workload: want STOPFILE CODE LOOP ARGV...")
+			return 2
+		}
+		code, err := strconv.Atoi(args[1])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "workload: CODE:", err)
+			return 2
+		}
+		return runWorkload(args[0], code, args[2] == "1", args[3:])
 	}
 	fmt.Fprintln(os.Stderr, "unknown helper", name)
 	return 2
@@ -91,4 +102,61 @@ func procs() int {
 		}
 	}
 	return n
+}
+
+// runWorkload is the density benchmark's app: it runs argv (again each time it
+// exits, with loop) until stop exists, then ends it and exits with code, so that
+// the session's exit code says whose app it was. A run that exits without loop,
+// or fails, ends the helper with the run's own code; SIGTERM ends it with 143.
+func runWorkload(stop string, code int, loop bool, argv []string) int {
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
+	for {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "workload:", err)
+			return 127
+		}
+		done := make(chan int, 1)
+		go func() {
+			_ = cmd.Wait()
+			done <- cmd.ProcessState.ExitCode()
+		}()
+		end := func() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(3 * time.Second):
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-done
+			}
+		}
+		tick := time.NewTicker(20 * time.Millisecond)
+	wait:
+		for {
+			select {
+			case rc := <-done:
+				tick.Stop()
+				if _, err := os.Stat(stop); err == nil {
+					return code
+				}
+				if !loop || rc != 0 {
+					return rc
+				}
+				break wait
+			case <-term:
+				tick.Stop()
+				end()
+				return 128 + int(syscall.SIGTERM)
+			case <-tick.C:
+				if _, err := os.Stat(stop); err == nil {
+					tick.Stop()
+					end()
+					return code
+				}
+			}
+		}
+	}
 }

@@ -12,6 +12,7 @@
 //	go run ./cmd/xinit-bench -short        # a quick run that only keeps it from rotting
 //	go run ./cmd/xinit-bench -viewer -viewer-out docs/benchmarks.md   # the viewer's frame rate
 //	go run ./cmd/xinit-bench -smooth -smooth-out docs/benchmarks.md   # the smooth view against noVNC in Chromium
+//	go run ./cmd/xinit-bench density -xinit bin/xinit-go -md density.md   # sessions at once (density.go)
 package main
 
 import (

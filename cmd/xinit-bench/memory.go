@@ -365,6 +365,7 @@ var subcommands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"sizes":   sizes,
 	"soak":    soakBench,
 	"signals": signalsOnly,
+	"density": densityBench,
 }
 
 func firstArg(args []string) string {
