@@ -662,7 +662,7 @@ func (r *running) pollReady(ctx context.Context, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := health.Probe(pctx, addr, "/readyz")
+		err := health.Probe(pctx, addr, "", "/readyz")
 		cancel()
 		if err == nil {
 			r.ready <- time.Now()
