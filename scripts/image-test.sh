@@ -110,7 +110,7 @@ for kv in "title=xinit-go" "licenses=Apache-2.0" "version=$version" "revision=$r
   [ "$got" = "${kv#*=}" ] || fail "label org.opencontainers.image.${kv%%=*} is \"$got\", want \"${kv#*=}\""
 done
 [ -n "$(label description)" ] || fail "no org.opencontainers.image.description label"
-docs=$("${engine[@]}" run --rm --entrypoint /bin/sh "$tag" -c 'head -c 200 /usr/share/doc/xinit-go/LICENSE; grep -c "^====" /usr/share/doc/xinit-go/THIRD_PARTY_NOTICES' 2>>"$work/run.log" || true)
+docs=$("${engine[@]}" run --rm --entrypoint /bin/sh "$tag" -c 'head -c 200 /usr/share/doc/xinit-go/LICENSE; echo; grep -c "^====" /usr/share/doc/xinit-go/THIRD_PARTY_NOTICES' 2>>"$work/run.log" || true)
 case "$docs" in *"Apache License"*) ;; *) fail "the image lacks /usr/share/doc/xinit-go/LICENSE" ;; esac
 [ "$(echo "$docs" | tail -1)" -ge 8 ] 2>/dev/null || fail "the image lacks the third-party notices (/usr/share/doc/xinit-go/THIRD_PARTY_NOTICES)"
 
@@ -227,7 +227,7 @@ if [ "${engine[0]}" = podman ]; then
   (cd deploy && go run ./cmd/kubeplay -dir kubernetes -image "$tag" -password kubetest1 \
     -session-args sleep,1000 -job-args sh,-c,'xdpyinfo >/dev/null && exit $((3 + ${RUN_INDEX:-0}))' -out "$work/kube") 2>&1 | sed 's/^/image-test: /'
   podman kube down "$work/kube/deployment.yaml" >/dev/null 2>&1 || true
-  if podman kube play "$work/kube/deployment.yaml" >"$work/kube/play.log" 2>&1; then
+  if podman kube play --build=false "$work/kube/deployment.yaml" >"$work/kube/play.log" 2>&1; then
     ctr=$(podman ps -a --format '{{.Names}}' | grep -E -- '^xinit-go-pod(-0)?-session$' | head -1)
     ready=""
     for _ in $(seq 120); do
@@ -243,7 +243,7 @@ if [ "${engine[0]}" = podman ]; then
   podman kube down "$work/kube/deployment.yaml" >/dev/null 2>&1 || true
   podman secret rm xinit-go-vnc >/dev/null 2>&1 || true
   podman kube down "$work/kube/job.yaml" >/dev/null 2>&1 || true
-  if podman kube play "$work/kube/job.yaml" >"$work/kube/play.log" 2>&1; then
+  if podman kube play --build=false "$work/kube/job.yaml" >"$work/kube/play.log" 2>&1; then
     ctr=$(podman ps -a --format '{{.Names}}' | grep -- '^xinit-go-ci-session$' | head -1)
     rc=$(podman wait "$ctr" 2>/dev/null || echo none)
     [ "$rc" = 3 ] || { fail "kube play: the Job's pod exited $rc, want the app's 3"; podman logs "$ctr" 2>&1 | tail -20; }
@@ -252,7 +252,7 @@ if [ "${engine[0]}" = podman ]; then
   fi
   podman kube down "$work/kube/job.yaml" >/dev/null 2>&1 || true
   podman kube down "$work/kube/indexed-job.yaml" >/dev/null 2>&1 || true
-  if podman kube play "$work/kube/indexed-job.yaml" >"$work/kube/play.log" 2>&1; then
+  if podman kube play --build=false "$work/kube/indexed-job.yaml" >"$work/kube/play.log" 2>&1; then
     ctr=$(podman ps -a --format '{{.Names}}' | grep -- '^xinit-go-runs-3-session$' | head -1)
     rc=$(podman wait "$ctr" 2>/dev/null || echo none)
     [ "$rc" = 6 ] || { fail "kube play: the Indexed Job's pod 3 exited $rc, want the app's 6 (3 + its index)"; podman logs "$ctr" 2>&1 | tail -20; }
