@@ -234,8 +234,17 @@ func TestIndexedJob(t *testing.T) {
 	// The failure policy speaks the contract's codes: 78 fails the Job, the
 	// transient 69, 70 and 75 are retried, the app's own codes fail the index.
 	rules := map[batchv1.PodFailurePolicyAction][]int32{}
-	if s.PodFailurePolicy == nil {
+	if s.PodFailurePolicy == nil || len(s.PodFailurePolicy.Rules) == 0 {
 		t.Fatal("no podFailurePolicy")
+	}
+	// The first rule that matches wins: a disrupted pod (evicted, preempted) exits
+	// 143, which the FailIndex rule would take if it came first.
+	if r := s.PodFailurePolicy.Rules[0]; r.Action != batchv1.PodFailurePolicyActionIgnore || len(r.OnPodConditions) != 1 ||
+		r.OnPodConditions[0].Type != corev1.DisruptionTarget {
+		t.Error("the first podFailurePolicy rule must ignore DisruptionTarget")
+	}
+	if s.ActiveDeadlineSeconds == nil || *s.ActiveDeadlineSeconds < 3600*int64(*s.Completions / *s.Parallelism) {
+		t.Error("activeDeadlineSeconds must cover every wave of runs (completions / parallelism) at an hour each")
 	}
 	for _, r := range s.PodFailurePolicy.Rules {
 		if r.OnExitCodes != nil {

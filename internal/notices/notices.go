@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -28,12 +29,14 @@ type Module struct {
 // have: no copyleft, nothing the binary's users must do but keep the notice.
 var Permissive = map[string]bool{"Apache-2.0": true, "MIT": true, "BSD-2-Clause": true, "BSD-3-Clause": true, "ISC": true}
 
-// Exceptions are modules in go.mod whose licence file is not one permissive
-// licence, each with why it is acceptable. None of them is linked into the
+// Exceptions are modules in go.mod (path@version: a new version is looked at
+// again) whose licence files are not one permissive licence, each with why it
+// is acceptable. None of them is linked into the
 // shipped binary (TestShippedBinaryLinksOnlyPermissive checks that separately).
 var Exceptions = map[string]string{
-	"github.com/golang/freetype": "dual-licensed, FreeType License (BSD-style) or GPL-2.0, used under the FreeType License; only xinit-bench's plots draw text with it",
-	"github.com/ajstarks/svgo":   "CC-BY-4.0, attribution only, no copyleft; indirect through gonum's plot, only in xinit-bench",
+	"github.com/golang/freetype@v0.0.0-20170609003504-e2365dfdc4a0": "dual-licensed, FreeType License (BSD-style) or GPL-2.0, used under the FreeType License; only xinit-bench's plots draw text with it",
+	"github.com/ajstarks/svgo@v0.0.0-20211024235047-1546f124cd8b":   "CC-BY-4.0, attribution only, no copyleft; indirect through gonum's plot, only in xinit-bench",
+	"codeberg.org/go-fonts/liberation@v0.4.1":                       "BSD-3-Clause code with the Liberation fonts under the SIL Open Font License 1.1 (fonts may be embedded and redistributed, no copyleft on what uses them); only xinit-bench's plots",
 }
 
 // goCmd runs go in dir and returns its standard output.
@@ -131,19 +134,62 @@ func download(root string, want []string) ([]Module, error) {
 	return mods, nil
 }
 
-// licenseFiles are the names a licence file goes by, in the order looked for.
-var licenseFiles = []string{"LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "COPYING", "LICENSE-APACHE"}
+// licenseName matches the names of licence and notice files at a module's
+// root: LICENSE, LICENCE, COPYING, UNLICENSE, NOTICE, with any suffix or
+// extension (LICENSE-MIT, COPYING.txt), in any case.
+var licenseName = regexp.MustCompile(`(?i)^(licen[cs]e|copying|unlicense|notice)([.-].*)?$`)
 
+// readLicense reads every licence and notice file at the module's root. The
+// module's License is the one licence all its licence files are (a module with
+// a permissive LICENSE and a GPL COPYING is none); Text holds them all,
+// NOTICE files included (Apache-2.0 asks that they travel with the notices).
 func (m *Module) readLicense() error {
-	for _, name := range licenseFiles {
-		b, err := os.ReadFile(filepath.Join(m.Dir, name))
-		if err == nil {
-			m.File, m.Text, m.License = name, b, Classify(b)
-			return nil
+	ents, err := os.ReadDir(m.Dir)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, e := range ents {
+		if e.Type().IsRegular() && licenseName.MatchString(e.Name()) {
+			names = append(names, e.Name())
 		}
 	}
-	return fmt.Errorf("%s@%s: no licence file (%s) in %s", m.Path, m.Version, strings.Join(licenseFiles, ", "), m.Dir)
+	sort.Strings(names)
+	kinds := map[string]bool{}
+	var text bytes.Buffer
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(m.Dir, name))
+		if err != nil {
+			return err
+		}
+		if text.Len() > 0 {
+			fmt.Fprintf(&text, "\n--- %s ---\n\n", name)
+		}
+		text.Write(bytes.TrimRight(b, "\n"))
+		text.WriteString("\n")
+		if !strings.HasPrefix(strings.ToLower(name), "notice") {
+			kinds[Classify(b)] = true
+		}
+	}
+	if len(kinds) == 0 {
+		return fmt.Errorf("%s@%s: no licence file (LICENSE, COPYING, ...) in %s", m.Path, m.Version, m.Dir)
+	}
+	m.File, m.Text = strings.Join(names, ", "), text.Bytes()
+	if len(kinds) == 1 {
+		for k := range kinds {
+			m.License = k
+		}
+	}
+	return nil
 }
+
+// denyRe matches, in a lower-cased text with its spaces collapsed, the names of
+// licences that are not permissive, and clauses that make a permissive one
+// something else.
+var denyRe = regexp.MustCompile(`general public licen[cs]e|\b(a|l)?gpl(v?[0-9])?\b|affero|\bmpl\b|mozilla public|eclipse public|` +
+	`server side public|\bsspl\b|business source|\bbusl\b|commons clause|elastic license|common development and distribution|\bcddl\b|` +
+	`european union public|\beupl\b|open software licen[cs]e|advertising materials|good, not evil|sharealike|noncommercial|` +
+	`spdx-license-identifier: *(?:[a-z0-9.+-]+ (?:or|and|with) )*(?:[a-z0-9.+-]*gpl|mpl|epl|cddl|eupl|sspl|busl)`)
 
 // Classify says which licence a licence file's text is, by the phrases each
 // licence's text has and the others lack; "" when it is none it knows, or
@@ -158,8 +204,11 @@ func Classify(text []byte) string {
 		}
 		return true
 	}
-	copyleft := has("gnu general public license") || has("gnu lesser general public license") ||
-		has("gnu affero") || has("mozilla public license") || has("eclipse public license")
+	// Anything that names a copyleft or source-available licence, in any of its
+	// spellings, or advertises an advertising clause, makes the text no
+	// permissive licence at all: a file that grants MIT and mentions the GPL is
+	// a dual or mixed licence, for a person to judge (Exceptions).
+	copyleft := denyRe.MatchString(t)
 	var found []string
 	if has("apache license", "version 2.0") {
 		found = append(found, "Apache-2.0")

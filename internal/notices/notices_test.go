@@ -25,7 +25,7 @@ func TestGoModIsPermissive(t *testing.T) {
 		if Permissive[m.License] {
 			continue
 		}
-		if why, ok := Exceptions[m.Path]; ok {
+		if why, ok := Exceptions[m.Path+"@"+m.Version]; ok {
 			t.Logf("%s: accepted: %s", m.Path, why)
 			continue
 		}
@@ -67,6 +67,41 @@ func TestNoticesAreFresh(t *testing.T) {
 	}
 }
 
+const mit = "Permission is hereby granted, free of charge, to any person obtaining a copy"
+
+// TestEveryLicenceFileCounts: a module's licence is what all its licence files
+// agree on; a GPL COPYING beside an MIT LICENSE makes it none, and NOTICE
+// files travel in the text.
+func TestEveryLicenceFileCounts(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"one MIT LICENSE", map[string]string{"LICENSE": mit}, "MIT"},
+		{"MIT LICENSE and GPL COPYING", map[string]string{"LICENSE": mit, "COPYING": "GNU GENERAL PUBLIC LICENSE Version 3"}, ""},
+		{"LICENSE-MIT and LICENSE-APACHE", map[string]string{"LICENSE-MIT": mit, "LICENSE-APACHE": "Apache License Version 2.0"}, ""},
+		{"Apache with a NOTICE", map[string]string{"LICENSE": "Apache License Version 2.0", "NOTICE": "This product includes software by Example"}, "Apache-2.0"},
+	} {
+		dir := t.TempDir()
+		for n, text := range c.files {
+			if err := os.WriteFile(filepath.Join(dir, n), []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m := Module{Path: "example.com/m", Version: "v1.0.0", Dir: dir}
+		if err := m.readLicense(); err != nil {
+			t.Fatal(err)
+		}
+		if m.License != c.want {
+			t.Errorf("%s: %q, want %q", c.name, m.License, c.want)
+		}
+		if n, ok := c.files["NOTICE"]; ok && !bytes.Contains(m.Text, []byte(n)) {
+			t.Errorf("%s: the NOTICE is not in the text", c.name)
+		}
+	}
+}
+
 func TestClassify(t *testing.T) {
 	apache, err := os.ReadFile(filepath.Join(root, "LICENSE"))
 	if err != nil {
@@ -85,6 +120,21 @@ func TestClassify(t *testing.T) {
 		{"CC-BY-4.0", "Creative Commons Attribution 4.0 International Public License", "CC-BY-4.0"},
 		{"CC-BY-SA-4.0", "Creative Commons Attribution-ShareAlike 4.0 International Public License", ""},
 		{"unknown", "All rights reserved.", ""},
+		// A permissive grant beside a copyleft or source-available one, in the
+		// spellings licence files use, is no permissive licence.
+		{"MIT and GNU GPL v2", mit + " Parts are under the GNU GPL v2.", ""},
+		{"MIT and General Public License", mit + " or the General Public License", ""},
+		{"MIT and GPLv3", mit + " alternatively GPLv3", ""},
+		{"MIT and AGPL-3.0", mit + " the server is AGPL-3.0", ""},
+		{"MIT and LGPL-2.1", mit + " see LGPL-2.1", ""},
+		{"MIT and MPL-2.0", mit + " files under MPL-2.0", ""},
+		{"MIT and an SPDX GPL line", mit + "\nSPDX-License-Identifier: GPL-3.0-or-later", ""},
+		{"MIT with the Commons Clause", mit + ` "Commons Clause" License Condition v1.0`, ""},
+		{"JSON's Good, not Evil", mit + " The Software shall be used for Good, not Evil.", ""},
+		{"BUSL naming Apache as its change licence", "Business Source License 1.1. Change License: Apache License, Version 2.0", ""},
+		{"Elastic License 2.0", "Elastic License 2.0 ... Apache License, Version 2.0", ""},
+		{"CDDL", "COMMON DEVELOPMENT AND DISTRIBUTION LICENSE ... Apache License, Version 2.0", ""},
+		{"BSD with an advertising clause", "Redistribution and use in source and binary forms ... All advertising materials mentioning features ... Neither the name", ""},
 	} {
 		if got := Classify([]byte(c.text)); got != c.want {
 			t.Errorf("%s: Classify = %q, want %q", c.name, got, c.want)
