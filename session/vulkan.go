@@ -60,7 +60,9 @@ func (p *Plan) vulkanRule(cfg *config.Config, env Env) error {
 }
 
 // appEnv enables the layer for the app: first in VK_INSTANCE_LAYERS, above any
-// layer the user asked for, so those see (and validate) the layer's own calls.
+// layer the user asked for, so that, where the loader follows that order, those
+// see (and validate) the layer's own calls. Debian 12's loader does not: see
+// docs/vulkan.md.
 func (v VulkanPlan) appEnv(env []string) []string {
 	if !v.Layer {
 		return env
