@@ -72,8 +72,11 @@ type Sources struct {
 	XLog         string // the X server's log, "" under Xvfb
 	XorgConf     string
 	Logs         map[string]string // the last lines of each service's output
-	Status       []byte            // the final /status
-	GPU          []byte            // the GPU snapshot
+	// Withheld are logs the bundle does not hold, by service name, with why
+	// (a root service's output in a bundle the app's user owns).
+	Withheld map[string]string
+	Status   []byte // the final /status
+	GPU      []byte // the GPU snapshot
 	// Stat reads a file's modification time and size; nil means os.Lstat.
 	Stat func(path string) (mod time.Time, size int64, err error)
 }
@@ -135,6 +138,14 @@ func Assemble(e End, s Sources) (name string, b Bundle) {
 	sort.Strings(names)
 	for _, n := range names {
 		b.Blobs = append(b.Blobs, Blob{Name: "logs/" + n + ".log", Data: []byte(s.Logs[n])})
+	}
+	withheld := make([]string, 0, len(s.Withheld))
+	for n := range s.Withheld {
+		withheld = append(withheld, n)
+	}
+	sort.Strings(withheld)
+	for _, n := range withheld {
+		b.Files = append(b.Files, File{Name: "logs/" + n + ".log", Missing: s.Withheld[n]})
 	}
 	if s.GPU != nil {
 		b.Blobs = append(b.Blobs, Blob{Name: "gpu.json", Data: s.GPU})

@@ -193,7 +193,22 @@ func (e *extras) finishWork(code int, st supervisor.Status, info health.Info) {
 		XorgConf: e.sess.XorgConfPath, Logs: map[string]string{}}
 	if code != 0 {
 		src.Status = health.StatusJSON(st, info)
+		// The bundle belongs to XINIT_APP_USER when there is one: the output of
+		// the extra services, which run as root, stays in the container's log.
+		rootOnly := map[string]bool{}
+		if e.sess.AppCredential() != nil {
+			for _, es := range e.cfg.Services {
+				rootOnly[es.Name] = true
+			}
+		}
 		for name, t := range e.tails {
+			if rootOnly[name] {
+				if src.Withheld == nil {
+					src.Withheld = map[string]string{}
+				}
+				src.Withheld[name] = "the output of a service that runs as root is not given to XINIT_APP_USER, who owns the bundle; it is in the container's log"
+				continue
+			}
 			src.Logs[name] = t.Text()
 		}
 		snap := gpu.Snapshot{Time: time.Now().UTC(), Error: "no GPU: NVML is not used here", Xid: []gpu.Xid{}}

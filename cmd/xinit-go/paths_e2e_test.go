@@ -163,3 +163,32 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestRootServiceOutputStaysOutOfTheAppUsersBundle: with XINIT_APP_USER the
+// bundle belongs to that user; a [[service]] runs as root, and what it prints
+// (a token, say) must not be handed to the app's user. Its log is listed as
+// withheld instead (before: logs/printer.log held its output).
+func TestRootServiceOutputStaysOutOfTheAppUsersBundle(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	toml := "[[service]]\nname = \"printer\"\ncommand = [" + quoteList(testutil.HelperArgv("glxinfo-nvidia")) + "]\nrestart = \"never\"\n"
+	must(t, os.WriteFile(cfg, []byte(toml), 0o644))
+	art := filepath.Join(dir, "art")
+	// The app runs as nobody, who cannot reach the test binary: a shell.
+	p := testutil.Start(t, testutil.Options{Namespace: true, Env: append(plain, "XINIT_CONFIG="+cfg, "XINIT_ARTIFACTS="+art, "XINIT_APP_USER=nobody"),
+		Args: []string{"--", "sh", "-c", "sleep 1.5; exit 3"}})
+	if c := p.Wait(30 * time.Second); c != 3 {
+		t.Fatalf("exit %d, want 3\n%s", c, p.Stderr.String())
+	}
+	if !strings.Contains(p.Stderr.String(), "NVIDIA H200") {
+		t.Fatal("the service printed nothing the test could look for")
+	}
+	path, _ := oneBundle(t, art)
+	if out, err := exec.Command("grep", "-r", "-l", "NVIDIA H200", path).Output(); len(out) != 0 || err == nil {
+		t.Errorf("a root service's output is in the app user's bundle: %s", out)
+	}
+	b, _ := os.ReadFile(filepath.Join(path, "summary.json"))
+	if !strings.Contains(string(b), `"logs/printer.log"`) || !strings.Contains(string(b), "runs as root") {
+		t.Errorf("the summary does not say the log was withheld:\n%s", b)
+	}
+}
