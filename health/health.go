@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"net"
 	"net/http"
 	"os"
@@ -125,9 +126,18 @@ func Listen(o Options, status func() supervisor.Status, info Info, log *zap.Logg
 }
 
 // listenSocket listens on a Unix socket only its owner may use. The directory
-// is xinit-go's own private one: what is there already is a socket an earlier
-// run left.
+// must be xinit-go's own, which no other user can write (the private runtime
+// directory): only there are a remove and a chmod by name safe, and what is
+// there already is a socket an earlier run left.
 func listenSocket(path string) (net.Listener, error) {
+	var st unix.Stat_t
+	dir := filepath.Dir(path)
+	if err := unix.Lstat(dir, &st); err != nil {
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
+		return nil, fmt.Errorf("%s is not a directory of xinit-go's own that no other user can write", dir)
+	}
 	_ = os.Remove(path)
 	ul, err := net.Listen("unix", path)
 	if err != nil {

@@ -3,6 +3,8 @@ package health
 import (
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -168,5 +170,32 @@ func TestVitalOptionalServices(t *testing.T) {
 		if !h && !strings.Contains(hr, tc.says) || !r && !strings.Contains(rr, "vnc") {
 			t.Errorf("vnc %s: reasons %q, %q do not name vnc (%q)", tc.vnc, hr, rr, tc.says)
 		}
+	}
+}
+
+// TestSocketOnlyInAPrivateDirectory: the probe's socket is removed and
+// chmod'ed by name, which is safe only in a directory no other user can write;
+// elsewhere there is no socket (the probe asks over TCP).
+func TestSocketOnlyInAPrivateDirectory(t *testing.T) {
+	shared := t.TempDir()
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if ln, err := listenSocket(filepath.Join(shared, "health.sock")); err == nil {
+		ln.Close()
+		t.Fatal("a socket in a directory anyone can write")
+	}
+	private := t.TempDir()
+	if err := os.Chmod(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := listenSocket(filepath.Join(private, "health.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	st, err := os.Stat(filepath.Join(private, "health.sock"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("socket %v, %v; want mode 0600", st, err)
 	}
 }

@@ -64,8 +64,15 @@ func Binary(t testing.TB) string {
 		if buildErr != nil {
 			return
 		}
-		// An app user runs the binary too (the GL probe runs as the app).
-		if buildErr = os.Chmod(buildDir, 0o755); buildErr != nil {
+		// An app user runs the binary too (the GL probe runs as the app): the
+		// directory just made is opened and chmod'ed by descriptor.
+		var d *os.File
+		if d, buildErr = os.Open(buildDir); buildErr != nil {
+			return
+		}
+		buildErr = d.Chmod(0o755)
+		d.Close()
+		if buildErr != nil {
 			return
 		}
 		_, file, _, _ := runtime.Caller(0)
