@@ -39,3 +39,16 @@ func TestStaleDisplayRemovedLiveKept(t *testing.T) {
 	l.Close()
 	_ = os.Remove(fmt.Sprintf("/tmp/.X%d-lock", live))
 }
+
+// TestFreePortNeverRepeats: a test that asks for two ports gets two, even
+// where the kernel hands the same ephemeral port back after a close.
+func TestFreePortNeverRepeats(t *testing.T) {
+	seen := map[int]bool{}
+	for range 200 {
+		p := FreePort(t)
+		if seen[p] {
+			t.Fatalf("port %d handed out twice", p)
+		}
+		seen[p] = true
+	}
+}
