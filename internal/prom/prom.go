@@ -20,11 +20,15 @@ type ValueType int
 const (
 	CounterValue ValueType = iota + 1
 	GaugeValue
+	HistogramValue
 )
 
 func (t ValueType) String() string {
-	if t == CounterValue {
+	switch t {
+	case CounterValue:
 		return "counter"
+	case HistogramValue:
+		return "histogram"
 	}
 	return "gauge"
 }
@@ -65,6 +69,12 @@ type Metric struct {
 	typ    ValueType
 	value  float64
 	labels string // rendered label pairs, constant ones first
+	// A histogram is written as several samples: suffix is _bucket, _sum or
+	// _count, part their order, and series the labels without le, by which
+	// the samples of one histogram sort together.
+	suffix string
+	part   int
+	series string
 }
 
 // MustNewConstMetric makes a sample; it panics when the number of label values
@@ -91,6 +101,37 @@ func MustNewConstMetric(d *Desc, t ValueType, v float64, labelValues ...string) 
 	return Metric{desc: d, typ: t, value: v, labels: b.String()}
 }
 
+// MustNewConstHistogram makes the samples of one histogram: counts[i] is the
+// number of observations at most bounds[i] (cumulative, as the format wants),
+// count all of them (the +Inf bucket) and sum their total. It panics on a
+// wrong number of label values or of counts (a programming error).
+func MustNewConstHistogram(d *Desc, bounds []float64, counts []uint64, count uint64, sum float64, labelValues ...string) []Metric {
+	if len(counts) != len(bounds) {
+		panic(fmt.Sprintf("prom: %s: %d bounds, %d counts", d.name, len(bounds), len(counts)))
+	}
+	base := MustNewConstMetric(d, HistogramValue, 0, labelValues...)
+	join := func(extra string) string {
+		if base.labels == "" {
+			return extra
+		}
+		return base.labels + "," + extra
+	}
+	ms := make([]Metric, 0, len(bounds)+3)
+	le := func(bound string, v uint64) {
+		var b strings.Builder
+		writePair(&b, "le", bound)
+		ms = append(ms, Metric{desc: d, typ: HistogramValue, value: float64(v), labels: join(b.String()),
+			suffix: "_bucket", part: len(ms), series: base.labels})
+	}
+	for i, ub := range bounds {
+		le(formatValue(ub), counts[i])
+	}
+	le("+Inf", count)
+	ms = append(ms, Metric{desc: d, typ: HistogramValue, value: sum, labels: base.labels, suffix: "_sum", part: len(ms), series: base.labels},
+		Metric{desc: d, typ: HistogramValue, value: float64(count), labels: base.labels, suffix: "_count", part: len(ms) + 1, series: base.labels})
+	return ms
+}
+
 // Collector makes its metrics at scrape time.
 type Collector interface {
 	Describe(chan<- *Desc)
@@ -115,10 +156,17 @@ func Gather(cs ...Collector) []Metric {
 		<-done
 	}
 	sort.SliceStable(all, func(i, j int) bool {
-		if all[i].desc.name != all[j].desc.name {
-			return all[i].desc.name < all[j].desc.name
+		a, b := all[i], all[j]
+		if a.desc.name != b.desc.name {
+			return a.desc.name < b.desc.name
 		}
-		return all[i].labels < all[j].labels
+		if a.typ == HistogramValue {
+			if a.series != b.series {
+				return a.series < b.series
+			}
+			return a.part < b.part
+		}
+		return a.labels < b.labels
 	})
 	return all
 }
@@ -131,6 +179,7 @@ func Write(w io.Writer, ms []Metric) error {
 			fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s %s\n", m.desc.name, escapeHelp(m.desc.help), m.desc.name, m.typ)
 		}
 		bw.WriteString(m.desc.name)
+		bw.WriteString(m.suffix)
 		if m.labels != "" {
 			bw.WriteByte('{')
 			bw.WriteString(m.labels)

@@ -69,3 +69,21 @@ func TestHandlerRuntimeFamilies(t *testing.T) {
 		}
 	}
 }
+
+func TestHistogramExposition(t *testing.T) {
+	d := NewDesc("x_interval_seconds", "Gaps.", nil, nil)
+	var b strings.Builder
+	ms := append(fixed{MustNewConstMetric(NewDesc("x_a", "A.", nil, nil), GaugeValue, 1)},
+		MustNewConstHistogram(d, []float64{0.01, 0.1, 2}, []uint64{3, 5, 5}, 6, 4.25)...)
+	if err := Write(&b, Gather(ms)); err != nil {
+		t.Fatal(err)
+	}
+	want := "# HELP x_a A.\n# TYPE x_a gauge\nx_a 1\n" +
+		"# HELP x_interval_seconds Gaps.\n# TYPE x_interval_seconds histogram\n" +
+		"x_interval_seconds_bucket{le=\"0.01\"} 3\nx_interval_seconds_bucket{le=\"0.1\"} 5\n" +
+		"x_interval_seconds_bucket{le=\"2\"} 5\nx_interval_seconds_bucket{le=\"+Inf\"} 6\n" +
+		"x_interval_seconds_sum 4.25\nx_interval_seconds_count 6\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}

@@ -162,6 +162,18 @@ func init() {
 		"clock": {"paint a square on the root window whose red level counts the seconds (ClockSeconds reads it), until killed", func([]string) int {
 			return clock()
 		}},
+		"paint": {"RATE [BLACK_MILLIS]: fill the screen RATE times a second (black for BLACK_MILLIS first), until killed", func(args []string) int {
+			rate, err := strconv.ParseFloat(args[0], 64)
+			if err != nil || rate <= 0 {
+				fmt.Fprintln(os.Stderr, "paint: want a rate above 0")
+				return 2
+			}
+			black := 0
+			if len(args) > 1 {
+				black = atoi(args[1])
+			}
+			return paint(rate, black)
+		}},
 		"fail-after": {"MILLIS CODE: sleep, then exit CODE", func(args []string) int {
 			time.Sleep(time.Duration(atoi(args[0])) * time.Millisecond)
 			return atoi(args[1])

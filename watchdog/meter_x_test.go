@@ -1,0 +1,112 @@
+package watchdog
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/jezek/xgb"
+
+	"github.com/xinit-go/xinit-go/internal/testutil"
+	"github.com/xinit-go/xinit-go/xscreen"
+)
+
+func painter(t *testing.T, display int) *xgb.Conn {
+	t.Helper()
+	c, err := xgb.NewConnDisplay(fmt.Sprintf(":%d", display))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// TestMeterOnXvfb: against a real Xvfb, the meter's rate follows a client
+// drawing 25 frames a second, its first frame waits out a black stretch, and a
+// black screen never passes for a first frame.
+func TestMeterOnXvfb(t *testing.T) {
+	display := testutil.Xvfb(t)
+	m := NewMeter(MeterOptions{Display: xscreen.Display{Num: display}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	testutil.Eventually(t, 10*time.Second, "the meter to watch", func() bool { return m.Status().Watching })
+
+	mark := m.Mark()
+	first := make(chan error, 1)
+	started := time.Now()
+	go func() {
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		first <- m.FirstFrame(fctx, mark)
+	}()
+	pctx, stop := context.WithCancel(ctx)
+	painted := make(chan int, 1)
+	go func() {
+		n, _ := testutil.Paint(pctx, painter(t, display), 25, 1500*time.Millisecond, 0)
+		painted <- n
+	}()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(started); took < 1500*time.Millisecond {
+		t.Errorf("first frame after %v, inside the black stretch", took)
+	}
+	time.Sleep(RateWindow + 1500*time.Millisecond)
+	st := m.Status()
+	stop()
+	n := <-painted
+	if math.Abs(st.PerSecond-25) > 25*0.05 {
+		t.Errorf("%.2f updates a second, want 25 within 5%%", st.PerSecond)
+	}
+	if st.Total < int64(n)-2 || st.Total > int64(n) {
+		t.Errorf("total %d for %d frames", st.Total, n)
+	}
+	if st.LongestGap > 200*time.Millisecond || st.LongestGap < 30*time.Millisecond {
+		t.Errorf("longest gap %v at 25 a second", st.LongestGap)
+	}
+
+	// Black only: no first frame.
+	mark = m.Mark()
+	fctx, fcancel := context.WithTimeout(ctx, 2*time.Second)
+	defer fcancel()
+	go func() { _, _ = testutil.Paint(fctx, painter(t, display), 25, time.Hour, 0) }()
+	if err := m.FirstFrame(fctx, mark); err == nil {
+		t.Error("a black screen passed for a first frame")
+	}
+}
+
+// TestFirstFrameStalledServer: a first-frame wait on an X server that answers
+// the setup and then nothing ends with its context, and the meter's Run with
+// it.
+func TestFirstFrameStalledServer(t *testing.T) {
+	real := testutil.Xvfb(t)
+	stalled, _ := testutil.StallingProxy(t, real)
+	m := NewMeter(MeterOptions{Display: xscreen.Display{Num: stalled}, DialTimeout: 300 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	// Pretend an update came: the wait then reads the stalled screen.
+	m.mu.Lock()
+	m.c.add(time.Now())
+	m.mu.Unlock()
+	start := time.Now()
+	if err := m.FirstFrame(ctx, 0); err == nil {
+		t.Fatal("a stalled server gave a first frame")
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("FirstFrame returned after %v", took)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run still runs after its context ended")
+	}
+	if st := m.Status(); st.Watching || st.Error == "" {
+		t.Errorf("status %+v: want not watching, with why", st)
+	}
+}

@@ -1,0 +1,78 @@
+package xscreen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jezek/xgb"
+
+	"github.com/xinit-go/xinit-go/internal/testutil"
+)
+
+// TestDamageCountsEachFrame: a client that fills the screen 40 times, one
+// request a frame, waiting for each, is seen 40 times; nothing more is seen
+// while nobody draws; Close ends a waiting Next.
+func TestDamageCountsEachFrame(t *testing.T) {
+	display := testutil.Xvfb(t)
+	dm, err := WatchDamage(context.Background(), Display{Num: display}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dm.Close()
+	got := make(chan time.Time, 1000)
+	ended := make(chan error, 1)
+	go func() {
+		for {
+			_, err := dm.Next()
+			if err != nil {
+				ended <- err
+				return
+			}
+			got <- time.Now()
+		}
+	}()
+	painter, err := xgb.NewConnDisplay(fmt.Sprintf(":%d", display))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer painter.Close()
+	const frames = 40
+	if n, err := testutil.Paint(context.Background(), painter, 100, 0, frames); err != nil || n != frames {
+		t.Fatalf("painted %d: %v", n, err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := len(got); n != frames {
+		t.Errorf("%d updates seen for %d frames", n, frames)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := len(got); n != frames {
+		t.Errorf("%d updates seen with nobody drawing, want %d", n, frames)
+	}
+	dm.Close()
+	select {
+	case err := <-ended:
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("Next after Close: %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Next still waits after Close")
+	}
+}
+
+// TestDamageSetupDeadline: a server that completes the handshake and then
+// stalls holds WatchDamage for its timeout, not longer.
+func TestDamageSetupDeadline(t *testing.T) {
+	real := testutil.Xvfb(t)
+	stalled, _ := testutil.StallingProxy(t, real)
+	const timeout = 300 * time.Millisecond
+	took, err := within(t, 10*time.Second, func() error {
+		_, err := WatchDamage(context.Background(), Display{Num: stalled}, timeout)
+		return err
+	})
+	if err == nil || took > timeout+2*time.Second {
+		t.Fatalf("error %v after %v, want a failure after about %v", err, took, timeout)
+	}
+}
