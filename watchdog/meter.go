@@ -82,12 +82,12 @@ func (s Slow) String() string {
 
 // MeterStatus is what /status and /metrics show.
 type MeterStatus struct {
-	Watching  bool   // connected to the X server and watching
-	Error     string // why not, when not
-	Total     int64
-	PerSecond float64       // over the last RateWindow's whole seconds
+	Watching   bool   // connected to the X server and watching
+	Error      string // why not, when not
+	Total      int64
+	PerSecond  float64       // over the last RateWindow's whole seconds
 	LongestGap time.Duration // between updates over the last GapWindow, the current one included
-	SinceLast time.Duration // since the last update (or the watch began); 0 before the watch began
+	SinceLast  time.Duration // since the last update (or the watch began); 0 before the watch began
 	// Counts[i] is the number of intervals at most IntervalBounds[i]; Intervals
 	// all of them, IntervalSum their total in seconds.
 	Counts      []uint64
