@@ -19,6 +19,7 @@ type Summary struct {
 	Failed          bool              `json:"failed"`
 	Reason          string            `json:"reason"`
 	Frozen          string            `json:"frozen,omitempty"`
+	Slow            string            `json:"slow,omitempty"`
 	Started         time.Time         `json:"started"`
 	Ended           time.Time         `json:"ended"`
 	DurationSeconds float64           `json:"duration_seconds"`
@@ -56,6 +57,7 @@ type End struct {
 	Ended    time.Time
 	Services []ServiceSummary
 	Frozen   string // the freeze, "" when the screen was not frozen
+	Slow     string // the slow stretch, "" when the screen was not slow
 	Settings any    // the configuration, without secrets
 	Video    string // the recording kept, "" when none
 	// VideoError says why there is no recording, or what went wrong with it.
@@ -69,6 +71,7 @@ type End struct {
 type Sources struct {
 	Screenshot   string // the last screen's picture, "" when none was to be taken
 	FrozenScreen string // the frozen screen's picture, when End.Frozen is set
+	SlowScreen   string // the slow screen's picture, when End.Slow is set
 	XLog         string // the X server's log, "" under Xvfb
 	XorgConf     string
 	Logs         map[string]string // the last lines of each service's output
@@ -89,7 +92,7 @@ type Sources struct {
 // last lines, the final status and the GPU snapshot.
 func Assemble(e End, s Sources) (name string, b Bundle) {
 	failed := e.Code != 0
-	sum := &Summary{ExitCode: e.Code, Failed: failed, Reason: e.Reason, Frozen: e.Frozen,
+	sum := &Summary{ExitCode: e.Code, Failed: failed, Reason: e.Reason, Frozen: e.Frozen, Slow: e.Slow,
 		Started: e.Started.UTC(), Ended: e.Ended.UTC(), DurationSeconds: e.Ended.Sub(e.Started).Seconds(),
 		Services: e.Services, Video: e.Video, VideoError: e.VideoError, Encoder: e.Encoder, Settings: e.Settings}
 	name = fmt.Sprintf("xinit-go-%s-exit%d", e.Started.UTC().Format("20060102T150405Z"), e.Code)
@@ -116,6 +119,9 @@ func Assemble(e End, s Sources) (name string, b Bundle) {
 	}
 	if e.Frozen != "" && s.FrozenScreen != "" {
 		b.Files = append(b.Files, thisRun("frozen-screen.png", s.FrozenScreen))
+	}
+	if e.Slow != "" && s.SlowScreen != "" {
+		b.Files = append(b.Files, thisRun("slow-screen.png", s.SlowScreen))
 	}
 	if e.Video != "" {
 		if _, size, err := stat(e.Video); err == nil && size <= MaxVideo {

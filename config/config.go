@@ -79,6 +79,12 @@ type Config struct {
 	Artifacts     string        `json:"artifacts,omitempty"`
 	FreezeTimeout time.Duration `json:"freeze_timeout"`
 	FreezeAction  FreezeAction  `json:"freeze_action"`
+	SlowFPS       float64       `json:"slow_fps"`
+	SlowFor       time.Duration `json:"slow_for"`
+	SlowAction    FreezeAction  `json:"slow_action"`
+
+	AppReady        AppReady      `json:"app_ready"`
+	AppReadyTimeout time.Duration `json:"app_ready_timeout"`
 
 	LogFormat string `json:"log_format"`
 	LogLevel  string `json:"log_level"`

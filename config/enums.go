@@ -26,6 +26,15 @@ const (
 	FreezeLog     FreezeAction = "log"
 )
 
+// AppReady is when the app counts as ready (XINIT_APP_READY).
+type AppReady string
+
+// App readiness.
+const (
+	AppReadyStart AppReady = "start"
+	AppReadyFrame AppReady = "frame"
+)
+
 // VulkanMode is whether Vulkan apps get the present-by-copy layer (XINIT_VULKAN).
 type VulkanMode string
 

@@ -16,6 +16,8 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		RestartBackoff string `json:"restart_backoff"`
 		RecordLast     string `json:"record_last"`
 		FreezeTimeout  string `json:"freeze_timeout"`
+		SlowFor        string `json:"slow_for"`
+		AppReadyTime   string `json:"app_ready_timeout"`
 	}{plain(c), c.XReady.String(), c.AppTimeout.String(), c.StopGrace.String(), c.RestartWindow.String(),
-		c.RestartBackoff.String(), c.RecordLast.String(), c.FreezeTimeout.String()})
+		c.RestartBackoff.String(), c.RecordLast.String(), c.FreezeTimeout.String(), c.SlowFor.String(), c.AppReadyTimeout.String()})
 }

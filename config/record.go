@@ -17,6 +17,20 @@ func (c *Config) checkRecord() []error {
 		if c.FreezeTimeout != 0 {
 			errs = append(errs, fmt.Errorf("XINIT_FREEZE_TIMEOUT=%s needs a display, but XINIT_BACKEND=none starts none; unset one of them, e.g. XINIT_FREEZE_TIMEOUT=0", c.FreezeTimeout))
 		}
+		if c.SlowFPS != 0 {
+			errs = append(errs, fmt.Errorf("XINIT_SLOW_FPS=%g needs a display, but XINIT_BACKEND=none starts none; unset one of them, e.g. XINIT_SLOW_FPS=0", c.SlowFPS))
+		}
+		if c.AppReady == AppReadyFrame {
+			errs = append(errs, errors.New("XINIT_APP_READY=frame waits for a frame on the display, but XINIT_BACKEND=none starts none; unset one of them, e.g. XINIT_APP_READY=start"))
+		}
+	}
+	if len(c.App) == 0 {
+		if c.SlowFPS != 0 {
+			errs = append(errs, fmt.Errorf("XINIT_SLOW_FPS=%g judges the app's screen, but no app is given; give one, e.g. xinit-go -- ./simulator, or unset XINIT_SLOW_FPS", c.SlowFPS))
+		}
+		if c.AppReady == AppReadyFrame {
+			errs = append(errs, errors.New("XINIT_APP_READY=frame waits for the app's first frame, but no app is given; give one, e.g. xinit-go -- ./simulator, or unset XINIT_APP_READY"))
+		}
 	}
 	if c.Record == "" && c.RecordLast != 0 {
 		errs = append(errs, fmt.Errorf("XINIT_RECORD_LAST=%s needs XINIT_RECORD, the file to record into, e.g. XINIT_RECORD=/artifacts/run.mp4", c.RecordLast))

@@ -346,6 +346,46 @@ var settings = []setting{
 			c.FreezeAction, err = parseEnum(v, FreezeFail, FreezeRestart, FreezeLog)
 			return err
 		}},
+	{env: "XINIT_SLOW_FPS", key: "slow_fps", flag: "slow-fps", def: "0", example: "XINIT_SLOW_FPS=5",
+		help: "the screen is slow when it updates fewer than this many times a second on average over XINIT_SLOW_FOR while the app runs (a screen that does not update at all is static, not slow: see XINIT_FREEZE_TIMEOUT); 0 turns the rule off",
+		apply: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || f > 1000 || f != f {
+				return errors.New("want a number of updates a second from 0 to 1000")
+			}
+			c.SlowFPS = f
+			return nil
+		}},
+	{env: "XINIT_SLOW_FOR", key: "slow_for", flag: "slow-for", def: "30s", example: "XINIT_SLOW_FOR=1m",
+		help: "the stretch XINIT_SLOW_FPS averages over, from 2s to 10m; choose it longer than the app's slowest legitimate phase (a level loading)",
+		apply: func(c *Config, v string) (err error) {
+			c.SlowFor, err = parseDuration(v, false)
+			if err == nil && (c.SlowFor < 2*time.Second || c.SlowFor > 10*time.Minute) {
+				err = errors.New("want from 2s to 10m")
+			}
+			return err
+		}},
+	{env: "XINIT_SLOW_ACTION", key: "slow_action", flag: "slow-action", def: "fail", example: "XINIT_SLOW_ACTION=log",
+		help: "what a slow screen does: fail (the session ends with exit code 75), restart the app, or log",
+		apply: func(c *Config, v string) (err error) {
+			c.SlowAction, err = parseEnum(v, FreezeFail, FreezeRestart, FreezeLog)
+			return err
+		}},
+	{env: "XINIT_APP_READY", key: "app_ready", flag: "app-ready", def: "start", example: "XINIT_APP_READY=frame",
+		help: "when the app is ready (for /readyz and services with after = [\"app\"]): start (once started) or frame (once it has drawn a frame that is not entirely black, within XINIT_APP_READY_TIMEOUT)",
+		apply: func(c *Config, v string) (err error) {
+			c.AppReady, err = parseEnum(v, AppReadyStart, AppReadyFrame)
+			return err
+		}},
+	{env: "XINIT_APP_READY_TIMEOUT", key: "app_ready_timeout", flag: "app-ready-timeout", def: "2m", example: "XINIT_APP_READY_TIMEOUT=5m",
+		help: "with XINIT_APP_READY=frame: an app that has drawn no frame that is not entirely black this long after each start ends the session with exit code 79",
+		apply: func(c *Config, v string) (err error) {
+			c.AppReadyTimeout, err = parseDuration(v, false)
+			if err == nil && c.AppReadyTimeout < time.Second {
+				err = errors.New("want at least 1s")
+			}
+			return err
+		}},
 	{env: "XINIT_VULKAN", key: "vulkan", flag: "vulkan", def: "auto", example: "XINIT_VULKAN=layer",
 		help: "Vulkan apps under xvfb or dummy: auto (the present-by-copy layer when NVIDIA's Vulkan driver is there), layer (always) or off",
 		apply: func(c *Config, v string) (err error) {

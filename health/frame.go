@@ -67,6 +67,9 @@ func statusJSON(st supervisor.Status, info Info, r bool) []byte {
 	if info.GL != nil {
 		doc.GL = info.GL()
 	}
+	if info.Screen != nil {
+		doc.Screen = info.Screen()
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")

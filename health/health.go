@@ -50,6 +50,8 @@ type Info struct {
 	Frame func() *FrameStatus `json:"-"`
 	// GL, when set, reports the GL renderer probe; nil before its first result.
 	GL func() *GL `json:"-"`
+	// Screen, when set, reports the screen's updates.
+	Screen func() *Screen `json:"-"`
 }
 
 // Options say where the server listens and which names it answers to.
@@ -284,6 +286,7 @@ type statusDoc struct {
 	Orphans  int64                      `json:"orphans_reaped"`
 	Services []supervisor.ServiceStatus `json:"services"`
 	Frame    *FrameStatus               `json:"frame,omitempty"`
+	Screen   *Screen                    `json:"screen,omitempty"`
 	GL       *GL                        `json:"gl,omitempty"`
 }
 

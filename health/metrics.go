@@ -20,7 +20,7 @@ var (
 type collector struct{ s *Server }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descUp, descState, descRestarts, descExit, descReady, descOrphans, descInfo, descFrameAge, descFrameBlack, descGL} {
+	for _, d := range []*prometheus.Desc{descUp, descState, descRestarts, descExit, descReady, descOrphans, descInfo, descFrameAge, descFrameBlack, descGL, descUpdates, descInterval, descSlow} {
 		ch <- d
 	}
 }
@@ -54,4 +54,5 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descInfo, prometheus.GaugeValue, 1, c.s.info.Version, c.s.info.Backend, c.s.info.Display, glx)
 	c.collectFrame(ch)
 	c.collectGL(ch)
+	c.collectScreen(ch)
 }

@@ -57,6 +57,7 @@ type paths struct {
 	xlog       string // the X server's log, "" under Xvfb (its output goes to the log)
 	lastScreen string // the picture taken when the session is about to stop, "" when none is taken
 	frozen     string // the frozen screen's picture
+	slow       string // the slow screen's picture
 }
 
 // XLog is the X server's log file, "" when it writes none (Xvfb).
@@ -69,6 +70,9 @@ func (s *Session) LastScreen() string { return s.paths.lastScreen }
 
 // FrozenScreen is where the frozen-screen watchdog keeps its picture.
 func (s *Session) FrozenScreen() string { return s.paths.frozen }
+
+// SlowScreen is where the slow-screen rule keeps its picture.
+func (s *Session) SlowScreen() string { return s.paths.slow }
 
 // OnFinish adds f to what runs when the set is about to stop, before any
 // service is stopped (after the others added before it).
@@ -160,6 +164,7 @@ func pathsOf(cfg *config.Config, backend config.Backend) paths {
 		return p
 	}
 	p.frozen = filepath.Join(cfg.RuntimeDir, "frozen-screen.png")
+	p.slow = filepath.Join(cfg.RuntimeDir, "slow-screen.png")
 	switch {
 	case cfg.Screenshot != "":
 		p.lastScreen = cfg.Screenshot

@@ -52,6 +52,11 @@
 //	XINIT_ARTIFACTS          artifacts          --artifacts          none: no bundle
 //	XINIT_FREEZE_TIMEOUT     freeze_timeout     --freeze-timeout     0 (off)
 //	XINIT_FREEZE_ACTION      freeze_action      --freeze-action      fail (restart, log)
+//	XINIT_SLOW_FPS           slow_fps           --slow-fps           0 (off); updates a second below which the screen is slow
+//	XINIT_SLOW_FOR           slow_for           --slow-for           30s
+//	XINIT_SLOW_ACTION        slow_action        --slow-action        fail (restart, log)
+//	XINIT_APP_READY          app_ready          --app-ready          start (frame: on the first frame not entirely black)
+//	XINIT_APP_READY_TIMEOUT  app_ready_timeout  --app-ready-timeout  2m; past it with no such frame exit 79
 //	XINIT_VULKAN             vulkan             --vulkan             auto (layer, off): the present-by-copy layer
 //	XINIT_REQUIRE_GPU        require_gpu        --require-gpu        0 (1: a software GL renderer exits 69)
 //	XINIT_LOG_FORMAT         log_format         --log-format         auto (json, console)
@@ -63,7 +68,9 @@
 // or, with XINIT_REQUIRE_GPU=1, when the app's GL renderer is software (the app
 // never started);
 // 70 when the X server or VNC failed for good; 75 when the watchdog found the
-// screen frozen or black and XINIT_FREEZE_ACTION=fail.
+// screen frozen or black and XINIT_FREEZE_ACTION=fail, or slow and
+// XINIT_SLOW_ACTION=fail; 79 when, with XINIT_APP_READY=frame, the app drew no
+// frame that is not entirely black within XINIT_APP_READY_TIMEOUT.
 //
 // main stays one line: run turns every error into an exit code, and no package
 // calls os.Exit.

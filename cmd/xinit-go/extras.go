@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -24,8 +25,10 @@ import (
 // the rolling window and the bundle. It adds to the stop bound.
 const finishBound = 3 * time.Second
 
-// extras wire the recorder, the frozen-screen watchdog, the GPU monitor and the
-// failure bundle around one session. Each is off unless its setting is set.
+// extras wire the recorder, the frozen-screen watchdog, the screen's update
+// meter (with the slow-screen rule and the first-frame readiness), the GPU
+// monitor and the failure bundle around one session. Each but the meter is off
+// unless its setting is set; the meter runs whenever there is a display.
 type extras struct {
 	cfg     *config.Config
 	sess    *session.Session
@@ -35,6 +38,9 @@ type extras struct {
 	encoder string
 	wd      *watchdog.Watchdog
 	resp    *watchdog.Responder
+	meter   *watchdog.Meter
+	slow    *watchdog.Responder
+	sup     *supervisor.Supervisor
 	mon     gpu.Monitor
 	tails   map[string]*linebuf.Ring
 	wg      sync.WaitGroup
@@ -81,11 +87,75 @@ func newExtras(ctx context.Context, cfg *config.Config, plan *session.Plan, sess
 			}
 		}
 	}
+	if plan.Backend != config.BackendNone {
+		e.meter = watchdog.NewMeter(watchdog.MeterOptions{
+			Display:    sess.Display(),
+			Slow:       watchdog.SlowRule{Rate: cfg.SlowFPS, For: cfg.SlowFor},
+			AppStarted: e.appStarted,
+			OnSlow: func(ctx context.Context, s watchdog.Slow) {
+				if e.slow != nil {
+					e.slow.OnSlow(ctx, s)
+				}
+			},
+			Log: log,
+		})
+		if cfg.AppReady == config.AppReadyFrame {
+			for i := range sess.Specs {
+				if sess.Specs[i].Name == session.AppName {
+					sess.Specs[i].Ready = e.firstFrame
+				}
+			}
+		}
+	}
 	return e, nil
 }
 
-// attach connects the watchdog to the supervisor and to /status.
+// appStarted is when the app's current run started, and whether it runs.
+func (e *extras) appStarted() (time.Time, bool) {
+	if e.sup == nil {
+		return time.Time{}, false
+	}
+	for _, s := range e.sup.Status().Services {
+		if s.Name == session.AppName {
+			return s.Started, s.State == supervisor.Ready || s.State == supervisor.Starting
+		}
+	}
+	return time.Time{}, false
+}
+
+// firstFrame is the app's readiness under XINIT_APP_READY=frame: ready once
+// the screen has been updated since this start and is not entirely black. Past
+// XINIT_APP_READY_TIMEOUT it ends the session with exit code 79 (the
+// supervisor's own ready timeout would only restart the app, or end with its
+// signal's code).
+func (e *extras) firstFrame() (*supervisor.Probe, error) {
+	mark := e.meter.Mark()
+	timeout := e.cfg.AppReadyTimeout
+	return &supervisor.Probe{Wait: func(ctx context.Context) error {
+		dctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		start := time.Now()
+		err := e.meter.FirstFrame(dctx, mark)
+		if err == nil {
+			e.log.Info("the app's first frame is on the screen", zap.Duration("after", time.Since(start)))
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		reason := fmt.Sprintf("no first frame: the app drew nothing but black for %s (XINIT_APP_READY_TIMEOUT)", timeout)
+		e.log.Error(reason+"; failing the session", zap.Int("exit_code", exitcode.NoFrame))
+		_ = e.sup.Fail(ctx, exitcode.NoFrame, reason)
+		// The stop ends this run, and with it ctx.
+		<-ctx.Done()
+		return errors.New(reason)
+	}}, nil
+}
+
+// attach connects the watchdog and the meter to the supervisor and to /status.
 func (e *extras) attach(sup *supervisor.Supervisor, info *health.Info) {
+	e.sup = sup
+	e.attachMeter(sup, info)
 	if e.cfg.FreezeTimeout <= 0 || len(e.cfg.App) == 0 {
 		return
 	}
@@ -94,18 +164,11 @@ func (e *extras) attach(sup *supervisor.Supervisor, info *health.Info) {
 		Picture: e.sess.FrozenScreen(), Display: e.sess.Display(), PictureTimeout: supervisor.HookTimeout,
 		Ctl: sup, Log: e.log.Named("watchdog")}
 	e.wd = watchdog.New(watchdog.Options{
-		Display: e.sess.Display(),
-		Timeout: e.cfg.FreezeTimeout,
-		AppStarted: func() (time.Time, bool) {
-			for _, s := range sup.Status().Services {
-				if s.Name == session.AppName {
-					return s.Started, s.State == supervisor.Ready || s.State == supervisor.Starting
-				}
-			}
-			return time.Time{}, false
-		},
-		OnFrozen: e.resp.OnFrozen,
-		Log:      e.log,
+		Display:    e.sess.Display(),
+		Timeout:    e.cfg.FreezeTimeout,
+		AppStarted: e.appStarted,
+		OnFrozen:   e.resp.OnFrozen,
+		Log:        e.log,
 	})
 	timeout := e.cfg.FreezeTimeout.String()
 	info.Frame = func() *health.FrameStatus {
@@ -118,18 +181,57 @@ func (e *extras) attach(sup *supervisor.Supervisor, info *health.Info) {
 	}
 }
 
-// start runs the watchdog on a goroutine of its own.
+func (e *extras) attachMeter(sup *supervisor.Supervisor, info *health.Info) {
+	if e.meter == nil {
+		return
+	}
+	var slow *health.SlowStatus
+	if e.cfg.SlowFPS > 0 && len(e.cfg.App) > 0 {
+		e.slow = &watchdog.Responder{Action: freezeAction(e.cfg.SlowAction), App: session.AppName, Code: exitcode.Frozen,
+			Picture: e.sess.SlowScreen(), Display: e.sess.Display(), PictureTimeout: supervisor.HookTimeout,
+			Ctl: sup, Log: e.log.Named("meter")}
+		slow = &health.SlowStatus{Below: e.cfg.SlowFPS, For: e.cfg.SlowFor.String(), Action: string(e.cfg.SlowAction)}
+	}
+	info.Screen = func() *health.Screen {
+		st := e.meter.Status()
+		s := &health.Screen{Watching: st.Watching, Error: st.Error, Total: st.Total, PerSecond: st.PerSecond,
+			LongestGapSeconds: st.LongestGap.Seconds(), SinceLastSeconds: st.SinceLast.Seconds(),
+			Bounds: watchdog.IntervalBounds, Counts: st.Counts, Intervals: st.Intervals, Sum: st.IntervalSum}
+		if slow != nil {
+			sl := *slow
+			sl.Slow = st.Slow
+			s.Slow = &sl
+		}
+		return s
+	}
+}
+
+// start runs the watchdog and the meter on goroutines of their own.
 func (e *extras) start() {
-	if e.wd == nil {
+	if e.wd == nil && e.meter == nil {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
+	for _, run := range []func(context.Context){e.runWatchdog, e.runMeter} {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			run(ctx)
+		}()
+	}
+}
+
+func (e *extras) runWatchdog(ctx context.Context) {
+	if e.wd != nil {
 		e.wd.Run(ctx)
-	}()
+	}
+}
+
+func (e *extras) runMeter(ctx context.Context) {
+	if e.meter != nil {
+		e.meter.Run(ctx)
+	}
 }
 
 // finish runs once the supervisor has stopped: the watchdog ends, the
@@ -182,6 +284,11 @@ func (e *extras) finishWork(code int, st supervisor.Status, info health.Info) {
 			end.Frozen = f.String()
 		}
 	}
+	if e.slow != nil {
+		if s := e.slow.Slow(); s != nil {
+			end.Slow = s.String()
+		}
+	}
 	for _, s := range st.Services {
 		end.Services = append(end.Services, bundle.ServiceSummary{Name: s.Name, State: string(s.State), Restarts: s.Restarts,
 			ReadyAfterSeconds: s.ReadyAfter.Seconds(), LastExitCode: s.LastExitCode, LastReason: s.LastReason})
@@ -189,7 +296,7 @@ func (e *extras) finishWork(code int, st supervisor.Status, info health.Info) {
 	if c := e.sess.AppCredential(); c != nil {
 		end.Owner = &bundle.Owner{UID: int(c.Uid), GID: int(c.Gid)}
 	}
-	src := bundle.Sources{Screenshot: e.sess.LastScreen(), FrozenScreen: e.sess.FrozenScreen(), XLog: e.sess.XLog(),
+	src := bundle.Sources{Screenshot: e.sess.LastScreen(), FrozenScreen: e.sess.FrozenScreen(), SlowScreen: e.sess.SlowScreen(), XLog: e.sess.XLog(),
 		XorgConf: e.sess.XorgConfPath, Logs: map[string]string{}}
 	if code != 0 {
 		src.Status = health.StatusJSON(st, info)

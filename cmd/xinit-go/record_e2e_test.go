@@ -203,6 +203,7 @@ type bundleSummary struct {
 	Failed   bool              `json:"failed"`
 	Reason   string            `json:"reason"`
 	Frozen   string            `json:"frozen"`
+	Slow     string            `json:"slow"`
 	Files    []string          `json:"files"`
 	Missing  map[string]string `json:"missing"`
 	Video    string            `json:"video"`
