@@ -10,6 +10,7 @@ import (
 	"github.com/jezek/xgb"
 
 	"github.com/xinit-go/xinit-go/internal/testutil"
+	"github.com/xinit-go/xinit-go/internal/xpaint"
 )
 
 // TestDamageCountsEachFrame: a client that fills the screen 40 times, one
@@ -40,7 +41,7 @@ func TestDamageCountsEachFrame(t *testing.T) {
 	}
 	defer painter.Close()
 	const frames = 40
-	if n, err := testutil.Paint(context.Background(), painter, 100, 0, frames); err != nil || n != frames {
+	if n, err := xpaint.Paint(context.Background(), painter, 100, 0, frames); err != nil || n != frames {
 		t.Fatalf("painted %d: %v", n, err)
 	}
 	time.Sleep(500 * time.Millisecond)

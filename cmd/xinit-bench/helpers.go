@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/xinit-go/xinit-go/internal/xpaint"
 )
 
 // helper runs the stand-in apps the benchmarks start under each init.
@@ -22,6 +24,13 @@ func helper(name string, args []string) int {
 		_ = os.WriteFile(args[0], nil, 0o644)
 		<-ch
 		return 0
+	case "paint": // RATE: fill the screen RATE times a second until killed
+		rate, err := strconv.ParseFloat(args[0], 64)
+		if err != nil || rate <= 0 {
+			fmt.Fprintln(os.Stderr, "paint: want a rate above 0")
+			return 2
+		}
+		return xpaint.Run(rate, 0)
 	case "mark": // FILE: write our pid to FILE, then sleep until killed
 		_ = os.WriteFile(args[0], []byte(strconv.Itoa(os.Getpid())), 0o644)
 		select {}

@@ -75,6 +75,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	record := fs.Bool("record", false, "measure only the recorder's and the watchdog's CPU")
 	recordRes := fs.String("record-res", "1280x1024,1920x1080", "screen sizes for -record")
 	recordOut := fs.String("record-out", "", "rewrite the recorder section of this Markdown file (between its markers)")
+	meter := fs.Bool("meter", false, "measure only what counting the screen's updates costs, at 1920x1080, with an app at -meter-rates")
+	meterRates := fs.String("meter-rates", "60,500", "the stand-in app's frames a second for -meter")
+	meterOut := fs.String("meter-out", "", "rewrite the update count's section of this Markdown file (between its markers)")
 	viewer := fs.Bool("viewer", false, "measure only the viewer's frame rate (x11vnc direct and through the browser view's bridge)")
 	viewerRes := fs.String("viewer-res", defaultViewerRes, "screen sizes for -viewer")
 	viewerWindow := fs.Duration("viewer-window", 8*time.Second, "measuring window of each -viewer run")
@@ -139,6 +142,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if err := b.recordCost(strings.Split(*recordRes, ","), window, *recordOut); err != nil {
 			fmt.Fprintln(stderr, "xinit-bench: record:", err)
+			return 1
+		}
+		return 0
+	}
+	if *meter {
+		window := 10 * time.Second
+		if *short {
+			b.runs, window = 1, 2*time.Second
+		}
+		var rates []float64
+		for _, f := range strings.Split(*meterRates, ",") {
+			r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || r <= 0 {
+				fmt.Fprintf(stderr, "xinit-bench: -meter-rates %q: want rates above 0, e.g. 60,500\n", *meterRates)
+				return 2
+			}
+			rates = append(rates, r)
+		}
+		if err := b.meterCost("1920x1080x24", rates, window, *meterOut); err != nil {
+			fmt.Fprintln(stderr, "xinit-bench: meter:", err)
 			return 1
 		}
 		return 0

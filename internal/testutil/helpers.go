@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/xinit-go/xinit-go/internal/xpaint"
 )
 
 // HelperEnv names the stand-in program to run instead of the tests.
@@ -172,7 +174,7 @@ func init() {
 			if len(args) > 1 {
 				black = atoi(args[1])
 			}
-			return paint(rate, black)
+			return xpaint.Run(rate, time.Duration(black)*time.Millisecond)
 		}},
 		"fail-after": {"MILLIS CODE: sleep, then exit CODE", func(args []string) int {
 			time.Sleep(time.Duration(atoi(args[0])) * time.Millisecond)

@@ -1,4 +1,6 @@
-package testutil
+// Package xpaint draws on an X display at a known rate: the stand-in app of
+// the tests and benchmarks that check what xinit-go reports of the screen.
+package xpaint
 
 import (
 	"context"
@@ -51,18 +53,30 @@ func Paint(ctx context.Context, c *xgb.Conn, rate float64, black time.Duration, 
 	return frames, nil
 }
 
-// paint is the stand-in: it paints $DISPLAY's screen at the rate given, black
-// for the milliseconds given first, until killed.
-func paint(rate float64, blackMillis int) int {
+// Run paints $DISPLAY's screen at rate, black for the first black, until
+// killed: the body of a stand-in program. It returns an exit code.
+func Run(rate float64, black time.Duration) int {
 	c, err := xgb.NewConn()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "paint:", err)
 		return 1
 	}
 	defer c.Close()
-	if _, err := Paint(context.Background(), c, rate, time.Duration(blackMillis)*time.Millisecond, 0); err != nil {
-		fmt.Fprintln(os.Stderr, "paint:", err)
-		return 1
+	// Its own count, every 5 s, as glxgears prints it.
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), ReportEvery)
+		start := time.Now()
+		n, err := Paint(ctx, c, rate, black, 0)
+		cancel()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "paint:", err)
+			return 1
+		}
+		took := time.Since(start).Seconds()
+		fmt.Printf("%d frames in %.1f seconds = %.3f FPS\n", n, took, float64(n)/took)
+		black = max(0, black-time.Since(start))
 	}
-	return 0
 }
+
+// ReportEvery is how often Run prints its own count.
+const ReportEvery = 5 * time.Second
