@@ -36,7 +36,7 @@ type SlowStatus struct {
 }
 
 var (
-	descUpdates  = prometheus.NewDesc("xinit_screen_updates_total", "Updates of the screen (drawing reported through DAMAGE, reports within 1ms merged).", nil, nil)
+	descUpdates  = prometheus.NewDesc("xinit_screen_updates_total", "Updates of the screen: frames drawn, whoever drew them, as X DAMAGE reports them.", nil, nil)
 	descInterval = prometheus.NewDesc("xinit_screen_update_interval_seconds", "Time between the starts of two updates of the screen.", nil, nil)
 	descSlow     = prometheus.NewDesc("xinit_screen_slow", "1 while the screen is slow by XINIT_SLOW_FPS and XINIT_SLOW_FOR.", nil, nil)
 )

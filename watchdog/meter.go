@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"sync"
 	"time"
 
@@ -12,15 +13,16 @@ import (
 	"github.com/xinit-go/xinit-go/xscreen"
 )
 
-// The Meter counts the screen's updates: each drawing the X server reports
-// through DAMAGE on the root window (package xscreen), whoever drew it. It
-// reads no pixels to count; the first-frame check reads the screen only while
-// it waits, and only after an update.
+// The Meter counts the screen's updates: the drawing the X server reports
+// through DAMAGE on the root window (package xscreen), whoever drew it, one
+// update per frame. It reads no pixels to count; the first-frame check reads
+// the screen only while it waits, and only after an update.
 
-// MergeWithin is how close two reports of drawing must be to count as one
-// update: a frame copied in several requests (bands of a PutImage, a swap and
-// its clear) is one update, and rates above 1000 a second read as 1000.
-const MergeWithin = time.Millisecond
+// A report of drawing is a new update when it covers pixels the current update
+// has drawn already (the next frame over the last), or comes more than
+// SpreadMax after the current update's last report. Otherwise it is the same
+// update: a frame copied in bands, one report per band, counts once.
+const SpreadMax = 100 * time.Millisecond
 
 // IntervalBounds are the upper bounds, in seconds, of the interval histogram's
 // buckets: from a 1000 Hz app to a screen that changes once a minute.
@@ -114,8 +116,9 @@ type Meter struct {
 // counts is the meter's memory; add is the only place it changes.
 type counts struct {
 	total     int64
-	first     time.Time // the start of the latest update
-	last      time.Time // the latest report of drawing
+	first     time.Time       // the start of the latest update
+	last      time.Time       // the latest report of drawing
+	area      image.Rectangle // what the latest update has drawn, bounded
 	ring      [ringSeconds]second
 	hist      []uint64
 	intervals uint64
@@ -154,11 +157,15 @@ func NewMeter(o MeterOptions) *Meter {
 
 // add takes one report of drawing at now; it reports whether it began a new
 // update.
-func (c *counts) add(now time.Time) bool {
+func (c *counts) add(now time.Time, d xscreen.Drawn) bool {
+	same := !c.first.IsZero() && now.Sub(c.last) <= SpreadMax && !now.Before(c.last) &&
+		(d.Stale || !d.Area.Overlaps(c.area))
 	c.last = now
-	if !c.first.IsZero() && now.Sub(c.first) < MergeWithin && !now.Before(c.first) {
+	if same {
+		c.area = c.area.Union(d.Area)
 		return false
 	}
+	c.area = d.Area
 	if !c.first.IsZero() {
 		gap := now.Sub(c.first)
 		for i, ub := range IntervalBounds {
@@ -404,7 +411,7 @@ func (m *Meter) watch(ctx context.Context, dm *xscreen.Damage) {
 	}
 	m.mu.Unlock()
 	for {
-		_, err := dm.Next()
+		d, err := dm.Next()
 		if err != nil {
 			if !errors.Is(err, xscreen.ErrClosed) || ctx.Err() == nil {
 				m.setErr(err)
@@ -413,7 +420,7 @@ func (m *Meter) watch(ctx context.Context, dm *xscreen.Damage) {
 		}
 		now := time.Now()
 		m.mu.Lock()
-		if m.c.add(now) {
+		if m.c.add(now, d) {
 			close(m.changed)
 			m.changed = make(chan struct{})
 		}

@@ -3,11 +3,13 @@ package watchdog
 import (
 	"context"
 	"fmt"
+	"image"
 	"math"
 	"testing"
 	"time"
 
 	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/xproto"
 
 	"github.com/xinit-go/xinit-go/internal/testutil"
 	"github.com/xinit-go/xinit-go/internal/xpaint"
@@ -99,7 +101,7 @@ func TestFirstFrameStalledServer(t *testing.T) {
 	go func() { defer close(done); m.Run(ctx) }()
 	// Pretend an update came: the wait then reads the stalled screen.
 	m.mu.Lock()
-	m.c.add(time.Now())
+	m.c.add(time.Now(), xscreen.Drawn{Area: image.Rect(0, 0, 64, 64)})
 	m.mu.Unlock()
 	start := time.Now()
 	if err := m.FirstFrame(ctx, 0); err == nil {
@@ -115,5 +117,40 @@ func TestFirstFrameStalledServer(t *testing.T) {
 	}
 	if st := m.Status(); st.Watching || st.Error == "" {
 		t.Errorf("status %+v: want not watching, with why", st)
+	}
+}
+
+// TestMeterCountsBandsOnce: a client that copies each frame in three bands,
+// a millisecond apart (as a GL driver's PutImage in strips), is counted once
+// a frame.
+func TestMeterCountsBandsOnce(t *testing.T) {
+	display := testutil.Xvfb(t)
+	m := NewMeter(MeterOptions{Display: xscreen.Display{Num: display}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	testutil.Eventually(t, 10*time.Second, "the meter to watch", func() bool { return m.Status().Watching })
+	c := painter(t, display)
+	s := xproto.Setup(c).DefaultScreen(c)
+	gc, _ := xproto.NewGcontextId(c)
+	if err := xproto.CreateGCChecked(c, gc, xproto.Drawable(s.Root), xproto.GcForeground, []uint32{0x406080}).Check(); err != nil {
+		t.Fatal(err)
+	}
+	const frames = 60
+	h := s.HeightInPixels / 3
+	for range frames {
+		for b := range 3 {
+			r := xproto.Rectangle{Y: int16(b) * int16(h), Width: s.WidthInPixels, Height: h}
+			if err := xproto.PolyFillRectangleChecked(c, xproto.Drawable(s.Root), gc, []xproto.Rectangle{r}).Check(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(15 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := m.Status().Total; n != frames {
+		t.Errorf("%d updates for %d frames of three bands", n, frames)
 	}
 }
