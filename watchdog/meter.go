@@ -158,8 +158,7 @@ func NewMeter(o MeterOptions) *Meter {
 // add takes one report of drawing at now; it reports whether it began a new
 // update.
 func (c *counts) add(now time.Time, d xscreen.Drawn) bool {
-	same := !c.first.IsZero() && now.Sub(c.last) <= SpreadMax && !now.Before(c.last) &&
-		(d.Stale || !d.Area.Overlaps(c.area))
+	same := !c.first.IsZero() && now.Sub(c.last) <= SpreadMax && !now.Before(c.last) && !d.Area.Overlaps(c.area)
 	c.last = now
 	if same {
 		c.area = c.area.Union(d.Area)

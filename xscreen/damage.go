@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jezek/xgb/damage"
+	"github.com/jezek/xgb/xfixes"
 )
 
 // Damage reports drawing on screen 0 through the X DAMAGE extension: events
@@ -15,28 +16,28 @@ import (
 // counts (a GL swap, a Vulkan present, PutImage, any X client's drawing), and
 // costs nothing while nothing is drawn.
 //
-// It asks for an event whenever the bounding box of what has been drawn grows
-// (DamageReportBoundingBox) and empties the damage as it takes each event, so
-// each report says what was drawn since the last one: a frame copied in bands
-// arrives as one report per band, each with its rows, and a burst of drawing
-// is one report or a few, never thousands.
+// It asks for one event when the screen goes from undamaged to damaged
+// (DamageReportLevelNonEmpty). DamageQuiet after each event it empties the
+// damage into a region of its own and fetches that region's bounding box: one
+// report holds everything drawn from the event to then. So events come at most
+// one per DamageQuiet and round trip however much is drawn (a client that
+// floods the server with tiny requests costs one event a millisecond, not one
+// a request), and each report says where the drawing was.
 type Damage struct {
 	c      *Conn
 	damage damage.Damage
-	// emptied is the sequence number of the last Subtract sent: a report
-	// the server sent before it took that request is stale.
-	emptied uint16
+	parts  xfixes.Region
 }
+
+// DamageQuiet is how long after an event the damage is emptied: drawing in
+// that time is part of the same report.
+const DamageQuiet = time.Millisecond
 
 // Drawn is one report of drawing.
 type Drawn struct {
-	// Area is the bounding box of what was drawn since the damage was last
-	// emptied.
+	// Area is the bounding box of what was drawn, empty when another client
+	// emptied the damage first.
 	Area image.Rectangle
-	// Stale: the server sent it before it had emptied the damage after the
-	// previous report, so Area also holds what that report held. It is the
-	// same burst of drawing as the previous report.
-	Stale bool
 }
 
 // WatchDamage connects to a display (under ctx and timeout, as Dial) and
@@ -58,29 +59,42 @@ func (c *Conn) watchDamage(ctx context.Context) (*Damage, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { c.nc.Close() })
-	id, seq, err := c.createDamage()
+	id, parts, err := c.createDamage()
 	if !stop() {
 		return nil, fmt.Errorf("display %s: no answer to the DAMAGE extension's setup: %w", c.display, ctx.Err())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("display %s: %w", c.display, err)
 	}
-	return &Damage{c: c, damage: id, emptied: seq}, nil
+	return &Damage{c: c, damage: id, parts: parts}, nil
 }
 
-func (c *Conn) createDamage() (damage.Damage, uint16, error) {
+func (c *Conn) createDamage() (damage.Damage, xfixes.Region, error) {
 	if err := damage.Init(c.x); err != nil {
 		return 0, 0, fmt.Errorf("no DAMAGE extension: %w", err)
 	}
-	// The version must be asked before any other request of the extension.
+	if err := xfixes.Init(c.x); err != nil {
+		return 0, 0, fmt.Errorf("no XFIXES extension: %w", err)
+	}
+	// The versions must be asked before any other request of the extensions.
+	if _, err := xfixes.QueryVersion(c.x, 2, 0).Reply(); err != nil {
+		return 0, 0, fmt.Errorf("XFIXES QueryVersion: %w", err)
+	}
 	if _, err := damage.QueryVersion(c.x, 1, 1).Reply(); err != nil {
 		return 0, 0, fmt.Errorf("DAMAGE QueryVersion: %w", err)
+	}
+	parts, err := xfixes.NewRegionId(c.x)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := xfixes.CreateRegionChecked(c.x, parts, nil).Check(); err != nil {
+		return 0, 0, fmt.Errorf("XFIXES CreateRegion: %w", err)
 	}
 	id, err := damage.NewDamageId(c.x)
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := damage.CreateChecked(c.x, id, c.root, damage.ReportLevelBoundingBox).Check(); err != nil {
+	if err := damage.CreateChecked(c.x, id, c.root, damage.ReportLevelNonEmpty).Check(); err != nil {
 		return 0, 0, fmt.Errorf("DAMAGE Create on the root window: %w", err)
 	}
 	// The server reports a new damage object on a window as the whole window
@@ -92,7 +106,8 @@ func (c *Conn) createDamage() (damage.Damage, uint16, error) {
 			break
 		}
 	}
-	return id, damage.Subtract(c.x, id, 0, 0).Sequence, nil
+	damage.Subtract(c.x, id, 0, 0)
+	return id, parts, nil
 }
 
 // ErrClosed is Next's error once the connection has ended (Close, or the X
@@ -109,23 +124,25 @@ func (dm *Damage) Next() (Drawn, error) {
 			return Drawn{}, ErrClosed
 		}
 		if err != nil {
-			// An X error of an unchecked request; nothing this loop sent can
-			// fail but the Subtract of a damage the server forgot.
+			// An X error of an unchecked request: the damage object is gone
+			// (another client destroyed it), or the region.
 			return Drawn{}, fmt.Errorf("display %s: %w", dm.c.display, err)
 		}
 		n, ok := ev.(damage.NotifyEvent)
 		if !ok || n.Damage != dm.damage {
 			continue
 		}
-		d := Drawn{Area: image.Rect(int(n.Area.X), int(n.Area.Y), int(n.Area.X)+int(n.Area.Width), int(n.Area.Y)+int(n.Area.Height))}
-		// An event carries the sequence number of the last request the server
-		// had taken from this connection when it sent the event.
-		if d.Stale = int16(n.Sequence-dm.emptied) < 0; !d.Stale {
-			// Empty the damage: the next report holds only what is drawn next.
-			// A stale report's damage is emptied by the Subtract on its way.
-			dm.emptied = damage.Subtract(dm.c.x, dm.damage, 0, 0).Sequence
+		// Let the rest of this burst be drawn, then move the damage into the
+		// region (emptying it: the next drawing sends the next event) and
+		// read where it was.
+		time.Sleep(DamageQuiet)
+		damage.Subtract(dm.c.x, dm.damage, 0, dm.parts)
+		r, ferr := xfixes.FetchRegion(dm.c.x, dm.parts).Reply()
+		if ferr != nil {
+			return Drawn{}, fmt.Errorf("display %s: XFIXES FetchRegion: %w", dm.c.display, ferr)
 		}
-		return d, nil
+		e := r.Extents
+		return Drawn{Area: image.Rect(int(e.X), int(e.Y), int(e.X)+int(e.Width), int(e.Y)+int(e.Height))}, nil
 	}
 }
 
