@@ -52,7 +52,7 @@
 //	XINIT_ARTIFACTS          artifacts          --artifacts          none: no bundle
 //	XINIT_FREEZE_TIMEOUT     freeze_timeout     --freeze-timeout     0 (off)
 //	XINIT_FREEZE_ACTION      freeze_action      --freeze-action      fail (restart, log)
-//	XINIT_VULKAN             vulkan             --vulkan             auto (layer, off): the present-by-copy layer
+//	XINIT_VULKAN             vulkan             --vulkan             auto (layer, copy, off): the present layer
 //	XINIT_REQUIRE_GPU        require_gpu        --require-gpu        0 (1: a software GL renderer exits 69)
 //	XINIT_LOG_FORMAT         log_format         --log-format         auto (json, console)
 //	XINIT_LOG_LEVEL          log_level          --log-level          info
