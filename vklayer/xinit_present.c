@@ -144,6 +144,8 @@ struct inst {
 	PFN_vkGetPhysicalDeviceExternalFenceProperties GetPhysicalDeviceExternalFenceProperties;
 	PFN_vkGetPhysicalDeviceFeatures2 GetPhysicalDeviceFeatures2;
 	PFN_vkGetPhysicalDeviceFeatures2KHR GetPhysicalDeviceFeatures2KHR;
+	PFN_vkGetPhysicalDeviceXcbPresentationSupportKHR GetPhysicalDeviceXcbPresentationSupportKHR;
+	PFN_vkGetPhysicalDeviceXlibPresentationSupportKHR GetPhysicalDeviceXlibPresentationSupportKHR;
 };
 
 /* a small set of non-dispatchable handles */
@@ -187,11 +189,16 @@ static bool handles_has(const struct handles *s, uint64_t h) {
 
 #define H(x) ((uint64_t)(uintptr_t)(x))
 
+/* who presents a surface's swapchains, decided once per surface and physical device */
+enum { BY_UNKNOWN, BY_DRIVER, BY_COPY };
+
 struct surf {
 	struct surf *next;
 	VkSurfaceKHR handle;
 	xcb_connection_t *conn;
 	xcb_window_t window;
+	VkPhysicalDevice pd; /* the physical device that by is for */
+	int by;
 };
 
 struct dev {
@@ -201,6 +208,10 @@ struct dev {
 	VkPhysicalDevice phys;
 	struct inst *inst;
 	PFN_vkSetDeviceLoaderData set_loader_data;
+	/* created when the driver presented every X surface asked about: the layer hands out
+	 * the driver's entry points and makes no swapchain of its own (the app may have
+	 * enabled extensions that the layer's swapchains do not offer) */
+	bool pass;
 	VkPhysicalDeviceMemoryProperties mem;
 	char gpu_name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
 
@@ -616,6 +627,8 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 	INST_FN(GetPhysicalDeviceSurfacePresentModesKHR)
 	INST_FN(GetPhysicalDevicePresentRectanglesKHR)
 	INST_FN(GetPhysicalDeviceFeatures2KHR)
+	INST_FN(GetPhysicalDeviceXcbPresentationSupportKHR)
+	INST_FN(GetPhysicalDeviceXlibPresentationSupportKHR)
 	if (VK_API_VERSION_MINOR(i->api) >= 1 || VK_API_VERSION_MAJOR(i->api) > 1) {
 		INST_FN(GetPhysicalDeviceExternalSemaphoreProperties)
 		INST_FN(GetPhysicalDeviceExternalFenceProperties)
@@ -699,16 +712,138 @@ static bool can_copy(VkPhysicalDevice pd, uint32_t family) {
 	return ok;
 }
 
+static const char *result_name(VkResult r) {
+	switch (r) {
+	case VK_SUCCESS:
+		return "VK_SUCCESS";
+	case VK_ERROR_SURFACE_LOST_KHR:
+		return "VK_ERROR_SURFACE_LOST_KHR";
+	case VK_ERROR_INITIALIZATION_FAILED:
+		return "VK_ERROR_INITIALIZATION_FAILED";
+	case VK_ERROR_OUT_OF_HOST_MEMORY:
+		return "VK_ERROR_OUT_OF_HOST_MEMORY";
+	case VK_ERROR_OUT_OF_DEVICE_MEMORY:
+		return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
+	case VK_ERROR_NATIVE_WINDOW_IN_USE_KHR:
+		return "VK_ERROR_NATIVE_WINDOW_IN_USE_KHR";
+	default:
+		return "an error";
+	}
+}
+
+/* nvidia_hint says, for NVIDIA's driver without /dev/nvidia-modeset, why it cannot
+ * present on X: the container lacks the display driver capability. "" elsewhere. */
+static const char *nvidia_hint(VkPhysicalDevice pd) {
+	VkPhysicalDeviceProperties props;
+	inst_find(key_of(pd))->GetPhysicalDeviceProperties(pd, &props);
+	if (props.vendorID != 0x10de || access("/dev/nvidia-modeset", F_OK) == 0)
+		return "";
+	return "; NVIDIA's driver presents on X only with /dev/nvidia-modeset, which is missing "
+	       "(the container lacks the display driver capability: NVIDIA_DRIVER_CAPABILITIES "
+	       "must include display)";
+}
+
+static void set_by(VkSurfaceKHR surface, VkPhysicalDevice pd, int by) {
+	pthread_mutex_lock(&map_lock);
+	for (struct surf *s = surfs; s; s = s->next)
+		if (s->handle == surface) {
+			s->pd = pd;
+			s->by = by;
+		}
+	pthread_mutex_unlock(&map_lock);
+}
+
+/* presented_by decides who presents an X surface's swapchains on pd: the driver, when
+ * its own surface queries answer (present modes and capabilities, and present support
+ * on a queue family), or the layer by copy, when they fail (NVIDIA's answers
+ * VK_ERROR_SURFACE_LOST_KHR on an X server it does not drive) or when
+ * XINIT_VK_PRESENT_DRIVER=0. Asked once per surface and physical device; says which on
+ * stderr. */
+static int presented_by(VkPhysicalDevice pd, const struct surf *s) {
+	if (s->by != BY_UNKNOWN && s->pd == pd)
+		return s->by;
+	struct inst *i = inst_find(key_of(pd));
+	VkPhysicalDeviceProperties props;
+	i->GetPhysicalDeviceProperties(pd, &props);
+	int by = BY_COPY;
+	char why[160] = "";
+	bool forced = env_is("XINIT_VK_PRESENT_DRIVER", "0");
+	if (!forced) {
+		uint32_t n = 0;
+		VkSurfaceCapabilitiesKHR caps;
+		VkResult r = i->GetPhysicalDeviceSurfaceCapabilitiesKHR(pd, s->handle, &caps);
+		const char *what = "vkGetPhysicalDeviceSurfaceCapabilitiesKHR";
+		if (r == VK_SUCCESS) {
+			r = i->GetPhysicalDeviceSurfacePresentModesKHR(pd, s->handle, &n, NULL);
+			what = "vkGetPhysicalDeviceSurfacePresentModesKHR";
+		}
+		VkBool32 any = VK_FALSE;
+		uint32_t nf = 0;
+		i->GetPhysicalDeviceQueueFamilyProperties(pd, &nf, NULL);
+		for (uint32_t k = 0; r == VK_SUCCESS && k < nf && !any; k++)
+			if (i->GetPhysicalDeviceSurfaceSupportKHR(pd, k, s->handle, &any) != VK_SUCCESS)
+				any = VK_FALSE;
+		if (r != VK_SUCCESS)
+			snprintf(why, sizeof why, "its %s says %s", what, result_name(r));
+		else if (n == 0)
+			snprintf(why, sizeof why, "it offers no present mode");
+		else if (!any)
+			snprintf(why, sizeof why, "it presents from no queue family");
+		else
+			by = BY_DRIVER;
+	}
+	set_by(s->handle, pd, by);
+	if (by == BY_DRIVER)
+		say("X window 0x%x: %s presents to it by itself: its swapchains pass through the "
+		    "layer untouched",
+		    s->window, props.deviceName);
+	else if (forced)
+		say("X window 0x%x: XINIT_VK_PRESENT_DRIVER=0: its swapchains are presented by copy, "
+		    "whatever %s can do",
+		    s->window, props.deviceName);
+	else
+		say("X window 0x%x: %s cannot present to it (%s%s): its swapchains are presented by "
+		    "copy",
+		    s->window, props.deviceName, why, nvidia_hint(pd));
+	return by;
+}
+
+/* copied says whether the layer presents surface's swapchains on pd, and fills *s. */
+static bool copied(VkPhysicalDevice pd, VkSurfaceKHR surface, struct surf *s) {
+	return surf_find(surface, s) && presented_by(pd, s) == BY_COPY;
+}
+
+/* pd_passes says whether every X surface the app has asked about on pd so far, and at
+ * least one, is presented by the driver: a device created then is left to the driver. */
+static bool pd_passes(VkPhysicalDevice pd) {
+	bool some = false, all = true;
+	pthread_mutex_lock(&map_lock);
+	for (struct surf *s = surfs; s; s = s->next)
+		if (s->pd == pd && s->by != BY_UNKNOWN) {
+			some = true;
+			all &= s->by == BY_DRIVER;
+		}
+	pthread_mutex_unlock(&map_lock);
+	return some && all;
+}
+
+/* Without a surface, support is the driver's or the copy's: either may present there. */
 static VKAPI_ATTR VkBool32 VKAPI_CALL GetPhysicalDeviceXcbPresentationSupportKHR(
     VkPhysicalDevice pd, uint32_t family, xcb_connection_t *c, xcb_visualid_t visual) {
-	(void)c, (void)visual;
-	return can_copy(pd, family);
+	struct inst *i = inst_find(key_of(pd));
+	bool driver = !env_is("XINIT_VK_PRESENT_DRIVER", "0") &&
+		      i->GetPhysicalDeviceXcbPresentationSupportKHR &&
+		      i->GetPhysicalDeviceXcbPresentationSupportKHR(pd, family, c, visual);
+	return driver || can_copy(pd, family);
 }
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL GetPhysicalDeviceXlibPresentationSupportKHR(
     VkPhysicalDevice pd, uint32_t family, Display *dpy, VisualID visual) {
-	(void)dpy, (void)visual;
-	return can_copy(pd, family);
+	struct inst *i = inst_find(key_of(pd));
+	bool driver = !env_is("XINIT_VK_PRESENT_DRIVER", "0") &&
+		      i->GetPhysicalDeviceXlibPresentationSupportKHR &&
+		      i->GetPhysicalDeviceXlibPresentationSupportKHR(pd, family, dpy, visual);
+	return driver || can_copy(pd, family);
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceSupportKHR(VkPhysicalDevice pd,
@@ -716,7 +851,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceSupportKHR(VkPhysi
 									 VkSurfaceKHR surface,
 									 VkBool32 *supported) {
 	struct surf s;
-	if (!surf_find(surface, &s))
+	if (!copied(pd, surface, &s))
 		return inst_find(key_of(pd))->GetPhysicalDeviceSurfaceSupportKHR(pd, family, surface,
 										  supported);
 	VkExtent2D ext;
@@ -761,7 +896,7 @@ static VkResult surface_caps(VkPhysicalDevice pd, const struct surf *s,
 static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceCapabilitiesKHR(
     VkPhysicalDevice pd, VkSurfaceKHR surface, VkSurfaceCapabilitiesKHR *caps) {
 	struct surf s;
-	if (!surf_find(surface, &s))
+	if (!copied(pd, surface, &s))
 		return inst_find(key_of(pd))->GetPhysicalDeviceSurfaceCapabilitiesKHR(pd, surface,
 										       caps);
 	return surface_caps(pd, &s, caps);
@@ -771,7 +906,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceCapabilities2KHR(
     VkPhysicalDevice pd, const VkPhysicalDeviceSurfaceInfo2KHR *info,
     VkSurfaceCapabilities2KHR *caps) {
 	struct surf s;
-	if (!surf_find(info->surface, &s))
+	if (!copied(pd, info->surface, &s))
 		return inst_find(key_of(pd))->GetPhysicalDeviceSurfaceCapabilities2KHR(pd, info,
 											caps);
 	for (VkBaseOutStructure *o = caps->pNext; o; o = o->pNext) {
@@ -799,7 +934,7 @@ static VkResult fill_count(uint32_t *count, uint32_t have) {
 static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceFormatsKHR(
     VkPhysicalDevice pd, VkSurfaceKHR surface, uint32_t *count, VkSurfaceFormatKHR *out) {
 	struct surf s;
-	if (!surf_find(surface, &s))
+	if (!copied(pd, surface, &s))
 		return inst_find(key_of(pd))->GetPhysicalDeviceSurfaceFormatsKHR(pd, surface, count,
 										  out);
 	if (!out) {
@@ -817,7 +952,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceFormats2KHR(
     VkPhysicalDevice pd, const VkPhysicalDeviceSurfaceInfo2KHR *info, uint32_t *count,
     VkSurfaceFormat2KHR *out) {
 	struct surf s;
-	if (!surf_find(info->surface, &s))
+	if (!copied(pd, info->surface, &s))
 		return inst_find(key_of(pd))->GetPhysicalDeviceSurfaceFormats2KHR(pd, info, count,
 										   out);
 	if (!out) {
@@ -840,7 +975,7 @@ static const VkPresentModeKHR modes[] = {VK_PRESENT_MODE_FIFO_KHR, VK_PRESENT_MO
 static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfacePresentModesKHR(
     VkPhysicalDevice pd, VkSurfaceKHR surface, uint32_t *count, VkPresentModeKHR *out) {
 	struct surf s;
-	if (!surf_find(surface, &s))
+	if (!copied(pd, surface, &s))
 		return inst_find(key_of(pd))->GetPhysicalDeviceSurfacePresentModesKHR(pd, surface,
 										       count, out);
 	if (!out) {
@@ -859,7 +994,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDevicePresentRectanglesKHR(VkPh
 									     uint32_t *count,
 									     VkRect2D *rects) {
 	struct surf s;
-	if (!surf_find(surface, &s))
+	if (!copied(pd, surface, &s))
 		return inst_find(key_of(pd))->GetPhysicalDevicePresentRectanglesKHR(pd, surface,
 										     count, rects);
 	if (!rects) {
@@ -953,7 +1088,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL EnumerateDeviceExtensionProperties(
 		*count = 1;
 		return VK_SUCCESS;
 	}
-	if (layer)
+	if (layer || pd_passes(pd))
 		return i->EnumerateDeviceExtensionProperties(pd, layer, count, out);
 	uint32_t n;
 	VkExtensionProperties *all = device_exts(i, pd, &n);
@@ -989,20 +1124,23 @@ static void hide_features(VkPhysicalDeviceFeatures2 *f) {
 static VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceFeatures2(VkPhysicalDevice pd,
 							     VkPhysicalDeviceFeatures2 *f) {
 	inst_find(key_of(pd))->GetPhysicalDeviceFeatures2(pd, f);
-	hide_features(f);
+	if (!pd_passes(pd))
+		hide_features(f);
 }
 
 static VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceFeatures2KHR(VkPhysicalDevice pd,
 								VkPhysicalDeviceFeatures2 *f) {
 	inst_find(key_of(pd))->GetPhysicalDeviceFeatures2KHR(pd, f);
-	hide_features(f);
+	if (!pd_passes(pd))
+		hide_features(f);
 }
 
 /* refused says why vkCreateDevice must fail for what ci asks of the hidden, or VK_SUCCESS */
-static VkResult refused(const VkDeviceCreateInfo *ci) {
+static VkResult refused(const VkDeviceCreateInfo *ci, bool quiet) {
 	for (uint32_t k = 0; k < ci->enabledExtensionCount; k++)
 		if (is_hidden_ext(ci->ppEnabledExtensionNames[k])) {
-			say("vkCreateDevice: %s is not offered with this layer's swapchains",
+			if (!quiet)
+				say("vkCreateDevice: %s is not offered with this layer's swapchains",
 			    ci->ppEnabledExtensionNames[k]);
 			return VK_ERROR_EXTENSION_NOT_PRESENT;
 		}
@@ -1011,7 +1149,8 @@ static VkResult refused(const VkDeviceCreateInfo *ci) {
 		const VkBool32 *b = hidden_bools(p, &n);
 		for (uint32_t k = 0; b && k < n; k++)
 			if (b[k]) {
-				say("vkCreateDevice: feature structure %d asks for a feature not "
+				if (!quiet)
+					say("vkCreateDevice: feature structure %d asks for a feature not "
 				    "offered with this layer's swapchains",
 				    (int)p->sType);
 				return VK_ERROR_FEATURE_NOT_PRESENT;
@@ -1077,8 +1216,9 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	}
 	if (!i || !link || !loader_data)
 		return VK_ERROR_INITIALIZATION_FAILED;
-	VkResult no = refused(ci);
-	if (no != VK_SUCCESS)
+	bool pass = pd_passes(pd);
+	VkResult no = refused(ci, pass);
+	if (no != VK_SUCCESS && !pass)
 		return no;
 	PFN_vkGetInstanceProcAddr gipa = link->u.pLayerInfo->pfnNextGetInstanceProcAddr;
 	PFN_vkGetDeviceProcAddr gdpa = link->u.pLayerInfo->pfnNextGetDeviceProcAddr;
@@ -1092,7 +1232,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	VkExtensionProperties *avail = device_exts(i, pd, &navail);
 	if (!avail)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
-	bool sync_fd = sync_fd_usable(i, pd, props.apiVersion, avail, navail);
+	bool sync_fd = !pass && sync_fd_usable(i, pd, props.apiVersion, avail, navail);
 	free(avail);
 	const char **names = calloc(ci->enabledExtensionCount + 2, sizeof *names);
 	if (!names)
@@ -1122,6 +1262,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	d->phys = pd;
 	d->inst = i;
 	d->set_loader_data = loader_data->u.pfnSetDeviceLoaderData;
+	d->pass = pass;
 	pthread_mutex_init(&d->queue_lock, NULL);
 	pthread_mutex_init(&d->books_lock, NULL);
 	i->GetPhysicalDeviceMemoryProperties(pd, &d->mem);
@@ -1346,6 +1487,29 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 	if (!surf_find(ci->surface, &s))
 		return d->CreateSwapchainKHR(device, ci, alloc, out);
 	struct swapchain *old = sc_find(ci->oldSwapchain);
+	if (presented_by(d->phys, &s) == BY_DRIVER) {
+		/* the driver's swapchain; one of the layer's it replaces is only retired */
+		VkSwapchainCreateInfoKHR dci = *ci;
+		if (old)
+			dci.oldSwapchain = VK_NULL_HANDLE;
+		VkResult r = d->CreateSwapchainKHR(device, &dci, alloc, out);
+		if (r == VK_SUCCESS && old) {
+			pthread_mutex_lock(&old->lock);
+			old->retired = true;
+			pthread_mutex_unlock(&old->lock);
+		}
+		if (r < 0)
+			say("X window 0x%x: the driver, which answered the surface queries, fails "
+			    "vkCreateSwapchainKHR with %s%s",
+			    s.window, result_name(r), nvidia_hint(d->phys));
+		return r;
+	}
+	if (d->pass) { /* a surface asked about after the device was made */
+		say("X window 0x%x: no swapchain by copy on a device made when the driver "
+		    "presented every X window asked about",
+		    s.window);
+		return VK_ERROR_INITIALIZATION_FAILED;
+	}
 	if (old) {
 		pthread_mutex_lock(&old->lock);
 		old->retired = true;
@@ -1883,10 +2047,10 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetDeviceGroupPresentCapabilitiesKHR(
 
 static VKAPI_ATTR VkResult VKAPI_CALL GetDeviceGroupSurfacePresentModesKHR(
     VkDevice device, VkSurfaceKHR surface, VkDeviceGroupPresentModeFlagsKHR *modes) {
+	struct dev *d = dev_find(key_of(device));
 	struct surf s;
-	if (!surf_find(surface, &s))
-		return dev_find(key_of(device))->GetDeviceGroupSurfacePresentModesKHR(device, surface,
-										      modes);
+	if (!copied(d->phys, surface, &s))
+		return d->GetDeviceGroupSurfacePresentModesKHR(device, surface, modes);
 	*modes = VK_DEVICE_GROUP_PRESENT_MODE_LOCAL_BIT_KHR;
 	return VK_SUCCESS;
 }
@@ -1939,6 +2103,11 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL xinit_GetDeviceProcAddr(VkDevice
 		return (PFN_vkVoidFunction)xinit_GetDeviceProcAddr;
 	struct dev *d = device ? dev_find(key_of(device)) : NULL;
 	if (d && d->sync_fd && books_fn(name))
+		return d->GetDeviceProcAddr(device, name);
+	/* a device left to the driver: its own entry points, but for the two that keep the
+	 * layer's books of devices and say why a swapchain fails */
+	if (d && d->pass && strcmp(name, "vkDestroyDevice") != 0 &&
+	    strcmp(name, "vkCreateSwapchainKHR") != 0)
 		return d->GetDeviceProcAddr(device, name);
 	PFN_vkVoidFunction f = device_fn(name);
 	if (f) {
