@@ -13,7 +13,10 @@
  * queries for its extra queue family itself (no). With XINIT_TEST_NO_PRESENT=1 it
  * plays NVIDIA's driver on an X server it does not drive: its surface queries answer
  * but vkGetPhysicalDeviceSurfacePresentModesKHR and vkCreateSwapchainKHR fail with
- * VK_ERROR_SURFACE_LOST_KHR. Without it, the driver below presents.
+ * VK_ERROR_SURFACE_LOST_KHR. Without it, the driver below presents. With
+ * XINIT_TEST_NO_IMPORT=1 it refuses every host pointer
+ * (vkGetMemoryHostPointerPropertiesEXT: VK_ERROR_INVALID_EXTERNAL_HANDLE), as a driver
+ * may refuse a MIT-SHM segment.
  * Each instance prints one line on stderr: proof it was loaded. It is a test tool:
  * nothing installs it.
  */
@@ -190,6 +193,17 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice dev,
 	if (no_present())
 		return VK_ERROR_SURFACE_LOST_KHR;
 	return next_create_swapchain(dev, ci, alloc, out);
+}
+
+static PFN_vkGetMemoryHostPointerPropertiesEXT next_host_pointer;
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetMemoryHostPointerPropertiesEXT(
+    VkDevice dev, VkExternalMemoryHandleTypeFlagBits type, const void *p,
+    VkMemoryHostPointerPropertiesEXT *props) {
+	const char *v = getenv("XINIT_TEST_NO_IMPORT");
+	if (v && strcmp(v, "1") == 0)
+		return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+	return next_host_pointer(dev, type, p, props);
 }
 
 static PFN_vkEnumerateDeviceExtensionProperties next_enum;
@@ -376,6 +390,8 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd, const Vk
 	next_reset = (PFN_vkResetFences)gdpa(*out, "vkResetFences");
 	next_destroy = (PFN_vkDestroyFence)gdpa(*out, "vkDestroyFence");
 	next_create_swapchain = (PFN_vkCreateSwapchainKHR)gdpa(*out, "vkCreateSwapchainKHR");
+	next_host_pointer = (PFN_vkGetMemoryHostPointerPropertiesEXT)gdpa(
+	    *out, "vkGetMemoryHostPointerPropertiesEXT");
 	pthread_mutex_unlock(&lock);
 	return VK_SUCCESS;
 }
@@ -394,6 +410,7 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL offer_GetDeviceProcAddr(VkDevice
 	FN(ResetFences)
 	FN(DestroyFence)
 	FN(CreateSwapchainKHR)
+	FN(GetMemoryHostPointerPropertiesEXT)
 	pthread_mutex_lock(&lock);
 	PFN_vkGetDeviceProcAddr gdpa = next_gdpa;
 	pthread_mutex_unlock(&lock);

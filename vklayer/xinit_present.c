@@ -11,10 +11,15 @@
  *   - vkQueuePresentKHR submits, on the presenting queue and after the app's wait
  *     semaphores, a copy of the image into a host-visible buffer, and hands the image
  *     to the swapchain's worker thread;
- *   - the worker waits for that copy, moves the pixels into one MIT-SHM segment
- *     (removed with IPC_RMID as soon as the X server has attached it, so a killed app
- *     leaves nothing behind) and puts them on the window; without MIT-SHM it sends
- *     plain PutImage requests. FIFO and FIFO_RELAXED show every frame in order;
+ *   - where the driver imports host memory (VK_EXT_external_memory_host) each image
+ *     has a MIT-SHM segment of its own, imported as the memory of its buffer: the
+ *     GPU's copy writes the pixels where the X server reads them, and the worker only
+ *     waits for the copy and puts the segment on the window; elsewhere (or with
+ *     XINIT_VK_PRESENT_IMPORT=0, or when the driver refuses the segment or its
+ *     alignment) the worker moves the pixels from a mapped buffer into one segment.
+ *     Segments are removed with IPC_RMID as soon as the X server has attached them, so
+ *     a killed app leaves nothing behind; without MIT-SHM the worker sends plain
+ *     PutImage requests. FIFO and FIFO_RELAXED show every frame in order;
  *     MAILBOX and IMMEDIATE show the newest frame whose copy has finished, release
  *     older finished ones unshown and never wait on a frame they may drop;
  *   - vkAcquireNextImageKHR hands out an image whose pixels have left it, and signals
@@ -56,6 +61,9 @@
  *                              the worker's cost per frame on stderr
  *   XINIT_VK_PRESENT_SYNCFD=0  acquire signals through the layer's books even where the
  *                              driver imports sync files
+ *   XINIT_VK_PRESENT_IMPORT=0  copy through a mapped buffer even where the driver imports
+ *                              the MIT-SHM segments as host memory
+ *   XINIT_VK_PRESENT_DRIVER=0  present by copy even where the driver presents itself
  *
  * Each swapchain's creation prints one line on stderr, so an app's log says that its
  * frames go through this layer.
@@ -114,6 +122,20 @@ static bool env_is(const char *name, const char *value) {
 	return v && strcmp(v, value) == 0;
 }
 
+static bool has_ext(const VkExtensionProperties *e, uint32_t n, const char *name) {
+	for (uint32_t k = 0; k < n; k++)
+		if (strcmp(e[k].extensionName, name) == 0)
+			return true;
+	return false;
+}
+
+static bool named(const char *const *names, uint32_t n, const char *name) {
+	for (uint32_t k = 0; k < n; k++)
+		if (strcmp(names[k], name) == 0)
+			return true;
+	return false;
+}
+
 static void *key_of(const void *dispatchable) { return *(void *const *)dispatchable; }
 
 /* ---- dispatch maps: the only shared state, guarded by map_lock ---- */
@@ -123,6 +145,8 @@ struct inst {
 	void *key;
 	VkInstance handle;
 	uint32_t api; /* the app's apiVersion */
+	/* on Vulkan 1.0, the instance extensions the host import builds on were enabled */
+	bool ext_mem_caps;
 	PFN_vkGetInstanceProcAddr gipa;
 	PFN_vkDestroyInstance DestroyInstance;
 	PFN_vkGetPhysicalDeviceProperties GetPhysicalDeviceProperties;
@@ -144,6 +168,8 @@ struct inst {
 	PFN_vkGetPhysicalDeviceExternalFenceProperties GetPhysicalDeviceExternalFenceProperties;
 	PFN_vkGetPhysicalDeviceFeatures2 GetPhysicalDeviceFeatures2;
 	PFN_vkGetPhysicalDeviceFeatures2KHR GetPhysicalDeviceFeatures2KHR;
+	PFN_vkGetPhysicalDeviceProperties2 GetPhysicalDeviceProperties2;
+	PFN_vkGetPhysicalDeviceProperties2KHR GetPhysicalDeviceProperties2KHR;
 	PFN_vkGetPhysicalDeviceXcbPresentationSupportKHR GetPhysicalDeviceXcbPresentationSupportKHR;
 	PFN_vkGetPhysicalDeviceXlibPresentationSupportKHR GetPhysicalDeviceXlibPresentationSupportKHR;
 };
@@ -221,6 +247,12 @@ struct dev {
 	uint32_t families[MAX_QUEUES];
 	uint32_t nqueues;
 
+	/* VK_EXT_external_memory_host: the copy writes straight into the MIT-SHM
+	 * segments, whose addresses and sizes must be multiples of host_align */
+	bool host_import;
+	VkDeviceSize host_align;
+	PFN_vkGetMemoryHostPointerPropertiesEXT GetMemoryHostPointerPropertiesEXT;
+
 	/* how acquire signals (see signal_acquired): sync files, or the books below */
 	bool sync_fd;
 	PFN_vkImportSemaphoreFdKHR ImportSemaphoreFdKHR;
@@ -256,7 +288,10 @@ struct image {
 	VkDeviceMemory memory;
 	VkBuffer buffer; /* host-visible copy of the presented pixels */
 	VkDeviceMemory buffer_memory;
-	void *pixels;
+	void *pixels; /* the buffer mapped; NULL when it is the image's segment */
+	/* with the host import, the image's own MIT-SHM segment is the buffer's memory */
+	xcb_shm_seg_t seg;
+	void *shm_addr;
 	bool coherent;
 	VkCommandBuffer copy; /* recorded once for the swapchain's command pool */
 	VkFence fence;        /* signalled when the presented image has been copied */
@@ -280,6 +315,9 @@ struct swapchain {
 	bool shm; /* one segment: the worker shows one frame at a time */
 	xcb_shm_seg_t seg;
 	void *shm_addr;
+	/* a segment per image, imported as the memory of its buffer: the GPU's copy lands
+	 * where the X server reads, and the worker copies nothing */
+	bool direct;
 
 	VkCommandPool pool;
 	uint32_t pool_family;
@@ -298,6 +336,7 @@ struct swapchain {
 	VkResult status; /* of the last frame shown: VK_SUCCESS, VK_SUBOPTIMAL_KHR (the window's
 			    size differs), or VK_ERROR_SURFACE_LOST_KHR, which stays */
 	uint64_t shown, dropped;
+	struct timespec first, last; /* when the first and the last shown frame were put */
 	double copy_ms, put_ms; /* the worker's memcpy and X put + round trip, summed */
 };
 
@@ -388,7 +427,8 @@ static bool shm_usable(xcb_connection_t *c) {
 
 /* shm_open_segment makes one segment of size bytes that the X server has attached,
  * and removes its id at once: it lives only as long as both mappings do. */
-static bool shm_open_segment(struct swapchain *sc, size_t size) {
+static bool shm_open_segment(xcb_connection_t *c, size_t size, xcb_shm_seg_t *seg_out,
+			     void **addr_out) {
 	int id = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600);
 	if (id < 0)
 		return false;
@@ -397,17 +437,16 @@ static bool shm_open_segment(struct swapchain *sc, size_t size) {
 		shmctl(id, IPC_RMID, NULL);
 		return false;
 	}
-	xcb_shm_seg_t seg = xcb_generate_id(sc->conn);
-	xcb_generic_error_t *err =
-	    xcb_request_check(sc->conn, xcb_shm_attach_checked(sc->conn, seg, id, 1));
+	xcb_shm_seg_t seg = xcb_generate_id(c);
+	xcb_generic_error_t *err = xcb_request_check(c, xcb_shm_attach_checked(c, seg, id, 1));
 	shmctl(id, IPC_RMID, NULL);
 	if (err) { /* e.g. an X server in another IPC namespace */
 		free(err);
 		shmdt(addr);
 		return false;
 	}
-	sc->seg = seg;
-	sc->shm_addr = addr;
+	*seg_out = seg;
+	*addr_out = addr;
 	return true;
 }
 
@@ -432,7 +471,11 @@ static VkResult put_frame(struct swapchain *sc, struct image *img, bool *image_r
 	}
 	xcb_void_cookie_t one, *cookies = &one;
 	uint32_t n = 0;
-	if (sc->shm) {
+	if (sc->direct) { /* the pixels are in the image's segment already */
+		cookies[n++] = xcb_shm_put_image_checked(c, sc->window, sc->gc, w, h, 0, 0, w, h, 0, 0,
+							 sc->depth, XCB_IMAGE_FORMAT_Z_PIXMAP, 0,
+							 img->seg, 0);
+	} else if (sc->shm) {
 		memcpy(sc->shm_addr, img->pixels, sc->frame_bytes);
 		/* the pixels have left the image: the app may render into it again */
 		pthread_mutex_lock(&sc->lock);
@@ -570,8 +613,11 @@ static void *worker_main(void *arg) {
 			status = put_frame(sc, img, &released);
 
 		pthread_mutex_lock(&sc->lock);
-		if (show)
-			sc->shown++;
+		if (show) {
+			clock_gettime(CLOCK_MONOTONIC, &sc->last);
+			if (sc->shown++ == 0)
+				sc->first = sc->last;
+		}
 		else
 			sc->dropped++;
 		if (show && sc->status >= 0)
@@ -598,8 +644,33 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 		return VK_ERROR_INITIALIZATION_FAILED;
 	PFN_vkGetInstanceProcAddr gipa = link->u.pLayerInfo->pfnNextGetInstanceProcAddr;
 	link->u.pLayerInfo = link->u.pLayerInfo->pNext;
+	VkLayerInstanceLink *below = link->u.pLayerInfo;
 	PFN_vkCreateInstance create = (PFN_vkCreateInstance)gipa(NULL, "vkCreateInstance");
-	VkResult r = create(ci, alloc, out);
+	/* a Vulkan 1.0 app's instance gets what the host import builds on, where offered */
+	uint32_t api = ci->pApplicationInfo ? ci->pApplicationInfo->apiVersion : VK_API_VERSION_1_0;
+	static const char *const caps[] = {"VK_KHR_get_physical_device_properties2",
+					   "VK_KHR_external_memory_capabilities"};
+	const char **names = NULL;
+	uint32_t nnames = ci->enabledExtensionCount;
+	if (api < VK_API_VERSION_1_1 && !env_is("XINIT_VK_PRESENT_IMPORT", "0") &&
+	    (names = calloc(nnames + 2, sizeof *names))) {
+		memcpy(names, ci->ppEnabledExtensionNames, nnames * sizeof *names);
+		for (uint32_t k = 0; k < 2; k++)
+			if (!named(names, nnames, caps[k]))
+				names[nnames++] = caps[k];
+	}
+	VkInstanceCreateInfo ici = *ci;
+	if (names) {
+		ici.enabledExtensionCount = nnames;
+		ici.ppEnabledExtensionNames = names;
+	}
+	VkResult r = create(&ici, alloc, out);
+	bool caps_on = names != NULL && r == VK_SUCCESS;
+	if (r == VK_ERROR_EXTENSION_NOT_PRESENT && names) { /* not offered: as the app asked */
+		link->u.pLayerInfo = below;
+		r = create(ci, alloc, out);
+	}
+	free(names);
 	if (r != VK_SUCCESS)
 		return r;
 	struct inst *i = calloc(1, sizeof *i);
@@ -608,7 +679,8 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 	i->key = key_of(*out);
 	i->handle = *out;
 	i->gipa = gipa;
-	i->api = ci->pApplicationInfo ? ci->pApplicationInfo->apiVersion : VK_API_VERSION_1_0;
+	i->api = api;
+	i->ext_mem_caps = caps_on || api >= VK_API_VERSION_1_1;
 #define INST_FN(name) i->name = (PFN_vk##name)gipa(*out, "vk" #name);
 	INST_FN(DestroyInstance)
 	INST_FN(GetPhysicalDeviceProperties)
@@ -629,10 +701,12 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 	INST_FN(GetPhysicalDeviceFeatures2KHR)
 	INST_FN(GetPhysicalDeviceXcbPresentationSupportKHR)
 	INST_FN(GetPhysicalDeviceXlibPresentationSupportKHR)
+	INST_FN(GetPhysicalDeviceProperties2KHR)
 	if (VK_API_VERSION_MINOR(i->api) >= 1 || VK_API_VERSION_MAJOR(i->api) > 1) {
 		INST_FN(GetPhysicalDeviceExternalSemaphoreProperties)
 		INST_FN(GetPhysicalDeviceExternalFenceProperties)
 		INST_FN(GetPhysicalDeviceFeatures2)
+		INST_FN(GetPhysicalDeviceProperties2)
 	}
 	push_node(&insts, i);
 	return VK_SUCCESS;
@@ -726,6 +800,10 @@ static const char *result_name(VkResult r) {
 		return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
 	case VK_ERROR_NATIVE_WINDOW_IN_USE_KHR:
 		return "VK_ERROR_NATIVE_WINDOW_IN_USE_KHR";
+	case VK_ERROR_INVALID_EXTERNAL_HANDLE:
+		return "VK_ERROR_INVALID_EXTERNAL_HANDLE";
+	case VK_ERROR_FORMAT_NOT_SUPPORTED:
+		return "no host-coherent memory type for it";
 	default:
 		return "an error";
 	}
@@ -1161,20 +1239,6 @@ static VkResult refused(const VkDeviceCreateInfo *ci, bool quiet) {
 
 /* ---- device level ---- */
 
-static bool has_ext(const VkExtensionProperties *e, uint32_t n, const char *name) {
-	for (uint32_t k = 0; k < n; k++)
-		if (strcmp(e[k].extensionName, name) == 0)
-			return true;
-	return false;
-}
-
-static bool named(const char *const *names, uint32_t n, const char *name) {
-	for (uint32_t k = 0; k < n; k++)
-		if (strcmp(names[k], name) == 0)
-			return true;
-	return false;
-}
-
 /* sync_fd_usable says whether acquire can import sync files into the app's semaphores
  * and fences on pd: both extensions offered (on Vulkan 1.1, which they build on) and
  * SYNC_FD importable for both. */
@@ -1197,6 +1261,39 @@ static bool sync_fd_usable(struct inst *i, VkPhysicalDevice pd, uint32_t api,
 	i->GetPhysicalDeviceExternalFenceProperties(pd, &fi, &fp);
 	return (sp.externalSemaphoreFeatures & VK_EXTERNAL_SEMAPHORE_FEATURE_IMPORTABLE_BIT) &&
 	       (fp.externalFenceFeatures & VK_EXTERNAL_FENCE_FEATURE_IMPORTABLE_BIT);
+}
+
+/* host_import_usable says whether the present's copy can write into MIT-SHM segments
+ * imported with VK_EXT_external_memory_host, and with what alignment: the extension
+ * offered (with VK_KHR_external_memory where the device or the app is Vulkan 1.0, whose
+ * instance then has VK_KHR_external_memory_capabilities: see CreateInstance), an
+ * alignment no finer than a page and no coarser than 64 KiB (segments are page
+ * aligned; a coarser one would be padded per frame), and XINIT_VK_PRESENT_IMPORT not 0. */
+static bool host_import_usable(struct inst *i, VkPhysicalDevice pd, const VkExtensionProperties *e,
+			       uint32_t n, VkDeviceSize *align) {
+	PFN_vkGetPhysicalDeviceProperties2 props2 =
+	    i->GetPhysicalDeviceProperties2 ? i->GetPhysicalDeviceProperties2
+					    : (PFN_vkGetPhysicalDeviceProperties2)i->GetPhysicalDeviceProperties2KHR;
+	if (env_is("XINIT_VK_PRESENT_IMPORT", "0") || !props2 ||
+	    !has_ext(e, n, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME))
+		return false;
+	VkPhysicalDeviceProperties p1;
+	i->GetPhysicalDeviceProperties(pd, &p1);
+	if ((i->api < VK_API_VERSION_1_1 || p1.apiVersion < VK_API_VERSION_1_1) &&
+	    (!i->ext_mem_caps || !has_ext(e, n, VK_KHR_EXTERNAL_MEMORY_EXTENSION_NAME)))
+		return false;
+	VkPhysicalDeviceExternalMemoryHostPropertiesEXT host = {
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
+	VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+					  .pNext = &host};
+	props2(pd, &p2);
+	long page = sysconf(_SC_PAGESIZE);
+	VkDeviceSize a = host.minImportedHostPointerAlignment;
+	if (a == 0 || (a & (a - 1)) != 0 || a > 65536 || (page > 0 && (VkDeviceSize)page % a != 0 &&
+							    a % (VkDeviceSize)page != 0))
+		return false;
+	*align = a;
+	return true;
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
@@ -1233,8 +1330,12 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	if (!avail)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	bool sync_fd = !pass && sync_fd_usable(i, pd, props.apiVersion, avail, navail);
+	VkDeviceSize host_align = 0;
+	bool host_import = !pass && host_import_usable(i, pd, avail, navail, &host_align);
+	bool need_ext_mem = host_import && (i->api < VK_API_VERSION_1_1 ||
+					    props.apiVersion < VK_API_VERSION_1_1);
 	free(avail);
-	const char **names = calloc(ci->enabledExtensionCount + 2, sizeof *names);
+	const char **names = calloc(ci->enabledExtensionCount + 4, sizeof *names);
 	if (!names)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	uint32_t nnames = 0;
@@ -1247,6 +1348,10 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 			if (!named(names, nnames, add[k]))
 				names[nnames++] = add[k];
 	}
+	if (host_import && !named(names, nnames, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME))
+		names[nnames++] = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
+	if (need_ext_mem && !named(names, nnames, VK_KHR_EXTERNAL_MEMORY_EXTENSION_NAME))
+		names[nnames++] = VK_KHR_EXTERNAL_MEMORY_EXTENSION_NAME;
 	VkDeviceCreateInfo dci = *ci;
 	dci.enabledExtensionCount = nnames;
 	dci.ppEnabledExtensionNames = names;
@@ -1276,6 +1381,12 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 		    (PFN_vkImportSemaphoreFdKHR)gdpa(*out, "vkImportSemaphoreFdKHR");
 		d->ImportFenceFdKHR = (PFN_vkImportFenceFdKHR)gdpa(*out, "vkImportFenceFdKHR");
 		d->sync_fd = d->ImportSemaphoreFdKHR && d->ImportFenceFdKHR;
+	}
+	if (host_import) {
+		d->GetMemoryHostPointerPropertiesEXT = (PFN_vkGetMemoryHostPointerPropertiesEXT)gdpa(
+		    *out, "vkGetMemoryHostPointerPropertiesEXT");
+		d->host_import = d->GetMemoryHostPointerPropertiesEXT != NULL;
+		d->host_align = host_align;
 	}
 	push_node(&devs, d);
 	return VK_SUCCESS;
@@ -1358,6 +1469,32 @@ static bool memory_type(struct dev *d, uint32_t bits, VkMemoryPropertyFlags want
 	return false;
 }
 
+/* free_images destroys the images and what each has, and leaves them zeroed. */
+static void free_images(struct swapchain *sc) {
+	const VkAllocationCallbacks *alloc = sc->alloc;
+	struct dev *d = sc->dev;
+	for (uint32_t k = 0; sc->images && k < sc->count; k++) {
+		struct image *img = &sc->images[k];
+		if (img->fence)
+			d->DestroyFence(d->handle, img->fence, alloc);
+		if (img->pixels)
+			d->UnmapMemory(d->handle, img->buffer_memory);
+		if (img->buffer)
+			d->DestroyBuffer(d->handle, img->buffer, alloc);
+		if (img->buffer_memory) /* before the segment it may be imported from goes */
+			d->FreeMemory(d->handle, img->buffer_memory, alloc);
+		if (img->shm_addr) {
+			xcb_shm_detach(sc->conn, img->seg);
+			shmdt(img->shm_addr);
+		}
+		if (img->image)
+			d->DestroyImage(d->handle, img->image, alloc);
+		if (img->memory)
+			d->FreeMemory(d->handle, img->memory, alloc);
+		memset(img, 0, sizeof *img);
+	}
+}
+
 static void destroy_swapchain(struct swapchain *sc) {
 	const VkAllocationCallbacks *alloc = sc->alloc;
 	struct dev *d = sc->dev;
@@ -1368,27 +1505,19 @@ static void destroy_swapchain(struct swapchain *sc) {
 		pthread_mutex_unlock(&sc->lock);
 		pthread_join(sc->worker, NULL);
 	}
-	if (env_is("XINIT_VK_PRESENT_STATS", "1") && sc->shown > 0)
+	if (env_is("XINIT_VK_PRESENT_STATS", "1") && sc->shown > 0) {
+		double secs = (sc->last.tv_sec - sc->first.tv_sec) +
+			      (sc->last.tv_nsec - sc->first.tv_nsec) / 1e9;
 		say("swapchain %ux%u: %llu frames shown, %llu dropped; per shown frame %.3f ms "
-		    "copying to %s, %.3f ms putting to the window",
+		    "copying to %s, %.3f ms putting to the window; %.1f shown a second",
 		    sc->extent.width, sc->extent.height, (unsigned long long)sc->shown,
 		    (unsigned long long)sc->dropped, sc->copy_ms / sc->shown,
-		    sc->shm ? "shared memory" : "the request", sc->put_ms / sc->shown);
-	for (uint32_t k = 0; sc->images && k < sc->count; k++) {
-		struct image *img = &sc->images[k];
-		if (img->fence)
-			d->DestroyFence(d->handle, img->fence, alloc);
-		if (img->pixels)
-			d->UnmapMemory(d->handle, img->buffer_memory);
-		if (img->buffer)
-			d->DestroyBuffer(d->handle, img->buffer, alloc);
-		if (img->buffer_memory)
-			d->FreeMemory(d->handle, img->buffer_memory, alloc);
-		if (img->image)
-			d->DestroyImage(d->handle, img->image, alloc);
-		if (img->memory)
-			d->FreeMemory(d->handle, img->memory, alloc);
+		    sc->direct ? "shared memory (none: the GPU wrote there)"
+		    : sc->shm  ? "shared memory"
+			       : "the request",
+		    sc->put_ms / sc->shown, secs > 0 ? (sc->shown - 1) / secs : 0.0);
 	}
+	free_images(sc);
 	if (sc->pool)
 		d->DestroyCommandPool(d->handle, sc->pool, alloc); /* frees the command buffers */
 	if (sc->shm) {
@@ -1404,6 +1533,58 @@ static void destroy_swapchain(struct swapchain *sc) {
 	free(sc->fifo);
 	free(sc->images);
 	free(sc);
+}
+
+/* import_segment gives img a MIT-SHM segment of its own, attached by the X server, and
+ * a buffer whose memory is that segment, imported with VK_EXT_external_memory_host:
+ * the present's copy writes the pixels where the X server reads them. Fails (and the
+ * swapchain falls back to a mapped buffer and one segment) where the driver does not
+ * import the segment, or into no host-coherent memory type. */
+static VkResult import_segment(struct swapchain *sc, struct image *img,
+			       const VkAllocationCallbacks *alloc) {
+	struct dev *d = sc->dev;
+	VkDeviceSize a = d->host_align, size = (sc->frame_bytes + a - 1) / a * a;
+	if (!shm_open_segment(sc->conn, size, &img->seg, &img->shm_addr)) {
+		img->shm_addr = NULL;
+		return VK_ERROR_INITIALIZATION_FAILED;
+	}
+	if ((uintptr_t)img->shm_addr % a != 0)
+		return VK_ERROR_INITIALIZATION_FAILED;
+	VkExternalMemoryBufferCreateInfo ext = {
+	    VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO, NULL,
+	    VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT};
+	VkBufferCreateInfo bci = {
+	    .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+	    .pNext = &ext,
+	    .size = sc->frame_bytes,
+	    .usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+	    .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+	};
+	VkResult r = d->CreateBuffer(d->handle, &bci, alloc, &img->buffer);
+	if (r != VK_SUCCESS)
+		return r;
+	VkMemoryRequirements req;
+	d->GetBufferMemoryRequirements(d->handle, img->buffer, &req);
+	VkMemoryHostPointerPropertiesEXT hp = {
+	    .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
+	r = d->GetMemoryHostPointerPropertiesEXT(
+	    d->handle, VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, img->shm_addr, &hp);
+	if (r != VK_SUCCESS)
+		return r;
+	VkImportMemoryHostPointerInfoEXT imp = {
+	    VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT, NULL,
+	    VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, img->shm_addr};
+	VkMemoryAllocateInfo ai = {VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, &imp, size, 0};
+	/* host coherent: the X server reads what the GPU wrote with no invalidation */
+	if (req.size > size ||
+	    !memory_type(d, req.memoryTypeBits & hp.memoryTypeBits,
+			 VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+			 &ai.memoryTypeIndex))
+		return VK_ERROR_FORMAT_NOT_SUPPORTED;
+	img->coherent = true;
+	if ((r = d->AllocateMemory(d->handle, &ai, alloc, &img->buffer_memory)) != VK_SUCCESS)
+		return r;
+	return d->BindBufferMemory(d->handle, img->buffer, img->buffer_memory, 0);
 }
 
 static VkResult create_image(struct swapchain *sc, struct image *img,
@@ -1448,6 +1629,11 @@ static VkResult create_image(struct swapchain *sc, struct image *img,
 	    (r = d->BindImageMemory(d->handle, img->image, img->memory, 0)) != VK_SUCCESS)
 		return r;
 
+	VkFenceCreateInfo fci = {VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, NULL, 0};
+	if ((r = d->CreateFence(d->handle, &fci, alloc, &img->fence)) != VK_SUCCESS)
+		return r;
+	if (sc->direct)
+		return import_segment(sc, img, alloc);
 	VkBufferCreateInfo bci = {
 	    .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
 	    .size = sc->frame_bytes,
@@ -1474,8 +1660,7 @@ static VkResult create_image(struct swapchain *sc, struct image *img,
 	    (r = d->MapMemory(d->handle, img->buffer_memory, 0, VK_WHOLE_SIZE, 0, &img->pixels)) !=
 		VK_SUCCESS)
 		return r;
-	VkFenceCreateInfo fci = {VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, NULL, 0};
-	return d->CreateFence(d->handle, &fci, alloc, &img->fence);
+	return VK_SUCCESS;
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
@@ -1554,8 +1739,18 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 		destroy_swapchain(sc);
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	}
+	sc->direct = d->host_import && sc->copy && shm_usable(sc->conn);
 	for (uint32_t k = 0; k < sc->count; k++) {
 		VkResult r = create_image(sc, &sc->images[k], ci, alloc);
+		if (r != VK_SUCCESS && sc->direct) { /* the copy to a mapped buffer, then */
+			say("X window 0x%x: the GPU cannot copy into its MIT-SHM segments (%s): "
+			    "copying through a buffer of the layer's own",
+			    sc->window, result_name(r));
+			free_images(sc);
+			sc->direct = false;
+			k = (uint32_t)-1;
+			continue;
+		}
 		if (r != VK_SUCCESS) {
 			destroy_swapchain(sc);
 			return r;
@@ -1572,7 +1767,9 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 		destroy_swapchain(sc);
 		return VK_ERROR_SURFACE_LOST_KHR;
 	}
-	sc->shm = shm_usable(sc->conn) && shm_open_segment(sc, sc->frame_bytes);
+	if (!sc->direct)
+		sc->shm = shm_usable(sc->conn) &&
+			  shm_open_segment(sc->conn, sc->frame_bytes, &sc->seg, &sc->shm_addr);
 	if (pthread_create(&sc->worker, NULL, worker_main, sc) != 0) {
 		sc->worker = 0;
 		destroy_swapchain(sc);
@@ -1582,7 +1779,10 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 	say("swapchain %ux%u, %u images on %s, presented by copy to X window 0x%x through %s%s; "
 	    "acquire signals %s",
 	    sc->extent.width, sc->extent.height, sc->count, d->gpu_name, sc->window,
-	    sc->shm ? "MIT-SHM" : "PutImage", sc->copy ? "" : " (copy to the window turned off)",
+	    sc->direct ? "MIT-SHM, the GPU copying into the segments"
+	    : sc->shm  ? "MIT-SHM"
+		       : "PutImage",
+	    sc->copy ? "" : " (copy to the window turned off)",
 	    d->sync_fd ? "by sync file" : "through the layer's books");
 	*out = (VkSwapchainKHR)(uintptr_t)sc;
 	return VK_SUCCESS;

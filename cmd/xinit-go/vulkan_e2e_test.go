@@ -346,8 +346,9 @@ func swapchainRun(t *testing.T, log string, r scRun) {
 	validationClean(t, out, r.above)
 }
 
-// swapchain-test checks present support per queue family, pixels (through MIT-SHM and,
-// in one run, plain PutImage), resizes (VK_SUBOPTIMAL_KHR, frames still shown),
+// swapchain-test checks present support per queue family, pixels (through MIT-SHM
+// segments the GPU copies into, through a mapped buffer and one segment where the
+// import is turned off or the driver refuses it, and, in one run, plain PutImage), resizes (VK_SUBOPTIMAL_KHR, frames still shown),
 // FIFO_RELAXED and storage images, recreation, acquire's fences and timeouts and
 // signals beside a second submitting thread, the extensions the layer hides, the
 // app's allocator, destroying the device with a swapchain alive, and (its late runs)
@@ -374,9 +375,14 @@ func TestVulkanLayerSwapchain(t *testing.T) {
 	noPresent := "XINIT_TEST_NO_PRESENT=1"
 	lost := "cannot present to it (its vkGetPhysicalDeviceSurfacePresentModesKHR says VK_ERROR_SURFACE_LOST_KHR)"
 	late := []string{"swapchain-test: mailbox with the GPU 30 ms late", "swapchain-test: immediate with the GPU 30 ms late"}
+	// lavapipe imports host memory (VK_EXT_external_memory_host): the copy lands in
+	// each image's own segment; without it, through a mapped buffer and one segment
+	direct, viaBuffer := "through MIT-SHM, the GPU copying into the segments; acquire", "through MIT-SHM; acquire"
 	runs := []scRun{
-		{name: "xcb", mode: "xcb", env: []string{noPresent}, want: append([]string{lost}, basic...)},
-		{name: "xlib", mode: "xlib", env: []string{noPresent}, want: basic},
+		{name: "xcb", mode: "xcb", env: []string{noPresent}, want: append([]string{lost, direct}, basic...)},
+		{name: "xlib", mode: "xlib", env: []string{noPresent, "XINIT_VK_PRESENT_IMPORT=0"}, want: append([]string{viaBuffer}, basic...)},
+		{name: "noimport", mode: "xcb", env: []string{noPresent, "XINIT_TEST_NO_IMPORT=1"},
+			want: append([]string{"the GPU cannot copy into its MIT-SHM segments (VK_ERROR_INVALID_EXTERNAL_HANDLE): copying through a buffer of the layer's own", viaBuffer}, basic...)},
 		{name: "putimage", mode: "xcb", env: []string{noPresent, "XINIT_VK_PRESENT_SHM=0"}, want: append([]string{"presented by copy to X window 0x", "through PutImage"}, basic...)},
 		{name: "late", mode: "late", env: []string{noPresent, "XINIT_TEST_GPU_LATENCY_MS=30"}, want: late},
 		{name: "xcb-above", mode: "xcb", env: []string{noPresent}, above: true, want: basic},
@@ -456,6 +462,11 @@ func TestVulkanLayerCubesUnderValidation(t *testing.T) {
 		}
 		if passed && !strings.Contains(out, "presents to it by itself: its swapchains pass through the layer untouched") {
 			t.Errorf("%s: the layer does not say it passed lavapipe's swapchains through:\n%s", name, out)
+		}
+		// vkcube and vkcubepp are Vulkan 1.0 apps: the layer enables what the host
+		// import needs on their instance, and lavapipe's copy lands in the segments
+		if !passed && !strings.Contains(out, "through MIT-SHM, the GPU copying into the segments") {
+			t.Errorf("%s: the copy does not go straight into the MIT-SHM segments:\n%s", name, out)
 		}
 		validationClean(t, out, strings.HasSuffix(name, "-above"))
 	}
