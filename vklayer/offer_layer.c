@@ -16,7 +16,9 @@
  * VK_ERROR_SURFACE_LOST_KHR. Without it, the driver below presents. With
  * XINIT_TEST_NO_IMPORT=1 it refuses every host pointer
  * (vkGetMemoryHostPointerPropertiesEXT: VK_ERROR_INVALID_EXTERNAL_HANDLE), as a driver
- * may refuse a MIT-SHM segment.
+ * may refuse a MIT-SHM segment. With XINIT_TEST_VENDOR=N (e.g. 0x10de, NVIDIA's) the
+ * device reports that vendor ID, and a call of its surface queries for present modes
+ * or capabilities prints "VK_LAYER_XINIT_test_offer: surface queried" on stderr.
  * Each instance prints one line on stderr: proof it was loaded. It is a test tool:
  * nothing installs it.
  */
@@ -151,7 +153,14 @@ static PFN_vkGetPhysicalDeviceSurfacePresentModesKHR next_modes;
 static PFN_vkGetPhysicalDeviceXcbPresentationSupportKHR next_xcb_support;
 static PFN_vkGetPhysicalDeviceXlibPresentationSupportKHR next_xlib_support;
 static PFN_vkCreateSwapchainKHR next_create_swapchain;
-static uint32_t real_families; /* the device's own queue families, below the extra one */
+static PFN_vkGetPhysicalDeviceQueueFamilyProperties next_families;
+
+/* real_families is how many queue families pd has below the stand-in's extra one */
+static uint32_t real_families(VkPhysicalDevice pd) {
+	uint32_t n = 0;
+	next_families(pd, &n, NULL);
+	return n;
+}
 
 static bool no_present(void) {
 	const char *v = getenv("XINIT_TEST_NO_PRESENT");
@@ -162,7 +171,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceSupportKHR(VkPhysi
 									 uint32_t family,
 									 VkSurfaceKHR surface,
 									 VkBool32 *ok) {
-	if (family >= real_families) {
+	if (family >= real_families(pd)) {
 		*ok = VK_FALSE;
 		return VK_SUCCESS;
 	}
@@ -171,16 +180,40 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceSupportKHR(VkPhysi
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL GetPhysicalDeviceXcbPresentationSupportKHR(
     VkPhysicalDevice pd, uint32_t family, xcb_connection_t *c, xcb_visualid_t visual) {
-	return family < real_families && next_xcb_support(pd, family, c, visual);
+	return family < real_families(pd) && next_xcb_support(pd, family, c, visual);
 }
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL GetPhysicalDeviceXlibPresentationSupportKHR(
     VkPhysicalDevice pd, uint32_t family, Display *dpy, VisualID visual) {
-	return family < real_families && next_xlib_support(pd, family, dpy, visual);
+	return family < real_families(pd) && next_xlib_support(pd, family, dpy, visual);
+}
+
+static PFN_vkGetPhysicalDeviceProperties next_props;
+static PFN_vkGetPhysicalDeviceSurfaceCapabilitiesKHR next_caps;
+
+static void queried(void) {
+	static const char line[] = "VK_LAYER_XINIT_test_offer: surface queried\n";
+	if (getenv("XINIT_TEST_VENDOR") && write(STDERR_FILENO, line, sizeof line - 1) < 0)
+		return;
+}
+
+static VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceProperties(VkPhysicalDevice pd,
+							      VkPhysicalDeviceProperties *p) {
+	next_props(pd, p);
+	const char *v = getenv("XINIT_TEST_VENDOR");
+	if (v)
+		p->vendorID = (uint32_t)strtoul(v, NULL, 0);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceCapabilitiesKHR(
+    VkPhysicalDevice pd, VkSurfaceKHR surface, VkSurfaceCapabilitiesKHR *caps) {
+	queried();
+	return next_caps(pd, surface, caps);
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfacePresentModesKHR(
     VkPhysicalDevice pd, VkSurfaceKHR surface, uint32_t *count, VkPresentModeKHR *modes) {
+	queried();
 	if (no_present())
 		return VK_ERROR_SURFACE_LOST_KHR;
 	return next_modes(pd, surface, count, modes);
@@ -209,8 +242,6 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetMemoryHostPointerPropertiesEXT(
 static PFN_vkEnumerateDeviceExtensionProperties next_enum;
 static PFN_vkGetPhysicalDeviceFeatures2 next_features2;
 static PFN_vkGetPhysicalDeviceFeatures2KHR next_features2khr;
-static PFN_vkGetPhysicalDeviceQueueFamilyProperties next_families;
-
 static PFN_vkVoidFunction next(const char *name) {
 	pthread_mutex_lock(&lock);
 	PFN_vkVoidFunction f = next_gipa ? next_gipa(instance, name) : NULL;
@@ -243,6 +274,9 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 	    (PFN_vkGetPhysicalDeviceFeatures2KHR)gipa(*out, "vkGetPhysicalDeviceFeatures2KHR");
 	next_families = (PFN_vkGetPhysicalDeviceQueueFamilyProperties)gipa(
 	    *out, "vkGetPhysicalDeviceQueueFamilyProperties");
+	next_props = (PFN_vkGetPhysicalDeviceProperties)gipa(*out, "vkGetPhysicalDeviceProperties");
+	next_caps = (PFN_vkGetPhysicalDeviceSurfaceCapabilitiesKHR)gipa(
+	    *out, "vkGetPhysicalDeviceSurfaceCapabilitiesKHR");
 	next_support = (PFN_vkGetPhysicalDeviceSurfaceSupportKHR)gipa(
 	    *out, "vkGetPhysicalDeviceSurfaceSupportKHR");
 	next_modes = (PFN_vkGetPhysicalDeviceSurfacePresentModesKHR)gipa(
@@ -251,14 +285,6 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 	    *out, "vkGetPhysicalDeviceXcbPresentationSupportKHR");
 	next_xlib_support = (PFN_vkGetPhysicalDeviceXlibPresentationSupportKHR)gipa(
 	    *out, "vkGetPhysicalDeviceXlibPresentationSupportKHR");
-	/* every physical device of the test's machine has as many families as the first */
-	uint32_t ndev = 1;
-	VkPhysicalDevice pd;
-	VkResult e = ((PFN_vkEnumeratePhysicalDevices)gipa(*out, "vkEnumeratePhysicalDevices"))(
-	    *out, &ndev, &pd);
-	real_families = 0;
-	if ((e == VK_SUCCESS || e == VK_INCOMPLETE) && ndev == 1)
-		next_families(pd, &real_families, NULL);
 	pthread_mutex_unlock(&lock);
 	const char *line = no_present() ? "VK_LAYER_XINIT_test_offer: offering present_wait, "
 					  "present_id, swapchain_maintenance1, low_latency2; presenting "
@@ -425,6 +451,8 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL offer_GetInstanceProcAddr(VkInst
 	FN(GetPhysicalDeviceFeatures2)
 	FN(GetPhysicalDeviceFeatures2KHR)
 	FN(GetPhysicalDeviceQueueFamilyProperties)
+	FN(GetPhysicalDeviceProperties)
+	FN(GetPhysicalDeviceSurfaceCapabilitiesKHR)
 	FN(GetPhysicalDeviceSurfaceSupportKHR)
 	FN(GetPhysicalDeviceSurfacePresentModesKHR)
 	FN(GetPhysicalDeviceXcbPresentationSupportKHR)

@@ -36,8 +36,11 @@
 #include <vulkan/vulkan.h>
 #include <xcb/xcb.h>
 
+#include <execinfo.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -731,7 +734,23 @@ static void late_modes(const VkPresentModeKHR *modes, uint32_t n) {
 	}
 }
 
+/* crashed prints where, on stderr, for a crash in the program or a layer below it: each
+ * frame as library(function+offset), which addr2line reads against the same build */
+static void crashed(int sig) {
+	static const char line[] = "swapchain-test: crashed; the stack:\n";
+	if (write(STDERR_FILENO, line, sizeof line - 1) < 0)
+		_exit(128 + sig);
+	void *frames[64];
+	backtrace_symbols_fd(frames, backtrace(frames, 64), STDERR_FILENO);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 int main(int argc, char **argv) {
+	setvbuf(stdout, NULL, _IOLBF, 0); /* each line out before a crash */
+	signal(SIGSEGV, crashed);
+	signal(SIGBUS, crashed);
+	signal(SIGABRT, crashed);
 	bool xlib = argc > 1 && strcmp(argv[1], "xlib") == 0;
 	bool late_mode = argc > 1 && strcmp(argv[1], "late") == 0;
 	bool pass = argc > 1 && strcmp(argv[1], "passthrough") == 0;

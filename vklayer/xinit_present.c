@@ -2,10 +2,14 @@
  * VK_LAYER_XINIT_present: a swapchain for X windows on any Vulkan driver.
  *
  * Some Vulkan drivers render on a GPU but cannot present to an X server they do not
- * drive: NVIDIA's, under Xvfb or Xorg's dummy driver, answers the surface queries and
- * then fails vkGetPhysicalDeviceSurfacePresentModesKHR and vkCreateSwapchainKHR with
- * VK_ERROR_SURFACE_LOST_KHR. This layer answers the surface queries for Xlib and XCB
- * windows itself and implements VK_KHR_swapchain over the driver below it:
+ * drive: NVIDIA's, under Xvfb or Xorg's dummy driver without /dev/nvidia-modeset,
+ * answers some surface queries and fails vkGetPhysicalDeviceSurfacePresentModesKHR and
+ * vkCreateSwapchainKHR with VK_ERROR_SURFACE_LOST_KHR. For each Xlib and XCB surface
+ * (and physical device) the layer first asks the driver's own surface queries
+ * (presented_by). Where they answer, the driver presents: its swapchains, extensions
+ * and features pass through untouched, and a device created then gets the driver's
+ * entry points. Where they fail (or with XINIT_VK_PRESENT_DRIVER=0), the layer answers
+ * the surface queries itself and implements VK_KHR_swapchain over the driver below:
  *
  *   - swapchain images are ordinary VkImages in device memory;
  *   - vkQueuePresentKHR submits, on the presenting queue and after the app's wait
@@ -38,8 +42,8 @@
  *     shown, clipped to the window or in its top left corner; capabilities report the
  *     window's current size. A swapchain retired by a newer one is out of date.
  *
- * Device extensions that act on swapchains or presents in ways the layer does not
- * implement (VK_KHR_present_wait, VK_KHR_present_id, VK_EXT_swapchain_maintenance1,
+ * Unless the driver presents on every X surface asked about, device extensions that
+ * act on swapchains or presents in ways the layer does not implement (VK_KHR_present_wait, VK_KHR_present_id, VK_EXT_swapchain_maintenance1,
  * VK_NV_low_latency2 and the others in hidden_exts) are taken out of
  * vkEnumerateDeviceExtensionProperties, their features reported unsupported by
  * vkGetPhysicalDeviceFeatures2, and a vkCreateDevice that asks for them fails with
@@ -809,6 +813,10 @@ static const char *result_name(VkResult r) {
 	}
 }
 
+#define NVIDIA_NO_MODESET                                                                      \
+	" (the container lacks the display driver capability: NVIDIA_DRIVER_CAPABILITIES must "   \
+	"include display)"
+
 /* nvidia_hint says, for NVIDIA's driver without /dev/nvidia-modeset, why it cannot
  * present on X: the container lacks the display driver capability. "" elsewhere. */
 static const char *nvidia_hint(VkPhysicalDevice pd) {
@@ -817,8 +825,7 @@ static const char *nvidia_hint(VkPhysicalDevice pd) {
 	if (props.vendorID != 0x10de || access("/dev/nvidia-modeset", F_OK) == 0)
 		return "";
 	return "; NVIDIA's driver presents on X only with /dev/nvidia-modeset, which is missing "
-	       "(the container lacks the display driver capability: NVIDIA_DRIVER_CAPABILITIES "
-	       "must include display)";
+	       NVIDIA_NO_MODESET;
 }
 
 static void set_by(VkSurfaceKHR surface, VkPhysicalDevice pd, int by) {
@@ -846,7 +853,15 @@ static int presented_by(VkPhysicalDevice pd, const struct surf *s) {
 	int by = BY_COPY;
 	char why[160] = "";
 	bool forced = env_is("XINIT_VK_PRESENT_DRIVER", "0");
-	if (!forced) {
+	const char *hint = "";
+	/* NVIDIA's driver presents on an X server it does not drive only through
+	 * /dev/nvidia-modeset; without it its surface queries are not asked at all (on an
+	 * H200, under an Xvfb without GLX, they crashed the app) */
+	bool no_modeset = props.vendorID == 0x10de && access("/dev/nvidia-modeset", F_OK) != 0;
+	if (no_modeset && !forced)
+		snprintf(why, sizeof why, "NVIDIA's driver presents on X only with /dev/nvidia-modeset, "
+					  "which is missing");
+	if (!forced && !no_modeset) {
 		uint32_t n = 0;
 		VkSurfaceCapabilitiesKHR caps;
 		VkResult r = i->GetPhysicalDeviceSurfaceCapabilitiesKHR(pd, s->handle, &caps);
@@ -861,8 +876,10 @@ static int presented_by(VkPhysicalDevice pd, const struct surf *s) {
 		for (uint32_t k = 0; r == VK_SUCCESS && k < nf && !any; k++)
 			if (i->GetPhysicalDeviceSurfaceSupportKHR(pd, k, s->handle, &any) != VK_SUCCESS)
 				any = VK_FALSE;
-		if (r != VK_SUCCESS)
+		if (r != VK_SUCCESS) {
 			snprintf(why, sizeof why, "its %s says %s", what, result_name(r));
+			hint = nvidia_hint(pd);
+		}
 		else if (n == 0)
 			snprintf(why, sizeof why, "it offers no present mode");
 		else if (!any)
@@ -882,7 +899,7 @@ static int presented_by(VkPhysicalDevice pd, const struct surf *s) {
 	else
 		say("X window 0x%x: %s cannot present to it (%s%s): its swapchains are presented by "
 		    "copy",
-		    s->window, props.deviceName, why, nvidia_hint(pd));
+		    s->window, props.deviceName, why, no_modeset ? NVIDIA_NO_MODESET : hint);
 	return by;
 }
 

@@ -299,6 +299,7 @@ type scRun struct {
 	above      bool     // the validation layer above the present layer
 	pass       bool     // the driver presents: the layer must pass its swapchains through
 	want       []string
+	absent     []string // lines that must not appear
 }
 
 // swapchainRun checks one run of swapchain-test from its own log: it said ok and
@@ -330,6 +331,11 @@ func swapchainRun(t *testing.T, log string, r scRun) {
 	for _, w := range want {
 		if !strings.Contains(out, w) {
 			t.Errorf("%s: no line %q:\n%s", name, w, out)
+		}
+	}
+	for _, a := range r.absent {
+		if strings.Contains(out, a) {
+			t.Errorf("%s: a line %q:\n%s", name, a, out)
 		}
 	}
 	created, _ := strconv.Atoi(m[1])
@@ -375,6 +381,15 @@ func TestVulkanLayerSwapchain(t *testing.T) {
 	noPresent := "XINIT_TEST_NO_PRESENT=1"
 	lost := "cannot present to it (its vkGetPhysicalDeviceSurfacePresentModesKHR says VK_ERROR_SURFACE_LOST_KHR)"
 	late := []string{"swapchain-test: mailbox with the GPU 30 ms late", "swapchain-test: immediate with the GPU 30 ms late"}
+	// NVIDIA's driver (the stand-in reports its vendor ID) without /dev/nvidia-modeset:
+	// the layer copies without asking the driver's surface queries, and says why
+	nvidia := scRun{name: "nvidia", mode: "xcb", env: []string{"XINIT_TEST_VENDOR=0x10de"},
+		want:   append([]string{"cannot present to it (NVIDIA's driver presents on X only with /dev/nvidia-modeset, which is missing (the container lacks the display driver capability: NVIDIA_DRIVER_CAPABILITIES must include display))"}, basic...),
+		absent: []string{"VK_LAYER_XINIT_test_offer: surface queried"}}
+	if _, err := os.Stat("/dev/nvidia-modeset"); err == nil {
+		nvidia.want, nvidia.absent = []string{"VK_LAYER_XINIT_test_offer: surface queried"}, nil
+		nvidia.mode, nvidia.pass = "passthrough", true
+	}
 	// lavapipe imports host memory (VK_EXT_external_memory_host): the copy lands in
 	// each image's own segment; without it, through a mapped buffer and one segment
 	direct, viaBuffer := "through MIT-SHM, the GPU copying into the segments; acquire", "through MIT-SHM; acquire"
@@ -387,6 +402,7 @@ func TestVulkanLayerSwapchain(t *testing.T) {
 		{name: "late", mode: "late", env: []string{noPresent, "XINIT_TEST_GPU_LATENCY_MS=30"}, want: late},
 		{name: "xcb-above", mode: "xcb", env: []string{noPresent}, above: true, want: basic},
 		{name: "late-above", mode: "late", env: []string{noPresent, "XINIT_TEST_GPU_LATENCY_MS=30"}, above: true, want: late},
+		nvidia,
 		{name: "forced", mode: "xcb", env: []string{"XINIT_VK_PRESENT_DRIVER=0"}, want: append([]string{"XINIT_VK_PRESENT_DRIVER=0: its swapchains are presented by copy"}, basic...)},
 		{name: "passthrough", mode: "passthrough", pass: true, want: []string{"frames while another thread made", "a swapchain with the app's allocator", "fifo relaxed"}},
 		{name: "passthrough-above", mode: "passthrough", above: true, pass: true, want: []string{"frames while another thread made", "destroyed and recreated"}},
