@@ -11,8 +11,10 @@
 #      which must appear where the validation layer is above;
 #   3. vkcube at 1920x1080 in FIFO, MAILBOX and IMMEDIATE through the layer, with its
 #      per-frame cost (XINIT_VK_PRESENT_STATS=1): the copy into the MIT-SHM segments
-#      (VK_EXT_external_memory_host), the copy through a mapped buffer
-#      (XINIT_VK_PRESENT_IMPORT=0), and, with BEFORE=DIR, an earlier build of the layer.
+#      (VK_EXT_external_memory_host) on a transfer queue of the layer's own, the same
+#      on the app's queue (XINIT_VK_PRESENT_XFER=0), the copy through a mapped buffer
+#      on the app's queue (XINIT_VK_PRESENT_IMPORT=0 too), and, with BEFORE=DIR, an
+#      earlier build of the layer.
 #
 # Usage: [DEBS=DIR] [BEFORE=DIR] [FRAMES=N] scripts/gpu-vklayer.sh XINIT_GO LAYER_BUILD_DIR OUT_DIR
 #   LAYER_BUILD_DIR is vklayer/build (the layer, its manifest, swapchain-test and
@@ -136,9 +138,12 @@ say "|---|---|---|---|"
 for m in 2 1 0; do
   mn=$( [ $m = 2 ] && echo FIFO || { [ $m = 1 ] && echo MAILBOX || echo IMMEDIATE; } )
   cube "$mn" "$build" $m
-  cube "$mn-buffer" "$build" $m XINIT_VK_PRESENT_IMPORT=0
+  cube "$mn-appqueue" "$build" $m XINIT_VK_PRESENT_XFER=0
+  cube "$mn-buffer" "$build" $m XINIT_VK_PRESENT_IMPORT=0 XINIT_VK_PRESENT_XFER=0
   [ -n "${BEFORE:-}" ] && cube "$mn-before" "$(cd "$BEFORE" && pwd)" $m
 done
+grep -q "the copy runs on a transfer queue of its own" "$logs/vkcube-FIFO.log" && grep -q "the copy runs on a transfer queue of its own" "$d/xcb.log"
+check "the copy runs on a transfer queue of the layer's own" $? "$(grep -ho 'the copy runs on [^;]*' "$logs/vkcube-FIFO.log" | head -1)"
 grep -q "the GPU copying into the segments" "$logs/vkcube-FIFO.log"
 check "the GPU copies straight into the MIT-SHM segments (VK_EXT_external_memory_host)" $? \
   "$(grep -o 'X window 0x[0-9a-f]*: the GPU cannot copy into its MIT-SHM segments ([^)]*)' "$logs/vkcube-FIFO.log" | head -1)"

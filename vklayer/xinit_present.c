@@ -12,9 +12,13 @@
  * the surface queries itself and implements VK_KHR_swapchain over the driver below:
  *
  *   - swapchain images are ordinary VkImages in device memory;
- *   - vkQueuePresentKHR submits, on the presenting queue and after the app's wait
- *     semaphores, a copy of the image into a host-visible buffer, and hands the image
- *     to the swapchain's worker thread;
+ *   - vkQueuePresentKHR submits, after the app's wait semaphores, a copy of the image
+ *     into a host-visible buffer, and hands the image to the swapchain's worker
+ *     thread. The copy runs on a queue of the layer's own on a transfer-only family
+ *     (a copy engine, beside the app's next frame) where the device has one and the
+ *     app's queues are all of one family: the images are then shared (CONCURRENT) by
+ *     that family and the copy's. Elsewhere, or with XINIT_VK_PRESENT_XFER=0, it runs
+ *     on the presenting queue;
  *   - where the driver imports host memory (VK_EXT_external_memory_host) each image
  *     has a MIT-SHM segment of its own, imported as the memory of its buffer: the
  *     GPU's copy writes the pixels where the X server reads them, and the worker only
@@ -68,6 +72,8 @@
  *   XINIT_VK_PRESENT_IMPORT=0  copy through a mapped buffer even where the driver imports
  *                              the MIT-SHM segments as host memory
  *   XINIT_VK_PRESENT_DRIVER=0  present by copy even where the driver presents itself
+ *   XINIT_VK_PRESENT_XFER=0    copy on the presenting queue, not on a transfer queue of
+ *                              the layer's own
  *
  * Each swapchain's creation prints one line on stderr, so an app's log says that its
  * frames go through this layer.
@@ -250,6 +256,11 @@ struct dev {
 	VkQueue queues[MAX_QUEUES];
 	uint32_t families[MAX_QUEUES];
 	uint32_t nqueues;
+
+	/* a queue of the layer's own on a transfer-only family, for the present's copy:
+	 * it runs beside the app's next frame (see transfer_family) */
+	VkQueue xfer;
+	uint32_t xfer_family, app_family;
 
 	/* VK_EXT_external_memory_host: the copy writes straight into the MIT-SHM
 	 * segments, whose addresses and sizes must be multiples of host_align */
@@ -1280,6 +1291,38 @@ static bool sync_fd_usable(struct inst *i, VkPhysicalDevice pd, uint32_t api,
 	       (fp.externalFenceFeatures & VK_EXTERNAL_FENCE_FEATURE_IMPORTABLE_BIT);
 }
 
+/* transfer_family picks the family of a queue of the layer's own for the present's
+ * copy: one with transfer and neither graphics nor compute (a copy engine, which
+ * runs beside the app's rendering), where every queue the app asks for is of one
+ * other family (its swapchain images can then be shared by that family and the
+ * copy's, with no ownership transfers between families of the app's to break), and
+ * XINIT_VK_PRESENT_XFER is not 0. */
+static bool transfer_family(struct inst *i, VkPhysicalDevice pd, const VkDeviceCreateInfo *ci,
+			    uint32_t *app, uint32_t *xfer) {
+	if (env_is("XINIT_VK_PRESENT_XFER", "0") || ci->queueCreateInfoCount == 0)
+		return false;
+	*app = ci->pQueueCreateInfos[0].queueFamilyIndex;
+	for (uint32_t k = 0; k < ci->queueCreateInfoCount; k++)
+		if (ci->pQueueCreateInfos[k].queueFamilyIndex != *app ||
+		    ci->pQueueCreateInfos[k].flags != 0)
+			return false;
+	uint32_t n = 0;
+	i->GetPhysicalDeviceQueueFamilyProperties(pd, &n, NULL);
+	VkQueueFamilyProperties *f = calloc(n ? n : 1, sizeof *f);
+	if (!f)
+		return false;
+	i->GetPhysicalDeviceQueueFamilyProperties(pd, &n, f);
+	bool found = false;
+	for (uint32_t k = 0; k < n && !found; k++)
+		if (k != *app && f[k].queueCount > 0 && (f[k].queueFlags & VK_QUEUE_TRANSFER_BIT) &&
+		    !(f[k].queueFlags & (VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT))) {
+			*xfer = k;
+			found = true;
+		}
+	free(f);
+	return found;
+}
+
 /* host_import_usable says whether the present's copy can write into MIT-SHM segments
  * imported with VK_EXT_external_memory_host, and with what alignment: the extension
  * offered (with VK_KHR_external_memory where the device or the app is Vulkan 1.0, whose
@@ -1372,10 +1415,36 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	VkDeviceCreateInfo dci = *ci;
 	dci.enabledExtensionCount = nnames;
 	dci.ppEnabledExtensionNames = names;
+	/* and, where there is one to have, a queue of the layer's own for the copy */
+	uint32_t app_family = 0, xfer_family = 0;
+	VkDeviceQueueCreateInfo *qcis = NULL;
+	static const float xfer_priority = 1.0f;
+	if (!pass && transfer_family(i, pd, ci, &app_family, &xfer_family) &&
+	    (qcis = calloc(ci->queueCreateInfoCount + 1, sizeof *qcis))) {
+		memcpy(qcis, ci->pQueueCreateInfos, ci->queueCreateInfoCount * sizeof *qcis);
+		qcis[ci->queueCreateInfoCount] = (VkDeviceQueueCreateInfo){
+		    .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+		    .queueFamilyIndex = xfer_family,
+		    .queueCount = 1,
+		    .pQueuePriorities = &xfer_priority};
+		dci.queueCreateInfoCount = ci->queueCreateInfoCount + 1;
+		dci.pQueueCreateInfos = qcis;
+	}
+	VkLayerDeviceLink *below = link->u.pLayerInfo;
 	VkResult r = create(pd, &dci, alloc, out);
+	if (r != VK_SUCCESS && qcis) { /* without the layer's queue, then */
+		free(qcis);
+		qcis = NULL;
+		dci.queueCreateInfoCount = ci->queueCreateInfoCount;
+		dci.pQueueCreateInfos = ci->pQueueCreateInfos;
+		link->u.pLayerInfo = below;
+		r = create(pd, &dci, alloc, out);
+	}
 	free(names);
-	if (r != VK_SUCCESS)
+	if (r != VK_SUCCESS) {
+		free(qcis);
 		return r;
+	}
 	struct dev *d = calloc(1, sizeof *d);
 	if (!d)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
@@ -1393,6 +1462,16 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	DEV_FNS(GET_DEV_FN)
 	d->QueueSubmit2 = (PFN_vkQueueSubmit2)gdpa(*out, "vkQueueSubmit2");
 	d->QueueSubmit2KHR = (PFN_vkQueueSubmit2KHR)gdpa(*out, "vkQueueSubmit2KHR");
+	if (qcis) {
+		d->GetDeviceQueue(*out, xfer_family, 0, &d->xfer);
+		if (d->xfer && d->set_loader_data(*out, d->xfer) == VK_SUCCESS) {
+			d->xfer_family = xfer_family;
+			d->app_family = app_family;
+		} else {
+			d->xfer = VK_NULL_HANDLE;
+		}
+		free(qcis);
+	}
 	if (sync_fd) {
 		d->ImportSemaphoreFdKHR =
 		    (PFN_vkImportSemaphoreFdKHR)gdpa(*out, "vkImportSemaphoreFdKHR");
@@ -1622,6 +1701,13 @@ static VkResult create_image(struct swapchain *sc, struct image *img,
 	    .pQueueFamilyIndices = ci->pQueueFamilyIndices,
 	    .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED,
 	};
+	/* the copy's queue reads the image too: shared by the app's family and its */
+	uint32_t shared[2] = {d->app_family, d->xfer_family};
+	if (d->xfer) {
+		ici.sharingMode = VK_SHARING_MODE_CONCURRENT;
+		ici.queueFamilyIndexCount = 2;
+		ici.pQueueFamilyIndices = shared;
+	}
 	VkImageFormatListCreateInfo list;
 	if (ci->flags & VK_SWAPCHAIN_CREATE_MUTABLE_FORMAT_BIT_KHR) {
 		ici.flags |= VK_IMAGE_CREATE_MUTABLE_FORMAT_BIT | VK_IMAGE_CREATE_EXTENDED_USAGE_BIT;
@@ -1793,14 +1879,17 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	}
 	push_node(&swapchains, sc);
+	char on[64] = "the app's queue";
+	if (d->xfer)
+		snprintf(on, sizeof on, "a transfer queue of its own (family %u)", d->xfer_family);
 	say("swapchain %ux%u, %u images on %s, presented by copy to X window 0x%x through %s%s; "
-	    "acquire signals %s",
+	    "acquire signals %s; the copy runs on %s",
 	    sc->extent.width, sc->extent.height, sc->count, d->gpu_name, sc->window,
 	    sc->direct ? "MIT-SHM, the GPU copying into the segments"
 	    : sc->shm  ? "MIT-SHM"
 		       : "PutImage",
 	    sc->copy ? "" : " (copy to the window turned off)",
-	    d->sync_fd ? "by sync file" : "through the layer's books");
+	    d->sync_fd ? "by sync file" : "through the layer's books", on);
 	*out = (VkSwapchainKHR)(uintptr_t)sc;
 	return VK_SUCCESS;
 }
@@ -2202,7 +2291,10 @@ static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPre
 		return VK_SUCCESS;
 	if (!sc_find(pi->pSwapchains[0]))
 		return d->QueuePresentKHR(queue, pi);
-	uint32_t family = queue_family(d, queue);
+	/* the copy runs on the layer's transfer queue where there is one, else on the
+	 * app's, after the app's wait semaphores either way */
+	VkQueue sq = d->xfer ? d->xfer : queue;
+	uint32_t family = d->xfer ? d->xfer_family : queue_family(d, queue);
 	uint32_t n = pi->swapchainCount, ncmd = 0;
 	VkCommandBuffer cmds[n];
 	struct swapchain *scs[n];
@@ -2231,9 +2323,9 @@ static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPre
 	};
 	pthread_mutex_lock(&d->queue_lock);
 	/* a fence signal covers all earlier work on the queue: one per swapchain's image */
-	VkResult r = d->QueueSubmit(queue, 1, &si, scs[0]->images[pi->pImageIndices[0]].fence);
+	VkResult r = d->QueueSubmit(sq, 1, &si, scs[0]->images[pi->pImageIndices[0]].fence);
 	for (uint32_t k = 1; k < n && r == VK_SUCCESS; k++)
-		r = d->QueueSubmit(queue, 0, NULL, scs[k]->images[pi->pImageIndices[k]].fence);
+		r = d->QueueSubmit(sq, 0, NULL, scs[k]->images[pi->pImageIndices[k]].fence);
 	pthread_mutex_unlock(&d->queue_lock);
 	if (r != VK_SUCCESS)
 		return r;
