@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"image"
 	"os"
@@ -505,4 +506,39 @@ func TestVulkanAutoWithoutNvidiaLeavesTheAppAlone(t *testing.T) {
 	if !strings.Contains(out, "no NVIDIA Vulkan driver") {
 		t.Errorf("the log does not say why the layer is off:\n%s", out)
 	}
+}
+
+// With NVIDIA's Vulkan driver found (a manifest naming libGLX_nvidia.so.0) and no
+// /dev/nvidia-modeset, /status and the log name the device node and the display
+// capability as the reason NVIDIA's Vulkan cannot present, not the X server.
+func TestVulkanStatusNamesModeset(t *testing.T) {
+	icd := filepath.Join(t.TempDir(), "nvidia_icd.json")
+	if err := os.WriteFile(icd, []byte(`{"file_format_version": "1.0.0", "ICD": {"library_path": "libGLX_nvidia.so.0", "api_version": "1.4.312"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startX(t, "xvfb", []string{"XINIT_VNC=off", "VK_DRIVER_FILES=" + icd, "VK_ADD_LAYER_PATH=" + vkLayer(t)}, helperCmd("sleep"))
+	s.waitReady()
+	want := "cannot present to X here: /dev/nvidia-modeset is missing: the container lacks the `display` driver capability (NVIDIA_DRIVER_CAPABILITIES must include display"
+	if _, err := os.Stat("/dev/nvidia-modeset"); err == nil {
+		want = "can present under xvfb (/dev/nvidia-modeset is there)"
+	}
+	var doc struct {
+		VulkanLayer bool   `json:"vulkan_layer"`
+		Vulkan      string `json:"vulkan"`
+	}
+	_, body := s.get("/status")
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatalf("/status: %v\n%s", err, body)
+	}
+	if !doc.VulkanLayer || !strings.Contains(doc.Vulkan, want) {
+		t.Errorf("/status: vulkan_layer %v, vulkan %q; want the layer on and %q", doc.VulkanLayer, doc.Vulkan, want)
+	}
+	if strings.Contains(strings.ToLower(doc.Vulkan), "cannot present under xvfb") {
+		t.Errorf("/status blames Xvfb: %q", doc.Vulkan)
+	}
+	testutil.Eventually(t, 10*time.Second, "the log's vulkan line", func() bool {
+		return strings.Contains(s.p.Stderr.String(), want)
+	})
+	s.p.Signal(syscall.SIGTERM)
+	s.p.Wait(30 * time.Second)
 }
