@@ -11,10 +11,9 @@
 #      which must appear where the validation layer is above;
 #   3. vkcube at 1920x1080 in FIFO, MAILBOX and IMMEDIATE through the layer, with its
 #      per-frame cost (XINIT_VK_PRESENT_STATS=1): the copy into the MIT-SHM segments
-#      (VK_EXT_external_memory_host) on a transfer queue of the layer's own, the same
-#      on the app's queue (XINIT_VK_PRESENT_XFER=0), the copy through a mapped buffer
-#      on the app's queue (XINIT_VK_PRESENT_IMPORT=0 too), and, with BEFORE=DIR, an
-#      earlier build of the layer.
+#      (VK_EXT_external_memory_host) on the app's queue, the same on a transfer queue
+#      of the layer's own (XINIT_VK_PRESENT_XFER=1), the copy through a mapped buffer
+#      (XINIT_VK_PRESENT_IMPORT=0), and, with BEFORE=DIR, an earlier build of the layer.
 #
 # Usage: [DEBS=DIR] [BEFORE=DIR] [FRAMES=N] scripts/gpu-vklayer.sh XINIT_GO LAYER_BUILD_DIR OUT_DIR
 #   LAYER_BUILD_DIR is vklayer/build (the layer, its manifest, swapchain-test and
@@ -91,14 +90,15 @@ env SCREEN_RESOLUTION=1280x1024x24 XINIT_VULKAN=layer XINIT_RUNTIME_DIR=/tmp/xin
   "${ns[@]}" "$bin" -- sh -c '
     run() { n=$1; shift; env -u VK_ADD_LAYER_PATH "$@" >"$D/$n.log" 2>&1; echo "$n $?" >>"$D/codes"; }
     run xcb $B "$P" $M; run xlib $B "$P" xlib; run putimage $B XINIT_VK_PRESENT_SHM=0 "$P" xcb
-    run late $B XINIT_TEST_GPU_LATENCY_MS=30 "$P" late; run xcb-above $A "$P" $M' \
+    run late $B XINIT_TEST_GPU_LATENCY_MS=30 "$P" late; run xcb-above $A "$P" $M
+    run xcb-xfer $B XINIT_VK_PRESENT_XFER=1 "$P" $M; run xcb-xfer-above $A XINIT_VK_PRESENT_XFER=1 "$P" $M' \
   sh >"$logs/swapchain-session.log" 2>&1 </dev/null
 say "## swapchain-test on the GPU, the validation layer below the layer (above: xcb-above)"
 say ""
-for r in xcb xlib putimage late xcb-above; do
+for r in xcb xlib putimage late xcb-above xcb-xfer xcb-xfer-above; do
   f=$d/$r.log
   grep -q "^swapchain-test: ok" "$f" 2>/dev/null; check "$r: swapchain-test says ok" $? "$(grep -c 'VK_LAYER_XINIT_present: swapchain [0-9]*x[0-9]*,' "$f" 2>/dev/null) swapchains by copy"
-  ab=0; [ "$r" = xcb-above ] && ab=1
+  ab=0; case $r in *-above) ab=1 ;; esac
   n=$(vcheck "$f" $ab 2>/dev/null)
   [ "${n:-1}" = 0 ]; check "$r: no validation message but those provoked on purpose" $? "${n:-no log}"
 done
@@ -138,12 +138,12 @@ say "|---|---|---|---|"
 for m in 2 1 0; do
   mn=$( [ $m = 2 ] && echo FIFO || { [ $m = 1 ] && echo MAILBOX || echo IMMEDIATE; } )
   cube "$mn" "$build" $m
-  cube "$mn-appqueue" "$build" $m XINIT_VK_PRESENT_XFER=0
-  cube "$mn-buffer" "$build" $m XINIT_VK_PRESENT_IMPORT=0 XINIT_VK_PRESENT_XFER=0
+  cube "$mn-xfer" "$build" $m XINIT_VK_PRESENT_XFER=1
+  cube "$mn-buffer" "$build" $m XINIT_VK_PRESENT_IMPORT=0
   [ -n "${BEFORE:-}" ] && cube "$mn-before" "$(cd "$BEFORE" && pwd)" $m
 done
-grep -q "the copy runs on a transfer queue of its own" "$logs/vkcube-FIFO.log" && grep -q "the copy runs on a transfer queue of its own" "$d/xcb.log"
-check "the copy runs on a transfer queue of the layer's own" $? "$(grep -ho 'the copy runs on [^;]*' "$logs/vkcube-FIFO.log" | head -1)"
+grep -q "the copy runs on a transfer queue of its own" "$logs/vkcube-FIFO-xfer.log" && grep -q "the copy runs on a transfer queue of its own" "$d/xcb-xfer.log"
+check "with XINIT_VK_PRESENT_XFER=1 the copy runs on a transfer queue of the layer's own" $? "$(grep -ho 'the copy runs on [^;]*' "$logs/vkcube-FIFO-xfer.log" | head -1)"
 grep -q "the GPU copying into the segments" "$logs/vkcube-FIFO.log"
 check "the GPU copies straight into the MIT-SHM segments (VK_EXT_external_memory_host)" $? \
   "$(grep -o 'X window 0x[0-9a-f]*: the GPU cannot copy into its MIT-SHM segments ([^)]*)' "$logs/vkcube-FIFO.log" | head -1)"

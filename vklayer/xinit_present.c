@@ -14,11 +14,10 @@
  *   - swapchain images are ordinary VkImages in device memory;
  *   - vkQueuePresentKHR submits, after the app's wait semaphores, a copy of the image
  *     into a host-visible buffer, and hands the image to the swapchain's worker
- *     thread. The copy runs on a queue of the layer's own on a transfer-only family
- *     (a copy engine, beside the app's next frame) where the device has one and the
- *     app's queues are all of one family: the images are then shared (CONCURRENT) by
- *     that family and the copy's. Elsewhere, or with XINIT_VK_PRESENT_XFER=0, it runs
- *     on the presenting queue;
+ *     thread. The copy runs on the presenting queue; with XINIT_VK_PRESENT_XFER=1, on
+ *     a queue of the layer's own on a transfer-only family (a copy engine, beside the
+ *     app's next frame) where the device has one and the app's queues are all of one
+ *     family: the images are then shared (CONCURRENT) by that family and the copy's;
  *   - where the driver imports host memory (VK_EXT_external_memory_host) each image
  *     has a MIT-SHM segment of its own, imported as the memory of its buffer: the
  *     GPU's copy writes the pixels where the X server reads them, and the worker only
@@ -72,8 +71,8 @@
  *   XINIT_VK_PRESENT_IMPORT=0  copy through a mapped buffer even where the driver imports
  *                              the MIT-SHM segments as host memory
  *   XINIT_VK_PRESENT_DRIVER=0  present by copy even where the driver presents itself
- *   XINIT_VK_PRESENT_XFER=0    copy on the presenting queue, not on a transfer queue of
- *                              the layer's own
+ *   XINIT_VK_PRESENT_XFER=1    copy on a transfer queue of the layer's own where there
+ *                              is one (not yet measured), not on the presenting queue
  *
  * Each swapchain's creation prints one line on stderr, so an app's log says that its
  * frames go through this layer.
@@ -1292,14 +1291,14 @@ static bool sync_fd_usable(struct inst *i, VkPhysicalDevice pd, uint32_t api,
 }
 
 /* transfer_family picks the family of a queue of the layer's own for the present's
- * copy: one with transfer and neither graphics nor compute (a copy engine, which
+ * copy, with XINIT_VK_PRESENT_XFER=1 (not yet run on a device that has such a
+ * family): one with transfer and neither graphics nor compute (a copy engine, which
  * runs beside the app's rendering), where every queue the app asks for is of one
  * other family (its swapchain images can then be shared by that family and the
- * copy's, with no ownership transfers between families of the app's to break), and
- * XINIT_VK_PRESENT_XFER is not 0. */
+ * copy's, with no ownership transfers between families of the app's to break). */
 static bool transfer_family(struct inst *i, VkPhysicalDevice pd, const VkDeviceCreateInfo *ci,
 			    uint32_t *app, uint32_t *xfer) {
-	if (env_is("XINIT_VK_PRESENT_XFER", "0") || ci->queueCreateInfoCount == 0)
+	if (!env_is("XINIT_VK_PRESENT_XFER", "1") || ci->queueCreateInfoCount == 0)
 		return false;
 	*app = ci->pQueueCreateInfos[0].queueFamilyIndex;
 	for (uint32_t k = 0; k < ci->queueCreateInfoCount; k++)

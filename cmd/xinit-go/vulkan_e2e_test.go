@@ -395,8 +395,9 @@ func TestVulkanLayerSwapchain(t *testing.T) {
 	// each image's own segment; without it, through a mapped buffer and one segment
 	direct, viaBuffer := "through MIT-SHM, the GPU copying into the segments; acquire", "through MIT-SHM; acquire"
 	runs := []scRun{
-		// lavapipe has no transfer-only queue family: the copy stays on the app's queue
-		{name: "xcb", mode: "xcb", env: []string{noPresent}, want: append([]string{lost, direct, "the copy runs on the app's queue"}, basic...)},
+		// lavapipe has no transfer-only queue family: the copy stays on the app's
+		// queue even with XINIT_VK_PRESENT_XFER=1
+		{name: "xcb", mode: "xcb", env: []string{noPresent, "XINIT_VK_PRESENT_XFER=1"}, want: append([]string{lost, direct, "the copy runs on the app's queue"}, basic...)},
 		{name: "xlib", mode: "xlib", env: []string{noPresent, "XINIT_VK_PRESENT_IMPORT=0"}, want: append([]string{viaBuffer}, basic...)},
 		{name: "noimport", mode: "xcb", env: []string{noPresent, "XINIT_TEST_NO_IMPORT=1"},
 			want: append([]string{"the GPU cannot copy into its MIT-SHM segments (VK_ERROR_INVALID_EXTERNAL_HANDLE): copying through a buffer of the layer's own", viaBuffer}, basic...)},
