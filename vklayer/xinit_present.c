@@ -823,20 +823,10 @@ static const char *result_name(VkResult r) {
 	}
 }
 
+/* what a container without /dev/nvidia-modeset lacks, and what to set */
 #define NVIDIA_NO_MODESET                                                                      \
 	" (the container lacks the display driver capability: NVIDIA_DRIVER_CAPABILITIES must "   \
 	"include display)"
-
-/* nvidia_hint says, for NVIDIA's driver without /dev/nvidia-modeset, why it cannot
- * present on X: the container lacks the display driver capability. "" elsewhere. */
-static const char *nvidia_hint(VkPhysicalDevice pd) {
-	VkPhysicalDeviceProperties props;
-	inst_find(key_of(pd))->GetPhysicalDeviceProperties(pd, &props);
-	if (props.vendorID != 0x10de || access("/dev/nvidia-modeset", F_OK) == 0)
-		return "";
-	return "; NVIDIA's driver presents on X only with /dev/nvidia-modeset, which is missing "
-	       NVIDIA_NO_MODESET;
-}
 
 static void set_by(VkSurfaceKHR surface, VkPhysicalDevice pd, int by) {
 	pthread_mutex_lock(&map_lock);
@@ -863,7 +853,6 @@ static int presented_by(VkPhysicalDevice pd, const struct surf *s) {
 	int by = BY_COPY;
 	char why[160] = "";
 	bool forced = env_is("XINIT_VK_PRESENT_DRIVER", "0");
-	const char *hint = "";
 	/* NVIDIA's driver presents on an X server it does not drive only through
 	 * /dev/nvidia-modeset; without it its surface queries are not asked at all (on an
 	 * H200, under an Xvfb without GLX, they crashed the app) */
@@ -886,10 +875,8 @@ static int presented_by(VkPhysicalDevice pd, const struct surf *s) {
 		for (uint32_t k = 0; r == VK_SUCCESS && k < nf && !any; k++)
 			if (i->GetPhysicalDeviceSurfaceSupportKHR(pd, k, s->handle, &any) != VK_SUCCESS)
 				any = VK_FALSE;
-		if (r != VK_SUCCESS) {
+		if (r != VK_SUCCESS)
 			snprintf(why, sizeof why, "its %s says %s", what, result_name(r));
-			hint = nvidia_hint(pd);
-		}
 		else if (n == 0)
 			snprintf(why, sizeof why, "it offers no present mode");
 		else if (!any)
@@ -909,7 +896,7 @@ static int presented_by(VkPhysicalDevice pd, const struct surf *s) {
 	else
 		say("X window 0x%x: %s cannot present to it (%s%s): its swapchains are presented by "
 		    "copy",
-		    s->window, props.deviceName, why, no_modeset ? NVIDIA_NO_MODESET : hint);
+		    s->window, props.deviceName, why, no_modeset ? NVIDIA_NO_MODESET : "");
 	return by;
 }
 
@@ -1787,8 +1774,8 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 		}
 		if (r < 0)
 			say("X window 0x%x: the driver, which answered the surface queries, fails "
-			    "vkCreateSwapchainKHR with %s%s",
-			    s.window, result_name(r), nvidia_hint(d->phys));
+			    "vkCreateSwapchainKHR with %s",
+			    s.window, result_name(r));
 		return r;
 	}
 	if (d->pass) { /* a surface asked about after the device was made */
@@ -1850,7 +1837,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 			    sc->window, result_name(r));
 			free_images(sc);
 			sc->direct = false;
-			k = (uint32_t)-1;
+			k = (uint32_t)-1; /* all again, from the first image */
 			continue;
 		}
 		if (r != VK_SUCCESS) {
