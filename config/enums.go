@@ -35,13 +35,15 @@ const (
 	AppReadyFrame AppReady = "frame"
 )
 
-// VulkanMode is whether Vulkan apps get the present-by-copy layer (XINIT_VULKAN).
+// VulkanMode is whether Vulkan apps get the present layer, and whether it may leave
+// swapchains to a driver that presents (XINIT_VULKAN).
 type VulkanMode string
 
 // Vulkan modes.
 const (
 	VulkanAuto  VulkanMode = "auto"
 	VulkanLayer VulkanMode = "layer"
+	VulkanCopy  VulkanMode = "copy"
 	VulkanOff   VulkanMode = "off"
 )
 

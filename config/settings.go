@@ -387,9 +387,9 @@ var settings = []setting{
 			return err
 		}},
 	{env: "XINIT_VULKAN", key: "vulkan", flag: "vulkan", def: "auto", example: "XINIT_VULKAN=layer",
-		help: "Vulkan apps under xvfb or dummy: auto (the present-by-copy layer when NVIDIA's Vulkan driver is there), layer (always) or off",
+		help: "Vulkan apps under xvfb or dummy: auto (the present layer when NVIDIA's Vulkan driver is there: the driver's own swapchains where it presents, copies where it cannot), layer (always), copy (always, copying even where the driver presents) or off",
 		apply: func(c *Config, v string) (err error) {
-			c.Vulkan, err = parseEnum(v, VulkanAuto, VulkanLayer, VulkanOff)
+			c.Vulkan, err = parseEnum(v, VulkanAuto, VulkanLayer, VulkanCopy, VulkanOff)
 			return err
 		}},
 	{env: "XINIT_REQUIRE_GPU", key: "require_gpu", flag: "require-gpu", def: "0", example: "XINIT_REQUIRE_GPU=1",

@@ -11,11 +11,18 @@ import (
 // LayerName is the present-by-copy Vulkan layer built in vklayer/.
 const LayerName = "VK_LAYER_XINIT_present"
 
+// ModesetDevice is the device node NVIDIA's driver presents on X through: the
+// container toolkit mounts it with the `display` driver capability.
+const ModesetDevice = "/dev/nvidia-modeset"
+
 // Vulkan is what the Vulkan loader would find on this machine: NVIDIA's driver and
-// the present-by-copy layer, each by the path of its JSON manifest ("" when absent).
+// the present layer, each by the path of its JSON manifest ("" when absent), and
+// whether NVIDIA's driver could present on an X server it does not drive (Xvfb,
+// the dummy driver): only with ModesetDevice.
 type Vulkan struct {
 	NvidiaICD string `json:"nvidia_icd,omitempty"`
 	Layer     string `json:"layer,omitempty"`
+	Modeset   bool   `json:"nvidia_modeset"`
 }
 
 // Vulkan manifest directories, where the loader looks when no variable overrides them.
@@ -28,7 +35,10 @@ var (
 // honouring VK_DRIVER_FILES / VK_ICD_FILENAMES and VK_LAYER_PATH / VK_ADD_LAYER_PATH
 // in environ (the app's environment).
 func FindVulkan(environ []string) Vulkan {
-	return findVulkan(environ, ICDDirs, LayerDirs)
+	v := findVulkan(environ, ICDDirs, LayerDirs)
+	_, err := os.Stat(ModesetDevice)
+	v.Modeset = err == nil
+	return v
 }
 
 func findVulkan(environ []string, icdDirs, layerDirs []string) Vulkan {

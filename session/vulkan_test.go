@@ -16,9 +16,14 @@ func TestVulkanRule(t *testing.T) {
 		on, unavailable  bool
 		why              string
 	}{
-		{"xvfb", "auto", gpu.Vulkan{NvidiaICD: icd, Layer: layer}, true, false, "cannot present under xvfb"},
-		{"dummy", "auto", gpu.Vulkan{NvidiaICD: icd, Layer: layer}, true, false, "present through"},
-		{"xvfb", "auto", gpu.Vulkan{NvidiaICD: icd}, false, false, "is not installed"},
+		{"xvfb", "auto", gpu.Vulkan{NvidiaICD: icd, Layer: layer}, true, false, "/dev/nvidia-modeset is missing: the container lacks the `display` driver capability (NVIDIA_DRIVER_CAPABILITIES must include display"},
+		{"dummy", "auto", gpu.Vulkan{NvidiaICD: icd, Layer: layer}, true, false, "present by copy through"},
+		{"xvfb", "auto", gpu.Vulkan{NvidiaICD: icd, Layer: layer, Modeset: true}, true, false, "can present under xvfb (/dev/nvidia-modeset is there)"},
+		{"xvfb", "auto", gpu.Vulkan{NvidiaICD: icd}, false, false, "NVIDIA_DRIVER_CAPABILITIES must include display"},
+		{"xvfb", "auto", gpu.Vulkan{NvidiaICD: icd, Modeset: true}, false, false, "presents under xvfb by itself"},
+		{"xvfb", "copy", gpu.Vulkan{NvidiaICD: icd, Layer: layer, Modeset: true}, true, false, "XINIT_VULKAN=copy"},
+		{"xvfb", "copy", gpu.Vulkan{}, false, true, "not installed"},
+		{"xvfb", "off", gpu.Vulkan{NvidiaICD: icd}, false, false, "/dev/nvidia-modeset is missing"},
 		{"xvfb", "auto", gpu.Vulkan{Layer: layer}, false, false, "lavapipe"},
 		{"nvidia", "auto", gpu.Vulkan{NvidiaICD: icd, Layer: layer}, false, false, "presents by itself"},
 		{"xvfb", "off", gpu.Vulkan{NvidiaICD: icd, Layer: layer}, false, false, "XINIT_VULKAN=off"},
@@ -56,5 +61,12 @@ func TestVulkanAppEnv(t *testing.T) {
 	}
 	if got := (VulkanPlan{}).appEnv([]string{"A=1"}); len(got) != 1 {
 		t.Errorf("off: %q", got)
+	}
+	if lookupEnv(env, "XINIT_VK_PRESENT_DRIVER") != "" {
+		t.Errorf("layer: the driver's own present must stay allowed: %q", env)
+	}
+	copyEnv := VulkanPlan{Layer: true, Copy: true}.appEnv([]string{"A=1"})
+	if lookupEnv(copyEnv, "XINIT_VK_PRESENT_DRIVER") != "0" || lookupEnv(copyEnv, "VK_INSTANCE_LAYERS") != gpu.LayerName {
+		t.Errorf("copy: %q", copyEnv)
 	}
 }

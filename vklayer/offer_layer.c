@@ -9,9 +9,23 @@
  * asks whether it can present). With XINIT_TEST_GPU_LATENCY_MS=N it plays a GPU that is late:
  * a fence submitted with vkQueueSubmit reads as unsignalled (vkGetFenceStatus,
  * vkWaitForFences) until N ms after its submission, however fast the driver below was.
+ * It answers vkGetPhysicalDeviceSurfaceSupportKHR and the X presentation support
+ * queries for its extra queue family itself (no). With XINIT_TEST_NO_PRESENT=1 it
+ * plays NVIDIA's driver on an X server it does not drive: its surface queries answer
+ * but vkGetPhysicalDeviceSurfacePresentModesKHR and vkCreateSwapchainKHR fail with
+ * VK_ERROR_SURFACE_LOST_KHR. Without it, the driver below presents. With
+ * XINIT_TEST_NO_IMPORT=1 it refuses every host pointer
+ * (vkGetMemoryHostPointerPropertiesEXT: VK_ERROR_INVALID_EXTERNAL_HANDLE), as a driver
+ * may refuse a MIT-SHM segment. With XINIT_TEST_VENDOR=N (e.g. 0x10de, NVIDIA's) the
+ * device reports that vendor ID, and a call of its surface queries for present modes
+ * or capabilities prints "VK_LAYER_XINIT_test_offer: surface queried" on stderr.
  * Each instance prints one line on stderr: proof it was loaded. It is a test tool:
  * nothing installs it.
  */
+#define VK_USE_PLATFORM_XCB_KHR
+#define VK_USE_PLATFORM_XLIB_KHR
+#include <X11/Xlib.h>
+#include <xcb/xcb.h>
 #include <vulkan/vk_layer.h>
 #include <vulkan/vulkan.h>
 
@@ -133,11 +147,101 @@ static VKAPI_ATTR void VKAPI_CALL DestroyFence(VkDevice dev, VkFence f,
 	next_destroy(dev, f, alloc);
 }
 
+/* the presenting driver, or one that cannot present (XINIT_TEST_NO_PRESENT) */
+static PFN_vkGetPhysicalDeviceSurfaceSupportKHR next_support;
+static PFN_vkGetPhysicalDeviceSurfacePresentModesKHR next_modes;
+static PFN_vkGetPhysicalDeviceXcbPresentationSupportKHR next_xcb_support;
+static PFN_vkGetPhysicalDeviceXlibPresentationSupportKHR next_xlib_support;
+static PFN_vkCreateSwapchainKHR next_create_swapchain;
+static PFN_vkGetPhysicalDeviceQueueFamilyProperties next_families;
+
+/* real_families is how many queue families pd has below the stand-in's extra one */
+static uint32_t real_families(VkPhysicalDevice pd) {
+	uint32_t n = 0;
+	next_families(pd, &n, NULL);
+	return n;
+}
+
+static bool no_present(void) {
+	const char *v = getenv("XINIT_TEST_NO_PRESENT");
+	return v && strcmp(v, "1") == 0;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceSupportKHR(VkPhysicalDevice pd,
+									 uint32_t family,
+									 VkSurfaceKHR surface,
+									 VkBool32 *ok) {
+	if (family >= real_families(pd)) {
+		*ok = VK_FALSE;
+		return VK_SUCCESS;
+	}
+	return next_support(pd, family, surface, ok);
+}
+
+static VKAPI_ATTR VkBool32 VKAPI_CALL GetPhysicalDeviceXcbPresentationSupportKHR(
+    VkPhysicalDevice pd, uint32_t family, xcb_connection_t *c, xcb_visualid_t visual) {
+	return family < real_families(pd) && next_xcb_support(pd, family, c, visual);
+}
+
+static VKAPI_ATTR VkBool32 VKAPI_CALL GetPhysicalDeviceXlibPresentationSupportKHR(
+    VkPhysicalDevice pd, uint32_t family, Display *dpy, VisualID visual) {
+	return family < real_families(pd) && next_xlib_support(pd, family, dpy, visual);
+}
+
+static PFN_vkGetPhysicalDeviceProperties next_props;
+static PFN_vkGetPhysicalDeviceSurfaceCapabilitiesKHR next_caps;
+
+static void queried(void) {
+	static const char line[] = "VK_LAYER_XINIT_test_offer: surface queried\n";
+	if (getenv("XINIT_TEST_VENDOR") && write(STDERR_FILENO, line, sizeof line - 1) < 0)
+		return;
+}
+
+static VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceProperties(VkPhysicalDevice pd,
+							      VkPhysicalDeviceProperties *p) {
+	next_props(pd, p);
+	const char *v = getenv("XINIT_TEST_VENDOR");
+	if (v)
+		p->vendorID = (uint32_t)strtoul(v, NULL, 0);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceCapabilitiesKHR(
+    VkPhysicalDevice pd, VkSurfaceKHR surface, VkSurfaceCapabilitiesKHR *caps) {
+	queried();
+	return next_caps(pd, surface, caps);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfacePresentModesKHR(
+    VkPhysicalDevice pd, VkSurfaceKHR surface, uint32_t *count, VkPresentModeKHR *modes) {
+	queried();
+	if (no_present())
+		return VK_ERROR_SURFACE_LOST_KHR;
+	return next_modes(pd, surface, count, modes);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice dev,
+							 const VkSwapchainCreateInfoKHR *ci,
+							 const VkAllocationCallbacks *alloc,
+							 VkSwapchainKHR *out) {
+	if (no_present())
+		return VK_ERROR_SURFACE_LOST_KHR;
+	return next_create_swapchain(dev, ci, alloc, out);
+}
+
+static PFN_vkGetMemoryHostPointerPropertiesEXT next_host_pointer;
+
+static VKAPI_ATTR VkResult VKAPI_CALL GetMemoryHostPointerPropertiesEXT(
+    VkDevice dev, VkExternalMemoryHandleTypeFlagBits type, const void *p,
+    VkMemoryHostPointerPropertiesEXT *props) {
+	const char *v = getenv("XINIT_TEST_NO_IMPORT");
+	if (v && strcmp(v, "1") == 0)
+		return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+	return next_host_pointer(dev, type, p, props);
+}
+
 static PFN_vkEnumerateDeviceExtensionProperties next_enum;
 static PFN_vkGetPhysicalDeviceFeatures2 next_features2;
 static PFN_vkGetPhysicalDeviceFeatures2KHR next_features2khr;
-static PFN_vkGetPhysicalDeviceQueueFamilyProperties next_families;
-
 static PFN_vkVoidFunction next(const char *name) {
 	pthread_mutex_lock(&lock);
 	PFN_vkVoidFunction f = next_gipa ? next_gipa(instance, name) : NULL;
@@ -170,10 +274,24 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 	    (PFN_vkGetPhysicalDeviceFeatures2KHR)gipa(*out, "vkGetPhysicalDeviceFeatures2KHR");
 	next_families = (PFN_vkGetPhysicalDeviceQueueFamilyProperties)gipa(
 	    *out, "vkGetPhysicalDeviceQueueFamilyProperties");
+	next_props = (PFN_vkGetPhysicalDeviceProperties)gipa(*out, "vkGetPhysicalDeviceProperties");
+	next_caps = (PFN_vkGetPhysicalDeviceSurfaceCapabilitiesKHR)gipa(
+	    *out, "vkGetPhysicalDeviceSurfaceCapabilitiesKHR");
+	next_support = (PFN_vkGetPhysicalDeviceSurfaceSupportKHR)gipa(
+	    *out, "vkGetPhysicalDeviceSurfaceSupportKHR");
+	next_modes = (PFN_vkGetPhysicalDeviceSurfacePresentModesKHR)gipa(
+	    *out, "vkGetPhysicalDeviceSurfacePresentModesKHR");
+	next_xcb_support = (PFN_vkGetPhysicalDeviceXcbPresentationSupportKHR)gipa(
+	    *out, "vkGetPhysicalDeviceXcbPresentationSupportKHR");
+	next_xlib_support = (PFN_vkGetPhysicalDeviceXlibPresentationSupportKHR)gipa(
+	    *out, "vkGetPhysicalDeviceXlibPresentationSupportKHR");
 	pthread_mutex_unlock(&lock);
-	static const char line[] = "VK_LAYER_XINIT_test_offer: offering present_wait, present_id, "
-				   "swapchain_maintenance1, low_latency2\n";
-	if (write(STDERR_FILENO, line, sizeof line - 1) < 0)
+	const char *line = no_present() ? "VK_LAYER_XINIT_test_offer: offering present_wait, "
+					  "present_id, swapchain_maintenance1, low_latency2; presenting "
+					  "nothing\n"
+					: "VK_LAYER_XINIT_test_offer: offering present_wait, present_id, "
+					  "swapchain_maintenance1, low_latency2; the driver presents\n";
+	if (write(STDERR_FILENO, line, strlen(line)) < 0)
 		return VK_SUCCESS;
 	return VK_SUCCESS;
 }
@@ -297,6 +415,9 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd, const Vk
 	next_status = (PFN_vkGetFenceStatus)gdpa(*out, "vkGetFenceStatus");
 	next_reset = (PFN_vkResetFences)gdpa(*out, "vkResetFences");
 	next_destroy = (PFN_vkDestroyFence)gdpa(*out, "vkDestroyFence");
+	next_create_swapchain = (PFN_vkCreateSwapchainKHR)gdpa(*out, "vkCreateSwapchainKHR");
+	next_host_pointer = (PFN_vkGetMemoryHostPointerPropertiesEXT)gdpa(
+	    *out, "vkGetMemoryHostPointerPropertiesEXT");
 	pthread_mutex_unlock(&lock);
 	return VK_SUCCESS;
 }
@@ -314,6 +435,8 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL offer_GetDeviceProcAddr(VkDevice
 	FN(GetFenceStatus)
 	FN(ResetFences)
 	FN(DestroyFence)
+	FN(CreateSwapchainKHR)
+	FN(GetMemoryHostPointerPropertiesEXT)
 	pthread_mutex_lock(&lock);
 	PFN_vkGetDeviceProcAddr gdpa = next_gdpa;
 	pthread_mutex_unlock(&lock);
@@ -328,6 +451,13 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL offer_GetInstanceProcAddr(VkInst
 	FN(GetPhysicalDeviceFeatures2)
 	FN(GetPhysicalDeviceFeatures2KHR)
 	FN(GetPhysicalDeviceQueueFamilyProperties)
+	FN(GetPhysicalDeviceProperties)
+	FN(GetPhysicalDeviceSurfaceCapabilitiesKHR)
+	FN(GetPhysicalDeviceSurfaceSupportKHR)
+	FN(GetPhysicalDeviceSurfacePresentModesKHR)
+	FN(GetPhysicalDeviceXcbPresentationSupportKHR)
+	FN(GetPhysicalDeviceXlibPresentationSupportKHR)
+	FN(CreateSwapchainKHR)
 	FN(QueueSubmit)
 	FN(WaitForFences)
 	FN(GetFenceStatus)

@@ -2,7 +2,7 @@
  * swapchain-test: drives a swapchain on $DISPLAY the way games do and checks what lands
  * in the window, to test VK_LAYER_XINIT_present (enable it with VK_INSTANCE_LAYERS).
  *
- *   swapchain-test [xcb|xlib|late]
+ *   swapchain-test [xcb|xlib|late|passthrough]
  *
  * It clears the swapchain's images to known colours and reads the window's pixels back
  * from the X server; checks that acquire signals its fence, that acquire with timeout 0
@@ -22,7 +22,12 @@
  * layer offers them) and that vkCreateDevice refuses them.
  * With "late" it runs only MAILBOX and IMMEDIATE with a GPU that is late (it needs
  * VK_LAYER_XINIT_test_offer below the layer and XINIT_TEST_GPU_LATENCY_MS) and checks
- * that the window keeps changing. Prints what failed and exits 1; prints "swapchain-test: ok, N swapchains created" and
+ * that the window keeps changing. With "passthrough" (an XCB window, a driver that
+ * presents by itself below the layer) it checks that the driver's swapchain extensions
+ * are offered as the driver offers them, and runs the same frames as xcb through the
+ * driver's own swapchains. Where it breaks a rule on purpose (an acquire on a retired
+ * swapchain, destroying the device with a swapchain alive) it says so on stdout before
+ * and after, with the validation message that rule has. Prints what failed and exits 1; prints "swapchain-test: ok, N swapchains created" and
  * exits 0, so a caller can match N against the lines the layer printed for this process.
  */
 #define VK_USE_PLATFORM_XCB_KHR
@@ -31,8 +36,11 @@
 #include <vulkan/vulkan.h>
 #include <xcb/xcb.h>
 
+#include <execinfo.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +75,9 @@ static VkCommandBuffer cmd;
 static VkSemaphore acquired, rendered;
 static VkFence fence;
 static unsigned created; /* swapchains made */
+/* passthrough: the driver's own swapchains, which need not say VK_SUBOPTIMAL_KHR in a
+ * resized window (Mesa's on Xvfb does not) */
+static bool driver_presents;
 static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER; /* the queue is the app's threads' */
 
 struct chain {
@@ -226,6 +237,20 @@ static void shows(struct chain *c, uint32_t bgr) {
 	CHECK(false, "the window shows 0x%06x, want 0x%06x", got, bgr);
 }
 
+/* on_purpose marks, on stdout, where the program breaks a rule of the specification on
+ * purpose, and the validation message that says so (a validation layer above the
+ * present layer sees it; one below does not); on_purpose_done ends the mark. The
+ * validation layer logs on stdout too, so its message lands between the two lines. */
+static void on_purpose(const char *what, const char *vuid) {
+	printf("swapchain-test: on purpose: %s (%s)\n", what, vuid);
+	fflush(stdout);
+}
+
+static void on_purpose_done(void) {
+	printf("swapchain-test: on purpose: done\n");
+	fflush(stdout);
+}
+
 static volatile bool submitting;
 
 /* submitter submits empty batches on the queue, under the app's lock, until told to stop */
@@ -243,6 +268,31 @@ static void *submitter(void *arg) {
 		nanosleep(&(struct timespec){0, 20000}, NULL);
 	}
 	return NULL;
+}
+
+/* offered checks that the driver's swapchain extensions reach the app untouched
+ * where the driver presents (the stand-in below the layer offers them) */
+static void offered(void) {
+	static const char *const names[] = {"VK_KHR_present_wait", "VK_KHR_present_id",
+					    "VK_EXT_swapchain_maintenance1", "VK_NV_low_latency2"};
+	uint32_t n = 0;
+	VK(vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL));
+	VkExtensionProperties *e = calloc(n, sizeof *e);
+	CHECK(e, "out of memory");
+	VK(vkEnumerateDeviceExtensionProperties(pd, NULL, &n, e));
+	for (size_t j = 0; j < sizeof names / sizeof names[0]; j++) {
+		bool found = false;
+		for (uint32_t k = 0; k < n; k++)
+			found |= strcmp(e[k].extensionName, names[j]) == 0;
+		CHECK(found, "the driver presents, yet %s is not offered", names[j]);
+	}
+	free(e);
+	VkPhysicalDevicePresentWaitFeaturesKHR wait = {
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PRESENT_WAIT_FEATURES_KHR};
+	VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+					.pNext = &wait};
+	vkGetPhysicalDeviceFeatures2(pd, &f2);
+	CHECK(wait.presentWait, "the driver presents, yet presentWait reads false");
 }
 
 /* hidden checks that the swapchain extensions the layer does not implement are neither
@@ -281,14 +331,23 @@ static void hidden(void) {
 				       .queueCount = 1,
 				       .pQueuePriorities = &prio};
 	for (size_t j = 0; j < sizeof names / sizeof names[0]; j++) {
-		const char *dext[] = {VK_KHR_SWAPCHAIN_EXTENSION_NAME, names[j]};
+		/* each with what it requires: present_wait needs present_id; no instance
+		 * here has VK_EXT_surface_maintenance1, which swapchain_maintenance1 needs */
+		const char *dext[] = {VK_KHR_SWAPCHAIN_EXTENSION_NAME, names[j], "VK_KHR_present_id"};
+		bool needs_id = strcmp(names[j], "VK_KHR_present_wait") == 0;
+		bool invalid = strcmp(names[j], "VK_EXT_swapchain_maintenance1") == 0;
 		VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
 					  .queueCreateInfoCount = 1,
 					  .pQueueCreateInfos = &qci,
-					  .enabledExtensionCount = 2,
+					  .enabledExtensionCount = needs_id ? 3 : 2,
 					  .ppEnabledExtensionNames = dext};
 		VkDevice d = VK_NULL_HANDLE;
+		if (invalid)
+			on_purpose("VK_EXT_swapchain_maintenance1 without VK_EXT_surface_maintenance1",
+				   "VUID-vkCreateDevice-ppEnabledExtensionNames-01387");
 		VkResult r = vkCreateDevice(pd, &dci, NULL, &d);
+		if (invalid)
+			on_purpose_done();
 		if (r == VK_SUCCESS)
 			vkDestroyDevice(d, NULL);
 		CHECK(r == VK_ERROR_EXTENSION_NOT_PRESENT, "vkCreateDevice with %s: VkResult %d",
@@ -491,7 +550,7 @@ static const VkAllocationCallbacks app_allocator = {
 /* basics runs the FIFO, resize, timeout, threads, MAILBOX and allocator checks and
  * returns a swapchain with frames on their way, for the device to be destroyed with */
 static struct chain basics(bool mailbox, bool relaxed) {
-	VkResult r;
+	VkResult r = VK_NOT_READY;
 	VkExtent2D e;
 	/* frames land in the window */
 	struct chain c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
@@ -511,11 +570,11 @@ static struct chain basics(bool mailbox, bool relaxed) {
 			CHECK(r == VK_SUCCESS || r == VK_SUBOPTIMAL_KHR,
 			      "after a resize, acquire/present said %d, want VK_SUBOPTIMAL_KHR", r);
 			got = pixel(0, 0);
-			if (r == VK_SUBOPTIMAL_KHR && got == clipped[k] &&
+			if ((r == VK_SUBOPTIMAL_KHR || driver_presents) && got == clipped[k] &&
 			    pixel(c.extent.width - 1, c.extent.height - 1) == clipped[k])
 				break;
 		}
-		CHECK(r == VK_SUBOPTIMAL_KHR && got == clipped[k],
+		CHECK((r == VK_SUBOPTIMAL_KHR || driver_presents) && got == clipped[k],
 		      "after a resize: VkResult %d and the window shows 0x%06x, want "
 		      "VK_SUBOPTIMAL_KHR and 0x%06x",
 		      r, got, clipped[k]);
@@ -528,8 +587,13 @@ static struct chain basics(bool mailbox, bool relaxed) {
 	VK(vkDeviceWaitIdle(dev));
 	struct chain next = make_chain(VK_PRESENT_MODE_FIFO_KHR, c.handle);
 	uint32_t idx;
-	r = vkAcquireNextImageKHR(dev, c.handle, 0, VK_NULL_HANDLE, fence, &idx);
-	CHECK(r == VK_ERROR_OUT_OF_DATE_KHR, "acquire on a retired swapchain said %d", r);
+	if (!driver_presents) { /* the layer's promise; what a driver does is its own */
+		on_purpose("acquire on a retired swapchain",
+			   "VUID-vkAcquireNextImageKHR-swapchain-01285");
+		r = vkAcquireNextImageKHR(dev, c.handle, 0, VK_NULL_HANDLE, fence, &idx);
+		on_purpose_done();
+		CHECK(r == VK_ERROR_OUT_OF_DATE_KHR, "acquire on a retired swapchain said %d", r);
+	}
 	vkDestroySwapchainKHR(dev, c.handle, NULL);
 	c = next;
 	shows(&c, 0x10e010);
@@ -556,7 +620,8 @@ static struct chain basics(bool mailbox, bool relaxed) {
 	CHECK(taken == c.count && r == VK_NOT_READY, "acquired %u of %u images, then VkResult %d",
 	      taken, c.count, r);
 	r = vkAcquireNextImageKHR(dev, c.handle, 1000000, VK_NULL_HANDLE, fence, &idx);
-	CHECK(r == VK_TIMEOUT, "acquire (timeout 1ms) with every image taken: VkResult %d", r);
+	CHECK(r == VK_TIMEOUT || (driver_presents && r == VK_NOT_READY),
+	      "acquire (timeout 1ms) with every image taken: VkResult %d", r);
 
 	/* frames while a second thread submits on the same queue */
 	vkDestroySwapchainKHR(dev, c.handle, NULL);
@@ -617,22 +682,28 @@ static struct chain basics(bool mailbox, bool relaxed) {
 	printf("swapchain-test: a swapchain with the app's allocator: %lu blocks, all given back\n",
 	       all_blocks);
 
-	/* a thread already waiting on the acquire fence wakes when acquire signals it */
+	/* a thread already waiting on the acquire fence wakes when acquire signals it (the
+	 * layer's promise; for a driver, waiting during the acquire is undefined) */
 	c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
-	VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-	VK(vkCreateFence(dev, &fci, NULL, &waited));
-	VkResult woke = VK_NOT_READY;
-	pthread_t waiter;
-	CHECK(pthread_create(&waiter, NULL, fence_waiter, &woke) == 0, "pthread_create");
-	nanosleep(&(struct timespec){0, 100000000}, NULL);
-	double t0 = now();
-	VK(vkAcquireNextImageKHR(dev, c.handle, 5000000000ull, VK_NULL_HANDLE, waited, &idx));
-	pthread_join(waiter, NULL);
-	CHECK(woke == VK_SUCCESS && now() - t0 < 1,
-	      "a thread waiting on the acquire fence got VkResult %d after %.3f s", woke, now() - t0);
-	vkDestroyFence(dev, waited, NULL);
-	printf("swapchain-test: a thread waiting on the acquire fence woke after %.3f s\n",
-	       now() - t0);
+	if (!driver_presents) {
+		VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+		VK(vkCreateFence(dev, &fci, NULL, &waited));
+		VkResult woke = VK_NOT_READY;
+		pthread_t waiter;
+		CHECK(pthread_create(&waiter, NULL, fence_waiter, &woke) == 0, "pthread_create");
+		nanosleep(&(struct timespec){0, 100000000}, NULL);
+		double t0 = now();
+		on_purpose("acquire with a fence another thread waits on",
+			   "UNASSIGNED-Threading-MultipleThreads");
+		VK(vkAcquireNextImageKHR(dev, c.handle, 5000000000ull, VK_NULL_HANDLE, waited, &idx));
+		pthread_join(waiter, NULL);
+		on_purpose_done();
+		CHECK(woke == VK_SUCCESS && now() - t0 < 1,
+		      "a thread waiting on the acquire fence got VkResult %d after %.3f s", woke, now() - t0);
+		vkDestroyFence(dev, waited, NULL);
+		printf("swapchain-test: a thread waiting on the acquire fence woke after %.3f s\n",
+		       now() - t0);
+	}
 
 	/* frames on their way when the device goes (one image stays acquired) */
 	for (int k = 0; k < 3; k++)
@@ -663,9 +734,27 @@ static void late_modes(const VkPresentModeKHR *modes, uint32_t n) {
 	}
 }
 
+/* crashed prints where, on stderr, for a crash in the program or a layer below it: each
+ * frame as library(function+offset), which addr2line reads against the same build */
+static void crashed(int sig) {
+	static const char line[] = "swapchain-test: crashed; the stack:\n";
+	if (write(STDERR_FILENO, line, sizeof line - 1) < 0)
+		_exit(128 + sig);
+	void *frames[64];
+	backtrace_symbols_fd(frames, backtrace(frames, 64), STDERR_FILENO);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 int main(int argc, char **argv) {
+	setvbuf(stdout, NULL, _IOLBF, 0); /* each line out before a crash */
+	signal(SIGSEGV, crashed);
+	signal(SIGBUS, crashed);
+	signal(SIGABRT, crashed);
 	bool xlib = argc > 1 && strcmp(argv[1], "xlib") == 0;
 	bool late_mode = argc > 1 && strcmp(argv[1], "late") == 0;
+	bool pass = argc > 1 && strcmp(argv[1], "passthrough") == 0;
+	driver_presents = pass;
 	const char *ext[] = {VK_KHR_SURFACE_EXTENSION_NAME,
 			     xlib ? VK_KHR_XLIB_SURFACE_EXTENSION_NAME
 				  : VK_KHR_XCB_SURFACE_EXTENSION_NAME,
@@ -760,9 +849,15 @@ int main(int argc, char **argv) {
 	for (uint32_t k = 0; k < n; k++)
 		relaxed |= modes[k] == VK_PRESENT_MODE_FIFO_RELAXED_KHR;
 
-	hidden();
-	printf("swapchain-test: no present_wait, present_id, swapchain_maintenance1 or "
-	       "low_latency2 offered or accepted\n");
+	if (pass) {
+		offered();
+		printf("swapchain-test: the driver presents: present_wait, present_id, "
+		       "swapchain_maintenance1 and low_latency2 offered as it offers them\n");
+	} else {
+		hidden();
+		printf("swapchain-test: no present_wait, present_id, swapchain_maintenance1 or "
+		       "low_latency2 offered or accepted\n");
+	}
 
 	float prio = 1;
 	VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
@@ -796,15 +891,23 @@ int main(int argc, char **argv) {
 		late_modes(modes, n);
 	} else {
 		/* the app forgets its last swapchain: the device goes with it alive */
-		basics(mailbox, relaxed);
+		struct chain last = basics(mailbox, relaxed);
 		VK(vkDeviceWaitIdle(dev));
+		if (pass) /* the layer's promise; for a driver, undefined */
+			vkDestroySwapchainKHR(dev, last.handle, NULL);
 	}
 	vkDestroyFence(dev, fence, NULL);
 	vkDestroySemaphore(dev, acquired, NULL);
 	vkDestroySemaphore(dev, rendered, NULL);
 	vkDestroyCommandPool(dev, pool, NULL);
+	bool live = !late_mode && !pass;
+	if (live)
+		on_purpose("destroy the device with a swapchain alive",
+			   "VUID-vkDestroyDevice-device-00378");
 	vkDestroyDevice(dev, NULL);
-	if (!late_mode)
+	if (live)
+		on_purpose_done();
+	if (live)
 		printf("swapchain-test: device destroyed with a live swapchain\n");
 	vkDestroySurfaceKHR(inst, surface, NULL);
 	vkDestroyInstance(inst, NULL);

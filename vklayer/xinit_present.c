@@ -2,19 +2,31 @@
  * VK_LAYER_XINIT_present: a swapchain for X windows on any Vulkan driver.
  *
  * Some Vulkan drivers render on a GPU but cannot present to an X server they do not
- * drive: NVIDIA's, under Xvfb or Xorg's dummy driver, answers the surface queries and
- * then fails vkGetPhysicalDeviceSurfacePresentModesKHR and vkCreateSwapchainKHR with
- * VK_ERROR_SURFACE_LOST_KHR. This layer answers the surface queries for Xlib and XCB
- * windows itself and implements VK_KHR_swapchain over the driver below it:
+ * drive: NVIDIA's, under Xvfb or Xorg's dummy driver without /dev/nvidia-modeset,
+ * answers some surface queries and fails vkGetPhysicalDeviceSurfacePresentModesKHR and
+ * vkCreateSwapchainKHR with VK_ERROR_SURFACE_LOST_KHR. For each Xlib and XCB surface
+ * (and physical device) the layer first asks the driver's own surface queries
+ * (presented_by). Where they answer, the driver presents: its swapchains, extensions
+ * and features pass through untouched, and a device created then gets the driver's
+ * entry points. Where they fail (or with XINIT_VK_PRESENT_DRIVER=0), the layer answers
+ * the surface queries itself and implements VK_KHR_swapchain over the driver below:
  *
  *   - swapchain images are ordinary VkImages in device memory;
- *   - vkQueuePresentKHR submits, on the presenting queue and after the app's wait
- *     semaphores, a copy of the image into a host-visible buffer, and hands the image
- *     to the swapchain's worker thread;
- *   - the worker waits for that copy, moves the pixels into one MIT-SHM segment
- *     (removed with IPC_RMID as soon as the X server has attached it, so a killed app
- *     leaves nothing behind) and puts them on the window; without MIT-SHM it sends
- *     plain PutImage requests. FIFO and FIFO_RELAXED show every frame in order;
+ *   - vkQueuePresentKHR submits, after the app's wait semaphores, a copy of the image
+ *     into a host-visible buffer, and hands the image to the swapchain's worker
+ *     thread. The copy runs on the presenting queue; with XINIT_VK_PRESENT_XFER=1, on
+ *     a queue of the layer's own on a transfer-only family (a copy engine, beside the
+ *     app's next frame) where the device has one and the app's queues are all of one
+ *     family: the images are then shared (CONCURRENT) by that family and the copy's;
+ *   - where the driver imports host memory (VK_EXT_external_memory_host) each image
+ *     has a MIT-SHM segment of its own, imported as the memory of its buffer: the
+ *     GPU's copy writes the pixels where the X server reads them, and the worker only
+ *     waits for the copy and puts the segment on the window; elsewhere (or with
+ *     XINIT_VK_PRESENT_IMPORT=0, or when the driver refuses the segment or its
+ *     alignment) the worker moves the pixels from a mapped buffer into one segment.
+ *     Segments are removed with IPC_RMID as soon as the X server has attached them, so
+ *     a killed app leaves nothing behind; without MIT-SHM the worker sends plain
+ *     PutImage requests. FIFO and FIFO_RELAXED show every frame in order;
  *     MAILBOX and IMMEDIATE show the newest frame whose copy has finished, release
  *     older finished ones unshown and never wait on a frame they may drop;
  *   - vkAcquireNextImageKHR hands out an image whose pixels have left it, and signals
@@ -33,8 +45,8 @@
  *     shown, clipped to the window or in its top left corner; capabilities report the
  *     window's current size. A swapchain retired by a newer one is out of date.
  *
- * Device extensions that act on swapchains or presents in ways the layer does not
- * implement (VK_KHR_present_wait, VK_KHR_present_id, VK_EXT_swapchain_maintenance1,
+ * Unless the driver presents on every X surface asked about, device extensions that
+ * act on swapchains or presents in ways the layer does not implement (VK_KHR_present_wait, VK_KHR_present_id, VK_EXT_swapchain_maintenance1,
  * VK_NV_low_latency2 and the others in hidden_exts) are taken out of
  * vkEnumerateDeviceExtensionProperties, their features reported unsupported by
  * vkGetPhysicalDeviceFeatures2, and a vkCreateDevice that asks for them fails with
@@ -56,6 +68,11 @@
  *                              the worker's cost per frame on stderr
  *   XINIT_VK_PRESENT_SYNCFD=0  acquire signals through the layer's books even where the
  *                              driver imports sync files
+ *   XINIT_VK_PRESENT_IMPORT=0  copy through a mapped buffer even where the driver imports
+ *                              the MIT-SHM segments as host memory
+ *   XINIT_VK_PRESENT_DRIVER=0  present by copy even where the driver presents itself
+ *   XINIT_VK_PRESENT_XFER=1    copy on a transfer queue of the layer's own where there
+ *                              is one (not yet measured), not on the presenting queue
  *
  * Each swapchain's creation prints one line on stderr, so an app's log says that its
  * frames go through this layer.
@@ -114,6 +131,20 @@ static bool env_is(const char *name, const char *value) {
 	return v && strcmp(v, value) == 0;
 }
 
+static bool has_ext(const VkExtensionProperties *e, uint32_t n, const char *name) {
+	for (uint32_t k = 0; k < n; k++)
+		if (strcmp(e[k].extensionName, name) == 0)
+			return true;
+	return false;
+}
+
+static bool named(const char *const *names, uint32_t n, const char *name) {
+	for (uint32_t k = 0; k < n; k++)
+		if (strcmp(names[k], name) == 0)
+			return true;
+	return false;
+}
+
 static void *key_of(const void *dispatchable) { return *(void *const *)dispatchable; }
 
 /* ---- dispatch maps: the only shared state, guarded by map_lock ---- */
@@ -123,6 +154,8 @@ struct inst {
 	void *key;
 	VkInstance handle;
 	uint32_t api; /* the app's apiVersion */
+	/* on Vulkan 1.0, the instance extensions the host import builds on were enabled */
+	bool ext_mem_caps;
 	PFN_vkGetInstanceProcAddr gipa;
 	PFN_vkDestroyInstance DestroyInstance;
 	PFN_vkGetPhysicalDeviceProperties GetPhysicalDeviceProperties;
@@ -144,6 +177,10 @@ struct inst {
 	PFN_vkGetPhysicalDeviceExternalFenceProperties GetPhysicalDeviceExternalFenceProperties;
 	PFN_vkGetPhysicalDeviceFeatures2 GetPhysicalDeviceFeatures2;
 	PFN_vkGetPhysicalDeviceFeatures2KHR GetPhysicalDeviceFeatures2KHR;
+	PFN_vkGetPhysicalDeviceProperties2 GetPhysicalDeviceProperties2;
+	PFN_vkGetPhysicalDeviceProperties2KHR GetPhysicalDeviceProperties2KHR;
+	PFN_vkGetPhysicalDeviceXcbPresentationSupportKHR GetPhysicalDeviceXcbPresentationSupportKHR;
+	PFN_vkGetPhysicalDeviceXlibPresentationSupportKHR GetPhysicalDeviceXlibPresentationSupportKHR;
 };
 
 /* a small set of non-dispatchable handles */
@@ -187,11 +224,16 @@ static bool handles_has(const struct handles *s, uint64_t h) {
 
 #define H(x) ((uint64_t)(uintptr_t)(x))
 
+/* who presents a surface's swapchains, decided once per surface and physical device */
+enum { BY_UNKNOWN, BY_DRIVER, BY_COPY };
+
 struct surf {
 	struct surf *next;
 	VkSurfaceKHR handle;
 	xcb_connection_t *conn;
 	xcb_window_t window;
+	VkPhysicalDevice pd; /* the physical device that by is for */
+	int by;
 };
 
 struct dev {
@@ -201,6 +243,10 @@ struct dev {
 	VkPhysicalDevice phys;
 	struct inst *inst;
 	PFN_vkSetDeviceLoaderData set_loader_data;
+	/* created when the driver presented every X surface asked about: the layer hands out
+	 * the driver's entry points and makes no swapchain of its own (the app may have
+	 * enabled extensions that the layer's swapchains do not offer) */
+	bool pass;
 	VkPhysicalDeviceMemoryProperties mem;
 	char gpu_name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
 
@@ -209,6 +255,17 @@ struct dev {
 	VkQueue queues[MAX_QUEUES];
 	uint32_t families[MAX_QUEUES];
 	uint32_t nqueues;
+
+	/* a queue of the layer's own on a transfer-only family, for the present's copy:
+	 * it runs beside the app's next frame (see transfer_family) */
+	VkQueue xfer;
+	uint32_t xfer_family, app_family;
+
+	/* VK_EXT_external_memory_host: the copy writes straight into the MIT-SHM
+	 * segments, whose addresses and sizes must be multiples of host_align */
+	bool host_import;
+	VkDeviceSize host_align;
+	PFN_vkGetMemoryHostPointerPropertiesEXT GetMemoryHostPointerPropertiesEXT;
 
 	/* how acquire signals (see signal_acquired): sync files, or the books below */
 	bool sync_fd;
@@ -245,7 +302,10 @@ struct image {
 	VkDeviceMemory memory;
 	VkBuffer buffer; /* host-visible copy of the presented pixels */
 	VkDeviceMemory buffer_memory;
-	void *pixels;
+	void *pixels; /* the buffer mapped; NULL when it is the image's segment */
+	/* with the host import, the image's own MIT-SHM segment is the buffer's memory */
+	xcb_shm_seg_t seg;
+	void *shm_addr;
 	bool coherent;
 	VkCommandBuffer copy; /* recorded once for the swapchain's command pool */
 	VkFence fence;        /* signalled when the presented image has been copied */
@@ -269,6 +329,9 @@ struct swapchain {
 	bool shm; /* one segment: the worker shows one frame at a time */
 	xcb_shm_seg_t seg;
 	void *shm_addr;
+	/* a segment per image, imported as the memory of its buffer: the GPU's copy lands
+	 * where the X server reads, and the worker copies nothing */
+	bool direct;
 
 	VkCommandPool pool;
 	uint32_t pool_family;
@@ -287,6 +350,7 @@ struct swapchain {
 	VkResult status; /* of the last frame shown: VK_SUCCESS, VK_SUBOPTIMAL_KHR (the window's
 			    size differs), or VK_ERROR_SURFACE_LOST_KHR, which stays */
 	uint64_t shown, dropped;
+	struct timespec first, last; /* when the first and the last shown frame were put */
 	double copy_ms, put_ms; /* the worker's memcpy and X put + round trip, summed */
 };
 
@@ -377,7 +441,8 @@ static bool shm_usable(xcb_connection_t *c) {
 
 /* shm_open_segment makes one segment of size bytes that the X server has attached,
  * and removes its id at once: it lives only as long as both mappings do. */
-static bool shm_open_segment(struct swapchain *sc, size_t size) {
+static bool shm_open_segment(xcb_connection_t *c, size_t size, xcb_shm_seg_t *seg_out,
+			     void **addr_out) {
 	int id = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600);
 	if (id < 0)
 		return false;
@@ -386,17 +451,16 @@ static bool shm_open_segment(struct swapchain *sc, size_t size) {
 		shmctl(id, IPC_RMID, NULL);
 		return false;
 	}
-	xcb_shm_seg_t seg = xcb_generate_id(sc->conn);
-	xcb_generic_error_t *err =
-	    xcb_request_check(sc->conn, xcb_shm_attach_checked(sc->conn, seg, id, 1));
+	xcb_shm_seg_t seg = xcb_generate_id(c);
+	xcb_generic_error_t *err = xcb_request_check(c, xcb_shm_attach_checked(c, seg, id, 1));
 	shmctl(id, IPC_RMID, NULL);
 	if (err) { /* e.g. an X server in another IPC namespace */
 		free(err);
 		shmdt(addr);
 		return false;
 	}
-	sc->seg = seg;
-	sc->shm_addr = addr;
+	*seg_out = seg;
+	*addr_out = addr;
 	return true;
 }
 
@@ -421,7 +485,11 @@ static VkResult put_frame(struct swapchain *sc, struct image *img, bool *image_r
 	}
 	xcb_void_cookie_t one, *cookies = &one;
 	uint32_t n = 0;
-	if (sc->shm) {
+	if (sc->direct) { /* the pixels are in the image's segment already */
+		cookies[n++] = xcb_shm_put_image_checked(c, sc->window, sc->gc, w, h, 0, 0, w, h, 0, 0,
+							 sc->depth, XCB_IMAGE_FORMAT_Z_PIXMAP, 0,
+							 img->seg, 0);
+	} else if (sc->shm) {
 		memcpy(sc->shm_addr, img->pixels, sc->frame_bytes);
 		/* the pixels have left the image: the app may render into it again */
 		pthread_mutex_lock(&sc->lock);
@@ -559,8 +627,11 @@ static void *worker_main(void *arg) {
 			status = put_frame(sc, img, &released);
 
 		pthread_mutex_lock(&sc->lock);
-		if (show)
-			sc->shown++;
+		if (show) {
+			clock_gettime(CLOCK_MONOTONIC, &sc->last);
+			if (sc->shown++ == 0)
+				sc->first = sc->last;
+		}
 		else
 			sc->dropped++;
 		if (show && sc->status >= 0)
@@ -587,8 +658,33 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 		return VK_ERROR_INITIALIZATION_FAILED;
 	PFN_vkGetInstanceProcAddr gipa = link->u.pLayerInfo->pfnNextGetInstanceProcAddr;
 	link->u.pLayerInfo = link->u.pLayerInfo->pNext;
+	VkLayerInstanceLink *below = link->u.pLayerInfo;
 	PFN_vkCreateInstance create = (PFN_vkCreateInstance)gipa(NULL, "vkCreateInstance");
-	VkResult r = create(ci, alloc, out);
+	/* a Vulkan 1.0 app's instance gets what the host import builds on, where offered */
+	uint32_t api = ci->pApplicationInfo ? ci->pApplicationInfo->apiVersion : VK_API_VERSION_1_0;
+	static const char *const caps[] = {"VK_KHR_get_physical_device_properties2",
+					   "VK_KHR_external_memory_capabilities"};
+	const char **names = NULL;
+	uint32_t nnames = ci->enabledExtensionCount;
+	if (api < VK_API_VERSION_1_1 && !env_is("XINIT_VK_PRESENT_IMPORT", "0") &&
+	    (names = calloc(nnames + 2, sizeof *names))) {
+		memcpy(names, ci->ppEnabledExtensionNames, nnames * sizeof *names);
+		for (uint32_t k = 0; k < 2; k++)
+			if (!named(names, nnames, caps[k]))
+				names[nnames++] = caps[k];
+	}
+	VkInstanceCreateInfo ici = *ci;
+	if (names) {
+		ici.enabledExtensionCount = nnames;
+		ici.ppEnabledExtensionNames = names;
+	}
+	VkResult r = create(&ici, alloc, out);
+	bool caps_on = names != NULL && r == VK_SUCCESS;
+	if (r == VK_ERROR_EXTENSION_NOT_PRESENT && names) { /* not offered: as the app asked */
+		link->u.pLayerInfo = below;
+		r = create(ci, alloc, out);
+	}
+	free(names);
 	if (r != VK_SUCCESS)
 		return r;
 	struct inst *i = calloc(1, sizeof *i);
@@ -597,7 +693,8 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 	i->key = key_of(*out);
 	i->handle = *out;
 	i->gipa = gipa;
-	i->api = ci->pApplicationInfo ? ci->pApplicationInfo->apiVersion : VK_API_VERSION_1_0;
+	i->api = api;
+	i->ext_mem_caps = caps_on || api >= VK_API_VERSION_1_1;
 #define INST_FN(name) i->name = (PFN_vk##name)gipa(*out, "vk" #name);
 	INST_FN(DestroyInstance)
 	INST_FN(GetPhysicalDeviceProperties)
@@ -616,10 +713,14 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo 
 	INST_FN(GetPhysicalDeviceSurfacePresentModesKHR)
 	INST_FN(GetPhysicalDevicePresentRectanglesKHR)
 	INST_FN(GetPhysicalDeviceFeatures2KHR)
+	INST_FN(GetPhysicalDeviceXcbPresentationSupportKHR)
+	INST_FN(GetPhysicalDeviceXlibPresentationSupportKHR)
+	INST_FN(GetPhysicalDeviceProperties2KHR)
 	if (VK_API_VERSION_MINOR(i->api) >= 1 || VK_API_VERSION_MAJOR(i->api) > 1) {
 		INST_FN(GetPhysicalDeviceExternalSemaphoreProperties)
 		INST_FN(GetPhysicalDeviceExternalFenceProperties)
 		INST_FN(GetPhysicalDeviceFeatures2)
+		INST_FN(GetPhysicalDeviceProperties2)
 	}
 	push_node(&insts, i);
 	return VK_SUCCESS;
@@ -699,16 +800,142 @@ static bool can_copy(VkPhysicalDevice pd, uint32_t family) {
 	return ok;
 }
 
+static const char *result_name(VkResult r) {
+	switch (r) {
+	case VK_SUCCESS:
+		return "VK_SUCCESS";
+	case VK_ERROR_SURFACE_LOST_KHR:
+		return "VK_ERROR_SURFACE_LOST_KHR";
+	case VK_ERROR_INITIALIZATION_FAILED:
+		return "VK_ERROR_INITIALIZATION_FAILED";
+	case VK_ERROR_OUT_OF_HOST_MEMORY:
+		return "VK_ERROR_OUT_OF_HOST_MEMORY";
+	case VK_ERROR_OUT_OF_DEVICE_MEMORY:
+		return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
+	case VK_ERROR_NATIVE_WINDOW_IN_USE_KHR:
+		return "VK_ERROR_NATIVE_WINDOW_IN_USE_KHR";
+	case VK_ERROR_INVALID_EXTERNAL_HANDLE:
+		return "VK_ERROR_INVALID_EXTERNAL_HANDLE";
+	case VK_ERROR_FORMAT_NOT_SUPPORTED:
+		return "no host-coherent memory type for it";
+	default:
+		return "an error";
+	}
+}
+
+/* what a container without /dev/nvidia-modeset lacks, and what to set */
+#define NVIDIA_NO_MODESET                                                                      \
+	" (the container lacks the display driver capability: NVIDIA_DRIVER_CAPABILITIES must "   \
+	"include display)"
+
+static void set_by(VkSurfaceKHR surface, VkPhysicalDevice pd, int by) {
+	pthread_mutex_lock(&map_lock);
+	for (struct surf *s = surfs; s; s = s->next)
+		if (s->handle == surface) {
+			s->pd = pd;
+			s->by = by;
+		}
+	pthread_mutex_unlock(&map_lock);
+}
+
+/* presented_by decides who presents an X surface's swapchains on pd: the driver, when
+ * its own surface queries answer (present modes and capabilities, and present support
+ * on a queue family), or the layer by copy, when they fail (NVIDIA's answers
+ * VK_ERROR_SURFACE_LOST_KHR on an X server it does not drive) or when
+ * XINIT_VK_PRESENT_DRIVER=0. Asked once per surface and physical device; says which on
+ * stderr. */
+static int presented_by(VkPhysicalDevice pd, const struct surf *s) {
+	if (s->by != BY_UNKNOWN && s->pd == pd)
+		return s->by;
+	struct inst *i = inst_find(key_of(pd));
+	VkPhysicalDeviceProperties props;
+	i->GetPhysicalDeviceProperties(pd, &props);
+	int by = BY_COPY;
+	char why[160] = "";
+	bool forced = env_is("XINIT_VK_PRESENT_DRIVER", "0");
+	/* NVIDIA's driver presents on an X server it does not drive only through
+	 * /dev/nvidia-modeset; without it its surface queries are not asked at all (on an
+	 * H200, under an Xvfb without GLX, they crashed the app) */
+	bool no_modeset = props.vendorID == 0x10de && access("/dev/nvidia-modeset", F_OK) != 0;
+	if (no_modeset && !forced)
+		snprintf(why, sizeof why, "NVIDIA's driver presents on X only with /dev/nvidia-modeset, "
+					  "which is missing");
+	if (!forced && !no_modeset) {
+		uint32_t n = 0;
+		VkSurfaceCapabilitiesKHR caps;
+		VkResult r = i->GetPhysicalDeviceSurfaceCapabilitiesKHR(pd, s->handle, &caps);
+		const char *what = "vkGetPhysicalDeviceSurfaceCapabilitiesKHR";
+		if (r == VK_SUCCESS) {
+			r = i->GetPhysicalDeviceSurfacePresentModesKHR(pd, s->handle, &n, NULL);
+			what = "vkGetPhysicalDeviceSurfacePresentModesKHR";
+		}
+		VkBool32 any = VK_FALSE;
+		uint32_t nf = 0;
+		i->GetPhysicalDeviceQueueFamilyProperties(pd, &nf, NULL);
+		for (uint32_t k = 0; r == VK_SUCCESS && k < nf && !any; k++)
+			if (i->GetPhysicalDeviceSurfaceSupportKHR(pd, k, s->handle, &any) != VK_SUCCESS)
+				any = VK_FALSE;
+		if (r != VK_SUCCESS)
+			snprintf(why, sizeof why, "its %s says %s", what, result_name(r));
+		else if (n == 0)
+			snprintf(why, sizeof why, "it offers no present mode");
+		else if (!any)
+			snprintf(why, sizeof why, "it presents from no queue family");
+		else
+			by = BY_DRIVER;
+	}
+	set_by(s->handle, pd, by);
+	if (by == BY_DRIVER)
+		say("X window 0x%x: %s presents to it by itself: its swapchains pass through the "
+		    "layer untouched",
+		    s->window, props.deviceName);
+	else if (forced)
+		say("X window 0x%x: XINIT_VK_PRESENT_DRIVER=0: its swapchains are presented by copy, "
+		    "whatever %s can do",
+		    s->window, props.deviceName);
+	else
+		say("X window 0x%x: %s cannot present to it (%s%s): its swapchains are presented by "
+		    "copy",
+		    s->window, props.deviceName, why, no_modeset ? NVIDIA_NO_MODESET : "");
+	return by;
+}
+
+/* copied says whether the layer presents surface's swapchains on pd, and fills *s. */
+static bool copied(VkPhysicalDevice pd, VkSurfaceKHR surface, struct surf *s) {
+	return surf_find(surface, s) && presented_by(pd, s) == BY_COPY;
+}
+
+/* pd_passes says whether every X surface the app has asked about on pd so far, and at
+ * least one, is presented by the driver: a device created then is left to the driver. */
+static bool pd_passes(VkPhysicalDevice pd) {
+	bool some = false, all = true;
+	pthread_mutex_lock(&map_lock);
+	for (struct surf *s = surfs; s; s = s->next)
+		if (s->pd == pd && s->by != BY_UNKNOWN) {
+			some = true;
+			all &= s->by == BY_DRIVER;
+		}
+	pthread_mutex_unlock(&map_lock);
+	return some && all;
+}
+
+/* Without a surface, support is the driver's or the copy's: either may present there. */
 static VKAPI_ATTR VkBool32 VKAPI_CALL GetPhysicalDeviceXcbPresentationSupportKHR(
     VkPhysicalDevice pd, uint32_t family, xcb_connection_t *c, xcb_visualid_t visual) {
-	(void)c, (void)visual;
-	return can_copy(pd, family);
+	struct inst *i = inst_find(key_of(pd));
+	bool driver = !env_is("XINIT_VK_PRESENT_DRIVER", "0") &&
+		      i->GetPhysicalDeviceXcbPresentationSupportKHR &&
+		      i->GetPhysicalDeviceXcbPresentationSupportKHR(pd, family, c, visual);
+	return driver || can_copy(pd, family);
 }
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL GetPhysicalDeviceXlibPresentationSupportKHR(
     VkPhysicalDevice pd, uint32_t family, Display *dpy, VisualID visual) {
-	(void)dpy, (void)visual;
-	return can_copy(pd, family);
+	struct inst *i = inst_find(key_of(pd));
+	bool driver = !env_is("XINIT_VK_PRESENT_DRIVER", "0") &&
+		      i->GetPhysicalDeviceXlibPresentationSupportKHR &&
+		      i->GetPhysicalDeviceXlibPresentationSupportKHR(pd, family, dpy, visual);
+	return driver || can_copy(pd, family);
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceSupportKHR(VkPhysicalDevice pd,
@@ -716,7 +943,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceSupportKHR(VkPhysi
 									 VkSurfaceKHR surface,
 									 VkBool32 *supported) {
 	struct surf s;
-	if (!surf_find(surface, &s))
+	if (!copied(pd, surface, &s))
 		return inst_find(key_of(pd))->GetPhysicalDeviceSurfaceSupportKHR(pd, family, surface,
 										  supported);
 	VkExtent2D ext;
@@ -761,7 +988,7 @@ static VkResult surface_caps(VkPhysicalDevice pd, const struct surf *s,
 static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceCapabilitiesKHR(
     VkPhysicalDevice pd, VkSurfaceKHR surface, VkSurfaceCapabilitiesKHR *caps) {
 	struct surf s;
-	if (!surf_find(surface, &s))
+	if (!copied(pd, surface, &s))
 		return inst_find(key_of(pd))->GetPhysicalDeviceSurfaceCapabilitiesKHR(pd, surface,
 										       caps);
 	return surface_caps(pd, &s, caps);
@@ -771,7 +998,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceCapabilities2KHR(
     VkPhysicalDevice pd, const VkPhysicalDeviceSurfaceInfo2KHR *info,
     VkSurfaceCapabilities2KHR *caps) {
 	struct surf s;
-	if (!surf_find(info->surface, &s))
+	if (!copied(pd, info->surface, &s))
 		return inst_find(key_of(pd))->GetPhysicalDeviceSurfaceCapabilities2KHR(pd, info,
 											caps);
 	for (VkBaseOutStructure *o = caps->pNext; o; o = o->pNext) {
@@ -799,7 +1026,7 @@ static VkResult fill_count(uint32_t *count, uint32_t have) {
 static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceFormatsKHR(
     VkPhysicalDevice pd, VkSurfaceKHR surface, uint32_t *count, VkSurfaceFormatKHR *out) {
 	struct surf s;
-	if (!surf_find(surface, &s))
+	if (!copied(pd, surface, &s))
 		return inst_find(key_of(pd))->GetPhysicalDeviceSurfaceFormatsKHR(pd, surface, count,
 										  out);
 	if (!out) {
@@ -817,7 +1044,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfaceFormats2KHR(
     VkPhysicalDevice pd, const VkPhysicalDeviceSurfaceInfo2KHR *info, uint32_t *count,
     VkSurfaceFormat2KHR *out) {
 	struct surf s;
-	if (!surf_find(info->surface, &s))
+	if (!copied(pd, info->surface, &s))
 		return inst_find(key_of(pd))->GetPhysicalDeviceSurfaceFormats2KHR(pd, info, count,
 										   out);
 	if (!out) {
@@ -840,7 +1067,7 @@ static const VkPresentModeKHR modes[] = {VK_PRESENT_MODE_FIFO_KHR, VK_PRESENT_MO
 static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDeviceSurfacePresentModesKHR(
     VkPhysicalDevice pd, VkSurfaceKHR surface, uint32_t *count, VkPresentModeKHR *out) {
 	struct surf s;
-	if (!surf_find(surface, &s))
+	if (!copied(pd, surface, &s))
 		return inst_find(key_of(pd))->GetPhysicalDeviceSurfacePresentModesKHR(pd, surface,
 										       count, out);
 	if (!out) {
@@ -859,7 +1086,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetPhysicalDevicePresentRectanglesKHR(VkPh
 									     uint32_t *count,
 									     VkRect2D *rects) {
 	struct surf s;
-	if (!surf_find(surface, &s))
+	if (!copied(pd, surface, &s))
 		return inst_find(key_of(pd))->GetPhysicalDevicePresentRectanglesKHR(pd, surface,
 										     count, rects);
 	if (!rects) {
@@ -953,7 +1180,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL EnumerateDeviceExtensionProperties(
 		*count = 1;
 		return VK_SUCCESS;
 	}
-	if (layer)
+	if (layer || pd_passes(pd))
 		return i->EnumerateDeviceExtensionProperties(pd, layer, count, out);
 	uint32_t n;
 	VkExtensionProperties *all = device_exts(i, pd, &n);
@@ -989,20 +1216,23 @@ static void hide_features(VkPhysicalDeviceFeatures2 *f) {
 static VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceFeatures2(VkPhysicalDevice pd,
 							     VkPhysicalDeviceFeatures2 *f) {
 	inst_find(key_of(pd))->GetPhysicalDeviceFeatures2(pd, f);
-	hide_features(f);
+	if (!pd_passes(pd))
+		hide_features(f);
 }
 
 static VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceFeatures2KHR(VkPhysicalDevice pd,
 								VkPhysicalDeviceFeatures2 *f) {
 	inst_find(key_of(pd))->GetPhysicalDeviceFeatures2KHR(pd, f);
-	hide_features(f);
+	if (!pd_passes(pd))
+		hide_features(f);
 }
 
 /* refused says why vkCreateDevice must fail for what ci asks of the hidden, or VK_SUCCESS */
-static VkResult refused(const VkDeviceCreateInfo *ci) {
+static VkResult refused(const VkDeviceCreateInfo *ci, bool quiet) {
 	for (uint32_t k = 0; k < ci->enabledExtensionCount; k++)
 		if (is_hidden_ext(ci->ppEnabledExtensionNames[k])) {
-			say("vkCreateDevice: %s is not offered with this layer's swapchains",
+			if (!quiet)
+				say("vkCreateDevice: %s is not offered with this layer's swapchains",
 			    ci->ppEnabledExtensionNames[k]);
 			return VK_ERROR_EXTENSION_NOT_PRESENT;
 		}
@@ -1011,7 +1241,8 @@ static VkResult refused(const VkDeviceCreateInfo *ci) {
 		const VkBool32 *b = hidden_bools(p, &n);
 		for (uint32_t k = 0; b && k < n; k++)
 			if (b[k]) {
-				say("vkCreateDevice: feature structure %d asks for a feature not "
+				if (!quiet)
+					say("vkCreateDevice: feature structure %d asks for a feature not "
 				    "offered with this layer's swapchains",
 				    (int)p->sType);
 				return VK_ERROR_FEATURE_NOT_PRESENT;
@@ -1021,20 +1252,6 @@ static VkResult refused(const VkDeviceCreateInfo *ci) {
 }
 
 /* ---- device level ---- */
-
-static bool has_ext(const VkExtensionProperties *e, uint32_t n, const char *name) {
-	for (uint32_t k = 0; k < n; k++)
-		if (strcmp(e[k].extensionName, name) == 0)
-			return true;
-	return false;
-}
-
-static bool named(const char *const *names, uint32_t n, const char *name) {
-	for (uint32_t k = 0; k < n; k++)
-		if (strcmp(names[k], name) == 0)
-			return true;
-	return false;
-}
 
 /* sync_fd_usable says whether acquire can import sync files into the app's semaphores
  * and fences on pd: both extensions offered (on Vulkan 1.1, which they build on) and
@@ -1060,6 +1277,71 @@ static bool sync_fd_usable(struct inst *i, VkPhysicalDevice pd, uint32_t api,
 	       (fp.externalFenceFeatures & VK_EXTERNAL_FENCE_FEATURE_IMPORTABLE_BIT);
 }
 
+/* transfer_family picks the family of a queue of the layer's own for the present's
+ * copy, with XINIT_VK_PRESENT_XFER=1 (not yet run on a device that has such a
+ * family): one with transfer and neither graphics nor compute (a copy engine, which
+ * runs beside the app's rendering), where every queue the app asks for is of one
+ * other family (its swapchain images can then be shared by that family and the
+ * copy's, with no ownership transfers between families of the app's to break). */
+static bool transfer_family(struct inst *i, VkPhysicalDevice pd, const VkDeviceCreateInfo *ci,
+			    uint32_t *app, uint32_t *xfer) {
+	if (!env_is("XINIT_VK_PRESENT_XFER", "1") || ci->queueCreateInfoCount == 0)
+		return false;
+	*app = ci->pQueueCreateInfos[0].queueFamilyIndex;
+	for (uint32_t k = 0; k < ci->queueCreateInfoCount; k++)
+		if (ci->pQueueCreateInfos[k].queueFamilyIndex != *app ||
+		    ci->pQueueCreateInfos[k].flags != 0)
+			return false;
+	uint32_t n = 0;
+	i->GetPhysicalDeviceQueueFamilyProperties(pd, &n, NULL);
+	VkQueueFamilyProperties *f = calloc(n ? n : 1, sizeof *f);
+	if (!f)
+		return false;
+	i->GetPhysicalDeviceQueueFamilyProperties(pd, &n, f);
+	bool found = false;
+	for (uint32_t k = 0; k < n && !found; k++)
+		if (k != *app && f[k].queueCount > 0 && (f[k].queueFlags & VK_QUEUE_TRANSFER_BIT) &&
+		    !(f[k].queueFlags & (VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT))) {
+			*xfer = k;
+			found = true;
+		}
+	free(f);
+	return found;
+}
+
+/* host_import_usable says whether the present's copy can write into MIT-SHM segments
+ * imported with VK_EXT_external_memory_host, and with what alignment: the extension
+ * offered (with VK_KHR_external_memory where the device or the app is Vulkan 1.0, whose
+ * instance then has VK_KHR_external_memory_capabilities: see CreateInstance), an
+ * alignment no finer than a page and no coarser than 64 KiB (segments are page
+ * aligned; a coarser one would be padded per frame), and XINIT_VK_PRESENT_IMPORT not 0. */
+static bool host_import_usable(struct inst *i, VkPhysicalDevice pd, const VkExtensionProperties *e,
+			       uint32_t n, VkDeviceSize *align) {
+	PFN_vkGetPhysicalDeviceProperties2 props2 =
+	    i->GetPhysicalDeviceProperties2 ? i->GetPhysicalDeviceProperties2
+					    : (PFN_vkGetPhysicalDeviceProperties2)i->GetPhysicalDeviceProperties2KHR;
+	if (env_is("XINIT_VK_PRESENT_IMPORT", "0") || !props2 ||
+	    !has_ext(e, n, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME))
+		return false;
+	VkPhysicalDeviceProperties p1;
+	i->GetPhysicalDeviceProperties(pd, &p1);
+	if ((i->api < VK_API_VERSION_1_1 || p1.apiVersion < VK_API_VERSION_1_1) &&
+	    (!i->ext_mem_caps || !has_ext(e, n, VK_KHR_EXTERNAL_MEMORY_EXTENSION_NAME)))
+		return false;
+	VkPhysicalDeviceExternalMemoryHostPropertiesEXT host = {
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
+	VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+					  .pNext = &host};
+	props2(pd, &p2);
+	long page = sysconf(_SC_PAGESIZE);
+	VkDeviceSize a = host.minImportedHostPointerAlignment;
+	if (a == 0 || (a & (a - 1)) != 0 || a > 65536 || (page > 0 && (VkDeviceSize)page % a != 0 &&
+							    a % (VkDeviceSize)page != 0))
+		return false;
+	*align = a;
+	return true;
+}
+
 static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 						   const VkDeviceCreateInfo *ci,
 						   const VkAllocationCallbacks *alloc,
@@ -1077,8 +1359,9 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	}
 	if (!i || !link || !loader_data)
 		return VK_ERROR_INITIALIZATION_FAILED;
-	VkResult no = refused(ci);
-	if (no != VK_SUCCESS)
+	bool pass = pd_passes(pd);
+	VkResult no = refused(ci, pass);
+	if (no != VK_SUCCESS && !pass)
 		return no;
 	PFN_vkGetInstanceProcAddr gipa = link->u.pLayerInfo->pfnNextGetInstanceProcAddr;
 	PFN_vkGetDeviceProcAddr gdpa = link->u.pLayerInfo->pfnNextGetDeviceProcAddr;
@@ -1092,9 +1375,13 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	VkExtensionProperties *avail = device_exts(i, pd, &navail);
 	if (!avail)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
-	bool sync_fd = sync_fd_usable(i, pd, props.apiVersion, avail, navail);
+	bool sync_fd = !pass && sync_fd_usable(i, pd, props.apiVersion, avail, navail);
+	VkDeviceSize host_align = 0;
+	bool host_import = !pass && host_import_usable(i, pd, avail, navail, &host_align);
+	bool need_ext_mem = host_import && (i->api < VK_API_VERSION_1_1 ||
+					    props.apiVersion < VK_API_VERSION_1_1);
 	free(avail);
-	const char **names = calloc(ci->enabledExtensionCount + 2, sizeof *names);
+	const char **names = calloc(ci->enabledExtensionCount + 4, sizeof *names);
 	if (!names)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	uint32_t nnames = 0;
@@ -1107,13 +1394,43 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 			if (!named(names, nnames, add[k]))
 				names[nnames++] = add[k];
 	}
+	if (host_import && !named(names, nnames, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME))
+		names[nnames++] = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
+	if (need_ext_mem && !named(names, nnames, VK_KHR_EXTERNAL_MEMORY_EXTENSION_NAME))
+		names[nnames++] = VK_KHR_EXTERNAL_MEMORY_EXTENSION_NAME;
 	VkDeviceCreateInfo dci = *ci;
 	dci.enabledExtensionCount = nnames;
 	dci.ppEnabledExtensionNames = names;
+	/* and, where there is one to have, a queue of the layer's own for the copy */
+	uint32_t app_family = 0, xfer_family = 0;
+	VkDeviceQueueCreateInfo *qcis = NULL;
+	static const float xfer_priority = 1.0f;
+	if (!pass && transfer_family(i, pd, ci, &app_family, &xfer_family) &&
+	    (qcis = calloc(ci->queueCreateInfoCount + 1, sizeof *qcis))) {
+		memcpy(qcis, ci->pQueueCreateInfos, ci->queueCreateInfoCount * sizeof *qcis);
+		qcis[ci->queueCreateInfoCount] = (VkDeviceQueueCreateInfo){
+		    .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+		    .queueFamilyIndex = xfer_family,
+		    .queueCount = 1,
+		    .pQueuePriorities = &xfer_priority};
+		dci.queueCreateInfoCount = ci->queueCreateInfoCount + 1;
+		dci.pQueueCreateInfos = qcis;
+	}
+	VkLayerDeviceLink *below = link->u.pLayerInfo;
 	VkResult r = create(pd, &dci, alloc, out);
+	if (r != VK_SUCCESS && qcis) { /* without the layer's queue, then */
+		free(qcis);
+		qcis = NULL;
+		dci.queueCreateInfoCount = ci->queueCreateInfoCount;
+		dci.pQueueCreateInfos = ci->pQueueCreateInfos;
+		link->u.pLayerInfo = below;
+		r = create(pd, &dci, alloc, out);
+	}
 	free(names);
-	if (r != VK_SUCCESS)
+	if (r != VK_SUCCESS) {
+		free(qcis);
 		return r;
+	}
 	struct dev *d = calloc(1, sizeof *d);
 	if (!d)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
@@ -1122,6 +1439,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	d->phys = pd;
 	d->inst = i;
 	d->set_loader_data = loader_data->u.pfnSetDeviceLoaderData;
+	d->pass = pass;
 	pthread_mutex_init(&d->queue_lock, NULL);
 	pthread_mutex_init(&d->books_lock, NULL);
 	i->GetPhysicalDeviceMemoryProperties(pd, &d->mem);
@@ -1130,11 +1448,27 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	DEV_FNS(GET_DEV_FN)
 	d->QueueSubmit2 = (PFN_vkQueueSubmit2)gdpa(*out, "vkQueueSubmit2");
 	d->QueueSubmit2KHR = (PFN_vkQueueSubmit2KHR)gdpa(*out, "vkQueueSubmit2KHR");
+	if (qcis) {
+		d->GetDeviceQueue(*out, xfer_family, 0, &d->xfer);
+		if (d->xfer && d->set_loader_data(*out, d->xfer) == VK_SUCCESS) {
+			d->xfer_family = xfer_family;
+			d->app_family = app_family;
+		} else {
+			d->xfer = VK_NULL_HANDLE;
+		}
+		free(qcis);
+	}
 	if (sync_fd) {
 		d->ImportSemaphoreFdKHR =
 		    (PFN_vkImportSemaphoreFdKHR)gdpa(*out, "vkImportSemaphoreFdKHR");
 		d->ImportFenceFdKHR = (PFN_vkImportFenceFdKHR)gdpa(*out, "vkImportFenceFdKHR");
 		d->sync_fd = d->ImportSemaphoreFdKHR && d->ImportFenceFdKHR;
+	}
+	if (host_import) {
+		d->GetMemoryHostPointerPropertiesEXT = (PFN_vkGetMemoryHostPointerPropertiesEXT)gdpa(
+		    *out, "vkGetMemoryHostPointerPropertiesEXT");
+		d->host_import = d->GetMemoryHostPointerPropertiesEXT != NULL;
+		d->host_align = host_align;
 	}
 	push_node(&devs, d);
 	return VK_SUCCESS;
@@ -1217,6 +1551,32 @@ static bool memory_type(struct dev *d, uint32_t bits, VkMemoryPropertyFlags want
 	return false;
 }
 
+/* free_images destroys the images and what each has, and leaves them zeroed. */
+static void free_images(struct swapchain *sc) {
+	const VkAllocationCallbacks *alloc = sc->alloc;
+	struct dev *d = sc->dev;
+	for (uint32_t k = 0; sc->images && k < sc->count; k++) {
+		struct image *img = &sc->images[k];
+		if (img->fence)
+			d->DestroyFence(d->handle, img->fence, alloc);
+		if (img->pixels)
+			d->UnmapMemory(d->handle, img->buffer_memory);
+		if (img->buffer)
+			d->DestroyBuffer(d->handle, img->buffer, alloc);
+		if (img->buffer_memory) /* before the segment it may be imported from goes */
+			d->FreeMemory(d->handle, img->buffer_memory, alloc);
+		if (img->shm_addr) {
+			xcb_shm_detach(sc->conn, img->seg);
+			shmdt(img->shm_addr);
+		}
+		if (img->image)
+			d->DestroyImage(d->handle, img->image, alloc);
+		if (img->memory)
+			d->FreeMemory(d->handle, img->memory, alloc);
+		memset(img, 0, sizeof *img);
+	}
+}
+
 static void destroy_swapchain(struct swapchain *sc) {
 	const VkAllocationCallbacks *alloc = sc->alloc;
 	struct dev *d = sc->dev;
@@ -1227,27 +1587,19 @@ static void destroy_swapchain(struct swapchain *sc) {
 		pthread_mutex_unlock(&sc->lock);
 		pthread_join(sc->worker, NULL);
 	}
-	if (env_is("XINIT_VK_PRESENT_STATS", "1") && sc->shown > 0)
+	if (env_is("XINIT_VK_PRESENT_STATS", "1") && sc->shown > 0) {
+		double secs = (sc->last.tv_sec - sc->first.tv_sec) +
+			      (sc->last.tv_nsec - sc->first.tv_nsec) / 1e9;
 		say("swapchain %ux%u: %llu frames shown, %llu dropped; per shown frame %.3f ms "
-		    "copying to %s, %.3f ms putting to the window",
+		    "copying to %s, %.3f ms putting to the window; %.1f shown a second",
 		    sc->extent.width, sc->extent.height, (unsigned long long)sc->shown,
 		    (unsigned long long)sc->dropped, sc->copy_ms / sc->shown,
-		    sc->shm ? "shared memory" : "the request", sc->put_ms / sc->shown);
-	for (uint32_t k = 0; sc->images && k < sc->count; k++) {
-		struct image *img = &sc->images[k];
-		if (img->fence)
-			d->DestroyFence(d->handle, img->fence, alloc);
-		if (img->pixels)
-			d->UnmapMemory(d->handle, img->buffer_memory);
-		if (img->buffer)
-			d->DestroyBuffer(d->handle, img->buffer, alloc);
-		if (img->buffer_memory)
-			d->FreeMemory(d->handle, img->buffer_memory, alloc);
-		if (img->image)
-			d->DestroyImage(d->handle, img->image, alloc);
-		if (img->memory)
-			d->FreeMemory(d->handle, img->memory, alloc);
+		    sc->direct ? "shared memory (none: the GPU wrote there)"
+		    : sc->shm  ? "shared memory"
+			       : "the request",
+		    sc->put_ms / sc->shown, secs > 0 ? (sc->shown - 1) / secs : 0.0);
 	}
+	free_images(sc);
 	if (sc->pool)
 		d->DestroyCommandPool(d->handle, sc->pool, alloc); /* frees the command buffers */
 	if (sc->shm) {
@@ -1263,6 +1615,58 @@ static void destroy_swapchain(struct swapchain *sc) {
 	free(sc->fifo);
 	free(sc->images);
 	free(sc);
+}
+
+/* import_segment gives img a MIT-SHM segment of its own, attached by the X server, and
+ * a buffer whose memory is that segment, imported with VK_EXT_external_memory_host:
+ * the present's copy writes the pixels where the X server reads them. Fails (and the
+ * swapchain falls back to a mapped buffer and one segment) where the driver does not
+ * import the segment, or into no host-coherent memory type. */
+static VkResult import_segment(struct swapchain *sc, struct image *img,
+			       const VkAllocationCallbacks *alloc) {
+	struct dev *d = sc->dev;
+	VkDeviceSize a = d->host_align, size = (sc->frame_bytes + a - 1) / a * a;
+	if (!shm_open_segment(sc->conn, size, &img->seg, &img->shm_addr)) {
+		img->shm_addr = NULL;
+		return VK_ERROR_INITIALIZATION_FAILED;
+	}
+	if ((uintptr_t)img->shm_addr % a != 0)
+		return VK_ERROR_INITIALIZATION_FAILED;
+	VkExternalMemoryBufferCreateInfo ext = {
+	    VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO, NULL,
+	    VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT};
+	VkBufferCreateInfo bci = {
+	    .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+	    .pNext = &ext,
+	    .size = sc->frame_bytes,
+	    .usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+	    .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+	};
+	VkResult r = d->CreateBuffer(d->handle, &bci, alloc, &img->buffer);
+	if (r != VK_SUCCESS)
+		return r;
+	VkMemoryRequirements req;
+	d->GetBufferMemoryRequirements(d->handle, img->buffer, &req);
+	VkMemoryHostPointerPropertiesEXT hp = {
+	    .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
+	r = d->GetMemoryHostPointerPropertiesEXT(
+	    d->handle, VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, img->shm_addr, &hp);
+	if (r != VK_SUCCESS)
+		return r;
+	VkImportMemoryHostPointerInfoEXT imp = {
+	    VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT, NULL,
+	    VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, img->shm_addr};
+	VkMemoryAllocateInfo ai = {VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, &imp, size, 0};
+	/* host coherent: the X server reads what the GPU wrote with no invalidation */
+	if (req.size > size ||
+	    !memory_type(d, req.memoryTypeBits & hp.memoryTypeBits,
+			 VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+			 &ai.memoryTypeIndex))
+		return VK_ERROR_FORMAT_NOT_SUPPORTED;
+	img->coherent = true;
+	if ((r = d->AllocateMemory(d->handle, &ai, alloc, &img->buffer_memory)) != VK_SUCCESS)
+		return r;
+	return d->BindBufferMemory(d->handle, img->buffer, img->buffer_memory, 0);
 }
 
 static VkResult create_image(struct swapchain *sc, struct image *img,
@@ -1283,6 +1687,13 @@ static VkResult create_image(struct swapchain *sc, struct image *img,
 	    .pQueueFamilyIndices = ci->pQueueFamilyIndices,
 	    .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED,
 	};
+	/* the copy's queue reads the image too: shared by the app's family and its */
+	uint32_t shared[2] = {d->app_family, d->xfer_family};
+	if (d->xfer) {
+		ici.sharingMode = VK_SHARING_MODE_CONCURRENT;
+		ici.queueFamilyIndexCount = 2;
+		ici.pQueueFamilyIndices = shared;
+	}
 	VkImageFormatListCreateInfo list;
 	if (ci->flags & VK_SWAPCHAIN_CREATE_MUTABLE_FORMAT_BIT_KHR) {
 		ici.flags |= VK_IMAGE_CREATE_MUTABLE_FORMAT_BIT | VK_IMAGE_CREATE_EXTENDED_USAGE_BIT;
@@ -1307,6 +1718,11 @@ static VkResult create_image(struct swapchain *sc, struct image *img,
 	    (r = d->BindImageMemory(d->handle, img->image, img->memory, 0)) != VK_SUCCESS)
 		return r;
 
+	VkFenceCreateInfo fci = {VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, NULL, 0};
+	if ((r = d->CreateFence(d->handle, &fci, alloc, &img->fence)) != VK_SUCCESS)
+		return r;
+	if (sc->direct)
+		return import_segment(sc, img, alloc);
 	VkBufferCreateInfo bci = {
 	    .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
 	    .size = sc->frame_bytes,
@@ -1333,8 +1749,7 @@ static VkResult create_image(struct swapchain *sc, struct image *img,
 	    (r = d->MapMemory(d->handle, img->buffer_memory, 0, VK_WHOLE_SIZE, 0, &img->pixels)) !=
 		VK_SUCCESS)
 		return r;
-	VkFenceCreateInfo fci = {VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, NULL, 0};
-	return d->CreateFence(d->handle, &fci, alloc, &img->fence);
+	return VK_SUCCESS;
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
@@ -1346,6 +1761,29 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 	if (!surf_find(ci->surface, &s))
 		return d->CreateSwapchainKHR(device, ci, alloc, out);
 	struct swapchain *old = sc_find(ci->oldSwapchain);
+	if (presented_by(d->phys, &s) == BY_DRIVER) {
+		/* the driver's swapchain; one of the layer's it replaces is only retired */
+		VkSwapchainCreateInfoKHR dci = *ci;
+		if (old)
+			dci.oldSwapchain = VK_NULL_HANDLE;
+		VkResult r = d->CreateSwapchainKHR(device, &dci, alloc, out);
+		if (r == VK_SUCCESS && old) {
+			pthread_mutex_lock(&old->lock);
+			old->retired = true;
+			pthread_mutex_unlock(&old->lock);
+		}
+		if (r < 0)
+			say("X window 0x%x: the driver, which answered the surface queries, fails "
+			    "vkCreateSwapchainKHR with %s",
+			    s.window, result_name(r));
+		return r;
+	}
+	if (d->pass) { /* a surface asked about after the device was made */
+		say("X window 0x%x: no swapchain by copy on a device made when the driver "
+		    "presented every X window asked about",
+		    s.window);
+		return VK_ERROR_INITIALIZATION_FAILED;
+	}
 	if (old) {
 		pthread_mutex_lock(&old->lock);
 		old->retired = true;
@@ -1390,8 +1828,18 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 		destroy_swapchain(sc);
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	}
+	sc->direct = d->host_import && sc->copy && shm_usable(sc->conn);
 	for (uint32_t k = 0; k < sc->count; k++) {
 		VkResult r = create_image(sc, &sc->images[k], ci, alloc);
+		if (r != VK_SUCCESS && sc->direct) { /* the copy to a mapped buffer, then */
+			say("X window 0x%x: the GPU cannot copy into its MIT-SHM segments (%s): "
+			    "copying through a buffer of the layer's own",
+			    sc->window, result_name(r));
+			free_images(sc);
+			sc->direct = false;
+			k = (uint32_t)-1; /* all again, from the first image */
+			continue;
+		}
 		if (r != VK_SUCCESS) {
 			destroy_swapchain(sc);
 			return r;
@@ -1408,18 +1856,26 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 		destroy_swapchain(sc);
 		return VK_ERROR_SURFACE_LOST_KHR;
 	}
-	sc->shm = shm_usable(sc->conn) && shm_open_segment(sc, sc->frame_bytes);
+	if (!sc->direct)
+		sc->shm = shm_usable(sc->conn) &&
+			  shm_open_segment(sc->conn, sc->frame_bytes, &sc->seg, &sc->shm_addr);
 	if (pthread_create(&sc->worker, NULL, worker_main, sc) != 0) {
 		sc->worker = 0;
 		destroy_swapchain(sc);
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	}
 	push_node(&swapchains, sc);
+	char on[64] = "the app's queue";
+	if (d->xfer)
+		snprintf(on, sizeof on, "a transfer queue of its own (family %u)", d->xfer_family);
 	say("swapchain %ux%u, %u images on %s, presented by copy to X window 0x%x through %s%s; "
-	    "acquire signals %s",
+	    "acquire signals %s; the copy runs on %s",
 	    sc->extent.width, sc->extent.height, sc->count, d->gpu_name, sc->window,
-	    sc->shm ? "MIT-SHM" : "PutImage", sc->copy ? "" : " (copy to the window turned off)",
-	    d->sync_fd ? "by sync file" : "through the layer's books");
+	    sc->direct ? "MIT-SHM, the GPU copying into the segments"
+	    : sc->shm  ? "MIT-SHM"
+		       : "PutImage",
+	    sc->copy ? "" : " (copy to the window turned off)",
+	    d->sync_fd ? "by sync file" : "through the layer's books", on);
 	*out = (VkSwapchainKHR)(uintptr_t)sc;
 	return VK_SUCCESS;
 }
@@ -1821,7 +2277,10 @@ static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPre
 		return VK_SUCCESS;
 	if (!sc_find(pi->pSwapchains[0]))
 		return d->QueuePresentKHR(queue, pi);
-	uint32_t family = queue_family(d, queue);
+	/* the copy runs on the layer's transfer queue where there is one, else on the
+	 * app's, after the app's wait semaphores either way */
+	VkQueue sq = d->xfer ? d->xfer : queue;
+	uint32_t family = d->xfer ? d->xfer_family : queue_family(d, queue);
 	uint32_t n = pi->swapchainCount, ncmd = 0;
 	VkCommandBuffer cmds[n];
 	struct swapchain *scs[n];
@@ -1850,9 +2309,9 @@ static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPre
 	};
 	pthread_mutex_lock(&d->queue_lock);
 	/* a fence signal covers all earlier work on the queue: one per swapchain's image */
-	VkResult r = d->QueueSubmit(queue, 1, &si, scs[0]->images[pi->pImageIndices[0]].fence);
+	VkResult r = d->QueueSubmit(sq, 1, &si, scs[0]->images[pi->pImageIndices[0]].fence);
 	for (uint32_t k = 1; k < n && r == VK_SUCCESS; k++)
-		r = d->QueueSubmit(queue, 0, NULL, scs[k]->images[pi->pImageIndices[k]].fence);
+		r = d->QueueSubmit(sq, 0, NULL, scs[k]->images[pi->pImageIndices[k]].fence);
 	pthread_mutex_unlock(&d->queue_lock);
 	if (r != VK_SUCCESS)
 		return r;
@@ -1883,10 +2342,10 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetDeviceGroupPresentCapabilitiesKHR(
 
 static VKAPI_ATTR VkResult VKAPI_CALL GetDeviceGroupSurfacePresentModesKHR(
     VkDevice device, VkSurfaceKHR surface, VkDeviceGroupPresentModeFlagsKHR *modes) {
+	struct dev *d = dev_find(key_of(device));
 	struct surf s;
-	if (!surf_find(surface, &s))
-		return dev_find(key_of(device))->GetDeviceGroupSurfacePresentModesKHR(device, surface,
-										      modes);
+	if (!copied(d->phys, surface, &s))
+		return d->GetDeviceGroupSurfacePresentModesKHR(device, surface, modes);
 	*modes = VK_DEVICE_GROUP_PRESENT_MODE_LOCAL_BIT_KHR;
 	return VK_SUCCESS;
 }
@@ -1939,6 +2398,11 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL xinit_GetDeviceProcAddr(VkDevice
 		return (PFN_vkVoidFunction)xinit_GetDeviceProcAddr;
 	struct dev *d = device ? dev_find(key_of(device)) : NULL;
 	if (d && d->sync_fd && books_fn(name))
+		return d->GetDeviceProcAddr(device, name);
+	/* a device left to the driver: its own entry points, but for the two that keep the
+	 * layer's books of devices and say why a swapchain fails */
+	if (d && d->pass && strcmp(name, "vkDestroyDevice") != 0 &&
+	    strcmp(name, "vkCreateSwapchainKHR") != 0)
 		return d->GetDeviceProcAddr(device, name);
 	PFN_vkVoidFunction f = device_fn(name);
 	if (f) {

@@ -57,7 +57,7 @@
 //	XINIT_SLOW_ACTION        slow_action        --slow-action        fail (restart, log)
 //	XINIT_APP_READY          app_ready          --app-ready          start (frame: on the first frame not entirely black)
 //	XINIT_APP_READY_TIMEOUT  app_ready_timeout  --app-ready-timeout  2m; past it with no such frame exit 79
-//	XINIT_VULKAN             vulkan             --vulkan             auto (layer, off): the present-by-copy layer
+//	XINIT_VULKAN             vulkan             --vulkan             auto (layer, copy, off): the present layer
 //	XINIT_REQUIRE_GPU        require_gpu        --require-gpu        0 (1: a software GL renderer exits 69)
 //	XINIT_LOG_FORMAT         log_format         --log-format         auto (json, console)
 //	XINIT_LOG_LEVEL          log_level          --log-level          info

@@ -175,7 +175,11 @@ func vulkanLine(v session.VulkanPlan) string {
 	if layer == "" {
 		layer = "not installed"
 	}
-	return fmt.Sprintf("%s\n\tNVIDIA ICD: %s; layer: %s", v.Why, icd, layer)
+	modeset := "missing (NVIDIA's Vulkan cannot present on Xvfb or dummy)"
+	if v.Found.Modeset {
+		modeset = "there (NVIDIA's Vulkan can present on Xvfb and dummy)"
+	}
+	return fmt.Sprintf("%s\n\tNVIDIA ICD: %s; layer: %s; %s: %s", v.Why, icd, layer, gpu.ModesetDevice, modeset)
 }
 
 // runVersion prints the version, the commit, the Go version and the build's cgo
