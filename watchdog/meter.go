@@ -359,6 +359,11 @@ func (m *Meter) black(ctx context.Context, c **xscreen.Conn) (bool, error) {
 // or did not answer.
 const redial = 250 * time.Millisecond
 
+// verifyEvery is how often the meter checks that its damage object is still
+// there: any client may destroy it by its id, and the server then reports no
+// drawing at all.
+const verifyEvery = time.Second
+
 // Run watches the display until ctx ends: it connects (again and again while
 // the X server is not there yet or after it restarted), counts each update and
 // applies the slow-screen rule once a second. It never blocks anyone but
@@ -403,6 +408,20 @@ func (m *Meter) watch(ctx context.Context, dm *xscreen.Damage) {
 		m.since = time.Now()
 	}
 	m.mu.Unlock()
+	tick := time.NewTicker(verifyEvery)
+	defer tick.Stop()
+	ended := make(chan struct{})
+	defer close(ended)
+	go func() {
+		for {
+			select {
+			case <-ended:
+				return
+			case <-tick.C:
+				dm.Verify()
+			}
+		}
+	}()
 	for {
 		_, err := dm.Next()
 		if err != nil {

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/damage"
+	"github.com/jezek/xgb/res"
+	"github.com/jezek/xgb/xproto"
 
 	"github.com/xinit-go/xinit-go/internal/testutil"
 	"github.com/xinit-go/xinit-go/internal/xpaint"
@@ -116,4 +119,56 @@ func TestFirstFrameStalledServer(t *testing.T) {
 	if st := m.Status(); st.Watching || st.Error == "" {
 		t.Errorf("status %+v: want not watching, with why", st)
 	}
+}
+
+// TestMeterSurvivesItsDamageDestroyed: any client may destroy the meter's
+// damage object by its id (X-Resource lists the other clients' ids), after
+// which the server reports no drawing at all; the meter notices within a few
+// seconds and counts again, instead of showing a screen that never updates.
+func TestMeterSurvivesItsDamageDestroyed(t *testing.T) {
+	display := testutil.Xvfb(t)
+	m := NewMeter(MeterOptions{Display: xscreen.Display{Num: display}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	testutil.Eventually(t, 10*time.Second, "the meter to watch", func() bool { return m.Status().Watching })
+
+	c := painter(t, display)
+	for _, err := range []error{res.Init(c), damage.Init(c)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := damage.QueryVersion(c, 1, 1).Reply(); err != nil {
+		t.Fatal(err)
+	}
+	clients, err := res.QueryClients(c).Reply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := xproto.Setup(c).ResourceIdBase
+	destroyed := 0
+	for _, cl := range clients.Clients {
+		if cl.ResourceBase == self || cl.ResourceBase == 0 {
+			continue
+		}
+		step := cl.ResourceMask & -cl.ResourceMask
+		for i := uint32(0); i < 64; i++ {
+			if damage.DestroyChecked(c, damage.Damage(cl.ResourceBase+i*step)).Check() == nil {
+				destroyed++
+			}
+		}
+	}
+	if destroyed == 0 {
+		t.Fatal("found no damage object to destroy")
+	}
+	before := m.Status().Total
+	testutil.Eventually(t, 10*time.Second, "the meter to count again", func() bool {
+		if _, err := xpaint.Paint(ctx, c, 5, 0, 1); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		return m.Status().Total > before
+	})
 }

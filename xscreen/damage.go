@@ -16,13 +16,19 @@ import (
 // costs nothing while nothing is drawn.
 //
 // It asks for one event when the screen goes from undamaged to damaged
-// (DamageReportLevelNonEmpty) and empties the damage again as it takes each,
-// so events come at most one per round trip, however much is drawn: a burst of
-// requests is one event or a few, never thousands.
+// (DamageReportLevelNonEmpty) and empties the damage again DamageQuiet after
+// it took each, so events come at most one per DamageQuiet and round trip,
+// however much is drawn: a client that floods the server with tiny requests
+// costs one event a millisecond, not one per request.
 type Damage struct {
 	c      *Conn
 	damage damage.Damage
+	taken  time.Time // when Next returned the last event; the next Next empties the damage
 }
+
+// DamageQuiet is how long after an event the damage is emptied: drawing in
+// that time is part of the same update.
+const DamageQuiet = time.Millisecond
 
 // WatchDamage connects to a display (under ctx and timeout, as Dial) and
 // starts watching screen 0's root window. Next returns each drawing.
@@ -90,6 +96,12 @@ var ErrClosed = errors.New("xscreen: the connection to the X server has ended")
 // Close (from another goroutine) ends the wait with ErrClosed. Only one
 // goroutine may call Next.
 func (dm *Damage) Next() (xproto.Rectangle, error) {
+	if !dm.taken.IsZero() {
+		// Empty the damage: the next drawing sends the next event.
+		time.Sleep(time.Until(dm.taken.Add(DamageQuiet)))
+		damage.Subtract(dm.c.x, dm.damage, 0, 0)
+		dm.taken = time.Time{}
+	}
 	for {
 		ev, err := dm.c.x.WaitForEvent()
 		if ev == nil && err == nil {
@@ -104,10 +116,18 @@ func (dm *Damage) Next() (xproto.Rectangle, error) {
 		if !ok || n.Damage != dm.damage {
 			continue
 		}
-		// Empty the damage: the next drawing sends the next event.
-		damage.Subtract(dm.c.x, dm.damage, 0, 0)
+		dm.taken = time.Now()
 		return n.Area, nil
 	}
+}
+
+// Verify asks the server, without waiting, about the damage object: when it
+// is gone (any client may destroy it by its id) the server reports no drawing
+// at all, and Verify makes the Next in progress return an error instead. Safe
+// from any goroutine; it empties the damage, which costs at most one more
+// event, never a drawing unseen.
+func (dm *Damage) Verify() {
+	damage.Subtract(dm.c.x, dm.damage, 0, 0)
 }
 
 // Format is screen 0's size and pixel layout.
