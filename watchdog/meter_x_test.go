@@ -172,3 +172,25 @@ func TestMeterSurvivesItsDamageDestroyed(t *testing.T) {
 		return m.Status().Total > before
 	})
 }
+
+// TestFirstFrameDrawnBeforeTheWatch: an app that draws its one frame (a menu,
+// a splash) before the meter has connected, and nothing after, has drawn its
+// first frame: the meter reads the screen when its watch begins, since the
+// drawing before it was not reported.
+func TestFirstFrameDrawnBeforeTheWatch(t *testing.T) {
+	display := testutil.Xvfb(t)
+	m := NewMeter(MeterOptions{Display: xscreen.Display{Num: display}})
+	mark := m.Mark()
+	if _, err := xpaint.Paint(context.Background(), painter(t, display), 5, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	fctx, fcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer fcancel()
+	if err := m.FirstFrame(fctx, mark); err != nil {
+		t.Fatalf("a frame drawn before the watch began: %v", err)
+	}
+}

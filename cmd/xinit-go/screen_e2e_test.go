@@ -176,3 +176,18 @@ func TestNoFirstFrameExits79(t *testing.T) {
 		t.Error("no reason in the log")
 	}
 }
+
+// TestReadyOnFirstFrameOfAStaticApp: an app that fills the screen once as
+// soon as it starts, before xinit-go watches the screen, and then waits (a
+// menu) is ready on that frame, not failed with 79.
+func TestReadyOnFirstFrameOfAStaticApp(t *testing.T) {
+	s := startX(t, "xvfb", []string{"XINIT_APP_READY=frame", "XINIT_APP_READY_TIMEOUT=10s", "XINIT_STOP_GRACE=2s"}, helperCmd("still"))
+	s.waitReady()
+	if !strings.Contains(s.p.Stderr.String(), "the app's first frame is on the screen") {
+		t.Error("no first-frame line in the log")
+	}
+	s.p.Signal(syscall.SIGTERM)
+	if code := s.p.Wait(30 * time.Second); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit %d after SIGTERM\n%s", code, s.p.Stderr.String())
+	}
+}
