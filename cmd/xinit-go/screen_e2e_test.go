@@ -191,3 +191,28 @@ func TestReadyOnFirstFrameOfAStaticApp(t *testing.T) {
 		t.Errorf("exit %d after SIGTERM\n%s", code, s.p.Stderr.String())
 	}
 }
+
+// TestNoFirstFrameOnAStalledServer: an X server that stops answering while the
+// app is still black ends the session with 79 within the stop bound, and the
+// reason names the X server, not the app.
+func TestNoFirstFrameOnAStalledServer(t *testing.T) {
+	s := startX(t, "xvfb", []string{"XINIT_APP_READY=frame", "XINIT_APP_READY_TIMEOUT=4s", "XINIT_STOP_GRACE=2s"},
+		helperCmd("paint", "20", "3600000"))
+	var xpid int
+	testutil.Eventually(t, 30*time.Second, "the X server", func() bool { xpid = s.xPID(); return xpid != 0 })
+	time.Sleep(time.Second)
+	if err := syscall.Kill(xpid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = syscall.Kill(xpid, syscall.SIGCONT) }()
+	start := time.Now()
+	if code := s.p.Wait(60 * time.Second); code != exitcode.NoFrame {
+		t.Fatalf("exit %d, want %d\n%s", code, exitcode.NoFrame, s.p.Stderr.String())
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("exited %v after the X server stopped", took)
+	}
+	if !strings.Contains(s.p.Stderr.String(), "the X server does not answer") {
+		t.Errorf("the reason does not name the X server\n%s", s.p.Stderr.String())
+	}
+}
