@@ -307,9 +307,10 @@ const firstFrameWait = 100 * time.Millisecond
 // something that is not entirely black (a channel above 8 of 255 somewhere).
 // A watch that began after mark counts as an update: what was drawn before it
 // (an app's one frame, drawn while the meter was still connecting) was not
-// reported. It reads the screen only after an update, at most ten times a
-// second, each read under the meter's DialTimeout: a stalled X server costs it
-// a failed read, not its caller's deadline. It returns nil, or ctx's error.
+// reported. It reads the screen only after an update (and again after a
+// failed read), at most ten times a second, each read under the meter's
+// DialTimeout: a stalled X server costs it a failed read, not its caller's
+// deadline. It returns nil, or ctx's error.
 func (m *Meter) FirstFrame(ctx context.Context, mark int64) error {
 	var c *xscreen.Conn
 	defer func() {
@@ -320,12 +321,14 @@ func (m *Meter) FirstFrame(ctx context.Context, mark int64) error {
 	for {
 		ch, total := m.next()
 		if total > mark {
-			mark = total
 			black, err := m.black(ctx, &c)
 			if err == nil && !black {
 				return nil
 			}
-			if err != nil && ctx.Err() == nil {
+			if err == nil {
+				mark = total
+			} else if ctx.Err() == nil {
+				// Read again: a static app's frame sends no other update.
 				m.log.Debug("first frame: cannot read the screen", zap.Error(err))
 			}
 			wait := time.NewTimer(firstFrameWait)

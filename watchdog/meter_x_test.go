@@ -194,3 +194,41 @@ func TestFirstFrameDrawnBeforeTheWatch(t *testing.T) {
 		t.Fatalf("a frame drawn before the watch began: %v", err)
 	}
 }
+
+// TestFirstFrameReadAgainAfterAFailedRead: when the read after an app's one
+// frame fails (the server grabbed by another client for longer than the
+// read's deadline), the screen is read again, not left until an update that a
+// static app never makes.
+func TestFirstFrameReadAgainAfterAFailedRead(t *testing.T) {
+	display := testutil.Xvfb(t)
+	m := NewMeter(MeterOptions{Display: xscreen.Display{Num: display}, DialTimeout: 300 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	testutil.Eventually(t, 10*time.Second, "the meter to watch", func() bool { return m.Status().Watching })
+
+	mark := m.Mark()
+	c := painter(t, display)
+	if err := xproto.GrabServerChecked(c).Check(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := xpaint.Paint(ctx, c, 5, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() {
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		first <- m.FirstFrame(fctx, mark)
+	}()
+	testutil.Eventually(t, 5*time.Second, "the update to be counted", func() bool { return m.Status().Total > 0 })
+	// Longer than a read's deadline: the read after the update fails.
+	time.Sleep(time.Second)
+	if err := xproto.UngrabServerChecked(c).Check(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("the frame on the screen after a failed read: %v", err)
+	}
+}

@@ -198,9 +198,21 @@ func TestReadyOnFirstFrameOfAStaticApp(t *testing.T) {
 func TestNoFirstFrameOnAStalledServer(t *testing.T) {
 	s := startX(t, "xvfb", []string{"XINIT_APP_READY=frame", "XINIT_APP_READY_TIMEOUT=4s", "XINIT_STOP_GRACE=2s"},
 		helperCmd("paint", "20", "3600000"))
-	var xpid int
-	testutil.Eventually(t, 30*time.Second, "the X server", func() bool { xpid = s.xPID(); return xpid != 0 })
-	time.Sleep(time.Second)
+	testutil.Eventually(t, 60*time.Second, "the app to start", func() bool {
+		if s.p.Exited() {
+			t.Fatalf("exited\n%s", s.p.Stderr.String())
+		}
+		for _, sv := range s.screen().Services {
+			if sv.Name == "app" && sv.State == "starting" {
+				return true
+			}
+		}
+		return false
+	})
+	xpid := s.xPID()
+	if xpid == 0 {
+		t.Fatal("no X server found")
+	}
 	if err := syscall.Kill(xpid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
