@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestErrorsGiveExamplesInTheSourcesForm(t *testing.T) {
@@ -49,5 +50,26 @@ func TestVNCPortNumberFromTOML(t *testing.T) {
 	}
 	if c.VNCPort != 5901 {
 		t.Errorf("VNCPort %d, want 5901", c.VNCPort)
+	}
+}
+
+// TestSlowFPSFractionFromTOML: slow_fps takes a fraction in the file as the
+// variable does, as a TOML number.
+func TestSlowFPSFractionFromTOML(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(file, []byte("slow_fps = 2.5\nslow_for = \"10s\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load([]string{"app"}, func(k string) string {
+		if k == "XINIT_CONFIG" {
+			return file
+		}
+		return ""
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SlowFPS != 2.5 || c.SlowFor != 10*time.Second {
+		t.Errorf("SlowFPS %g, SlowFor %v, want 2.5 and 10s", c.SlowFPS, c.SlowFor)
 	}
 }

@@ -64,6 +64,8 @@ func readFile(path string) (map[string]string, []Service, []error) {
 			vals[k] = v
 		case int64:
 			vals[k] = strconv.FormatInt(v, 10)
+		case float64:
+			vals[k] = strconv.FormatFloat(v, 'f', -1, 64)
 		case bool:
 			vals[k] = strconv.FormatBool(v)
 		case []any:

@@ -3,8 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // checkRecord validates the recorder, bundle and watchdog settings together.
@@ -31,6 +33,15 @@ func (c *Config) checkRecord() []error {
 		if c.AppReady == AppReadyFrame {
 			errs = append(errs, errors.New("XINIT_APP_READY=frame waits for the app's first frame, but no app is given; give one, e.g. xinit-go -- ./simulator, or unset XINIT_APP_READY"))
 		}
+	}
+	if secs := math.Ceil(c.SlowFor.Seconds()); c.SlowFPS > 0 && c.SlowFPS*secs <= 1 {
+		// A slow screen updated at least once in the stretch, and fewer than
+		// XINIT_SLOW_FPS times its seconds: at most once is no such number.
+		example := fmt.Sprintf("XINIT_SLOW_FOR=%s", time.Duration(math.Ceil(2/c.SlowFPS))*time.Second)
+		if 2/c.SlowFPS > (10 * time.Minute).Seconds() {
+			example = "XINIT_SLOW_FPS=1"
+		}
+		errs = append(errs, fmt.Errorf("XINIT_SLOW_FPS=%g over XINIT_SLOW_FOR=%s is at most one update, but a screen with no update is static, not slow: the rule could never fire; ask for more, e.g. %s", c.SlowFPS, c.SlowFor, example))
 	}
 	if c.Record == "" && c.RecordLast != 0 {
 		errs = append(errs, fmt.Errorf("XINIT_RECORD_LAST=%s needs XINIT_RECORD, the file to record into, e.g. XINIT_RECORD=/artifacts/run.mp4", c.RecordLast))

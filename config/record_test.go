@@ -61,6 +61,8 @@ func TestRecordCrossChecks(t *testing.T) {
 		{[]string{"XINIT_RECORD=/art/r.mp4", "XINIT_ARTIFACTS=/art"}, "is inside XINIT_ARTIFACTS"},
 		{[]string{"XINIT_RECORD=/run/xinit-go/r.mp4"}, "is inside XINIT_RUNTIME_DIR"},
 		{[]string{"XINIT_ARTIFACTS=/run/xinit-go/a"}, "XINIT_ARTIFACTS is inside XINIT_RUNTIME_DIR"},
+		{[]string{"XINIT_SLOW_FPS=0.5", "XINIT_SLOW_FOR=2s"}, "XINIT_SLOW_FPS=0.5 over XINIT_SLOW_FOR=2s is at most one update, but a screen with no update is static, not slow: the rule could never fire; ask for more, e.g. XINIT_SLOW_FOR=4s"},
+		{[]string{"XINIT_SLOW_FPS=0.001"}, "the rule could never fire; ask for more, e.g. XINIT_SLOW_FPS=1"},
 	}
 	for _, tc := range cases {
 		_, err := load(t, []string{"app"}, env(tc.kv...))
@@ -70,5 +72,8 @@ func TestRecordCrossChecks(t *testing.T) {
 	}
 	if _, err := load(t, []string{"app"}, env("XINIT_RECORD=/art2/r.mp4", "XINIT_ARTIFACTS=/art")); err != nil {
 		t.Errorf("a sibling directory is not inside: %v", err)
+	}
+	if _, err := load(t, []string{"app"}, env("XINIT_SLOW_FPS=0.6", "XINIT_SLOW_FOR=2s")); err != nil {
+		t.Errorf("a rule that fires on one update in 2s: %v", err)
 	}
 }

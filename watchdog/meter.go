@@ -110,7 +110,11 @@ type Meter struct {
 	watching bool
 	since    time.Time // when the watch began, the gap's origin before any update
 	err      string
-	changed  chan struct{} // closed at each update, then replaced
+	// seen counts the updates and the watches begun: FirstFrame reads the
+	// screen after either, since drawing before a watch began was not
+	// reported. changed is closed at each, then replaced.
+	seen    int64
+	changed chan struct{}
 }
 
 // counts is the meter's memory; add is the only place it changes.
@@ -277,18 +281,27 @@ func (m *Meter) status(now time.Time) MeterStatus {
 	return st
 }
 
-// Mark is the number of updates so far: FirstFrame waits for one after it.
+// Mark is where FirstFrame starts from: it waits for an update after it, or
+// for a watch that began after it (which may have missed the drawing).
 func (m *Meter) Mark() int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.c.total
+	return m.seen
 }
 
-// next is the channel closed at the next update, and the count now.
+// next is the channel closed at the next update or watch, and the count of
+// them now.
 func (m *Meter) next() (<-chan struct{}, int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.changed, m.c.total
+	return m.changed, m.seen
+}
+
+// saw counts an update or a watch begun, and wakes FirstFrame. m.mu is held.
+func (m *Meter) saw() {
+	m.seen++
+	close(m.changed)
+	m.changed = make(chan struct{})
 }
 
 // firstFrameWait is the least time between two reads of the screen while
@@ -297,10 +310,13 @@ func (m *Meter) next() (<-chan struct{}, int64) {
 const firstFrameWait = 100 * time.Millisecond
 
 // FirstFrame waits until the screen has been updated since mark and shows
-// something that is not entirely black (each channel above 8 of 255 somewhere).
-// It reads the screen only after an update, at most ten times a second, each
-// read under the meter's DialTimeout: a stalled X server costs it a failed
-// read, not its caller's deadline. It returns nil, or ctx's error.
+// something that is not entirely black (a channel above 8 of 255 somewhere).
+// A watch that began after mark counts as an update: what was drawn before it
+// (an app's one frame, drawn while the meter was still connecting) was not
+// reported. It reads the screen only after an update (and again after a
+// failed read), at most ten times a second, each read under the meter's
+// DialTimeout: a stalled X server costs it a failed read, not its caller's
+// deadline. It returns nil, or ctx's error.
 func (m *Meter) FirstFrame(ctx context.Context, mark int64) error {
 	var c *xscreen.Conn
 	defer func() {
@@ -311,12 +327,14 @@ func (m *Meter) FirstFrame(ctx context.Context, mark int64) error {
 	for {
 		ch, total := m.next()
 		if total > mark {
-			mark = total
 			black, err := m.black(ctx, &c)
 			if err == nil && !black {
 				return nil
 			}
-			if err != nil && ctx.Err() == nil {
+			if err == nil {
+				mark = total
+			} else if ctx.Err() == nil {
+				// Read again: a static app's frame sends no other update.
 				m.log.Debug("first frame: cannot read the screen", zap.Error(err))
 			}
 			wait := time.NewTimer(firstFrameWait)
@@ -365,6 +383,11 @@ func (m *Meter) black(ctx context.Context, c **xscreen.Conn) (bool, error) {
 // or did not answer.
 const redial = 250 * time.Millisecond
 
+// verifyEvery is how often the meter checks that its damage object is still
+// there: any client may destroy it by its id, and the server then reports no
+// drawing at all.
+const verifyEvery = time.Second
+
 // Run watches the display until ctx ends: it connects (again and again while
 // the X server is not there yet or after it restarted), counts each update and
 // applies the slow-screen rule once a second. It never blocks anyone but
@@ -408,7 +431,30 @@ func (m *Meter) watch(ctx context.Context, dm *xscreen.Damage) {
 	if m.since.IsZero() {
 		m.since = time.Now()
 	}
+	m.saw()
 	m.mu.Unlock()
+	tick := time.NewTicker(verifyEvery)
+	defer tick.Stop()
+	ended := make(chan struct{})
+	defer close(ended)
+	go func() {
+		for {
+			select {
+			case <-ended:
+				return
+			case <-tick.C:
+				// Only while nothing is reported: a report proves the damage
+				// is there, and a Verify between an event and its report
+				// would empty the damage the report reads.
+				m.mu.Lock()
+				idle := time.Since(m.c.last) >= verifyEvery
+				m.mu.Unlock()
+				if idle {
+					dm.Verify()
+				}
+			}
+		}
+	}()
 	for {
 		d, err := dm.Next()
 		if err != nil {
@@ -420,8 +466,7 @@ func (m *Meter) watch(ctx context.Context, dm *xscreen.Damage) {
 		now := time.Now()
 		m.mu.Lock()
 		if m.c.add(now, d) {
-			close(m.changed)
-			m.changed = make(chan struct{})
+			m.saw()
 		}
 		m.mu.Unlock()
 	}

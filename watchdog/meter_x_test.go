@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/damage"
+	"github.com/jezek/xgb/res"
 	"github.com/jezek/xgb/xproto"
 
 	"github.com/xinit-go/xinit-go/internal/testutil"
@@ -117,6 +119,118 @@ func TestFirstFrameStalledServer(t *testing.T) {
 	}
 	if st := m.Status(); st.Watching || st.Error == "" {
 		t.Errorf("status %+v: want not watching, with why", st)
+	}
+}
+
+// TestMeterSurvivesItsDamageDestroyed: any client may destroy the meter's
+// damage object by its id (X-Resource lists the other clients' ids), after
+// which the server reports no drawing at all; the meter notices within a few
+// seconds and counts again, instead of showing a screen that never updates.
+func TestMeterSurvivesItsDamageDestroyed(t *testing.T) {
+	display := testutil.Xvfb(t)
+	m := NewMeter(MeterOptions{Display: xscreen.Display{Num: display}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	testutil.Eventually(t, 10*time.Second, "the meter to watch", func() bool { return m.Status().Watching })
+
+	c := painter(t, display)
+	for _, err := range []error{res.Init(c), damage.Init(c)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := damage.QueryVersion(c, 1, 1).Reply(); err != nil {
+		t.Fatal(err)
+	}
+	clients, err := res.QueryClients(c).Reply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := xproto.Setup(c).ResourceIdBase
+	destroyed := 0
+	for _, cl := range clients.Clients {
+		if cl.ResourceBase == self || cl.ResourceBase == 0 {
+			continue
+		}
+		step := cl.ResourceMask & -cl.ResourceMask
+		for i := uint32(0); i < 64; i++ {
+			if damage.DestroyChecked(c, damage.Damage(cl.ResourceBase+i*step)).Check() == nil {
+				destroyed++
+			}
+		}
+	}
+	if destroyed == 0 {
+		t.Fatal("found no damage object to destroy")
+	}
+	before := m.Status().Total
+	testutil.Eventually(t, 10*time.Second, "the meter to count again", func() bool {
+		if _, err := xpaint.Paint(ctx, c, 5, 0, 1); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		return m.Status().Total > before
+	})
+}
+
+// TestFirstFrameDrawnBeforeTheWatch: an app that draws its one frame (a menu,
+// a splash) before the meter has connected, and nothing after, has drawn its
+// first frame: the meter reads the screen when its watch begins, since the
+// drawing before it was not reported.
+func TestFirstFrameDrawnBeforeTheWatch(t *testing.T) {
+	display := testutil.Xvfb(t)
+	m := NewMeter(MeterOptions{Display: xscreen.Display{Num: display}})
+	mark := m.Mark()
+	if _, err := xpaint.Paint(context.Background(), painter(t, display), 5, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	fctx, fcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer fcancel()
+	if err := m.FirstFrame(fctx, mark); err != nil {
+		t.Fatalf("a frame drawn before the watch began: %v", err)
+	}
+}
+
+// TestFirstFrameReadAgainAfterAFailedRead: when the read after an app's one
+// frame fails (the server grabbed by another client for longer than the
+// read's deadline), the screen is read again, not left until an update that a
+// static app never makes.
+func TestFirstFrameReadAgainAfterAFailedRead(t *testing.T) {
+	display := testutil.Xvfb(t)
+	m := NewMeter(MeterOptions{Display: xscreen.Display{Num: display}, DialTimeout: 300 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	testutil.Eventually(t, 10*time.Second, "the meter to watch", func() bool { return m.Status().Watching })
+
+	mark := m.Mark()
+	c := painter(t, display)
+	if _, err := xpaint.Paint(ctx, c, 5, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, "the update to be counted", func() bool { return m.Status().Total > 0 })
+	if err := xproto.GrabServerChecked(c).Check(); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() {
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		first <- m.FirstFrame(fctx, mark)
+	}()
+	// Longer than a read's deadline: the read after the update fails.
+	time.Sleep(time.Second)
+	if err := xproto.UngrabServerChecked(c).Check(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("the frame on the screen after a failed read: %v", err)
 	}
 }
 

@@ -146,6 +146,15 @@ func (dm *Damage) Next() (Drawn, error) {
 	}
 }
 
+// Verify asks the server, without waiting, about the damage object: when it
+// is gone (any client may destroy it by its id) the server reports no drawing
+// at all, and Verify makes the Next in progress return an error instead. Safe
+// from any goroutine; it empties the damage, which costs at most one more
+// event, never a drawing unseen.
+func (dm *Damage) Verify() {
+	damage.Subtract(dm.c.x, dm.damage, 0, 0)
+}
+
 // Format is screen 0's size and pixel layout.
 func (dm *Damage) Format() Format { return dm.c.format }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/xproto"
 
 	"github.com/xinit-go/xinit-go/internal/testutil"
 	"github.com/xinit-go/xinit-go/internal/xpaint"
@@ -41,7 +42,7 @@ func TestDamageCountsEachFrame(t *testing.T) {
 	}
 	defer painter.Close()
 	const frames = 40
-	if n, err := xpaint.Paint(context.Background(), painter, 100, 0, frames); err != nil || n != frames {
+	if n, err := xpaint.Paint(context.Background(), painter, 25, 0, frames); err != nil || n != frames {
 		t.Fatalf("painted %d: %v", n, err)
 	}
 	time.Sleep(500 * time.Millisecond)
@@ -75,5 +76,60 @@ func TestDamageSetupDeadline(t *testing.T) {
 	})
 	if err == nil || took > timeout+2*time.Second {
 		t.Fatalf("error %v after %v, want a failure after about %v", err, took, timeout)
+	}
+}
+
+// TestDamageFloodCostsOneEventAMillisecond: a client that floods the server
+// with one-pixel requests, as fast as it can, costs the watcher at most one
+// event a millisecond (DamageQuiet), not one per request or round trip.
+func TestDamageFloodCostsOneEventAMillisecond(t *testing.T) {
+	display := testutil.Xvfb(t)
+	dm, err := WatchDamage(context.Background(), Display{Num: display}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dm.Close()
+	events := make(chan int, 1)
+	go func() {
+		n := 0
+		for {
+			if _, err := dm.Next(); err != nil {
+				events <- n
+				return
+			}
+			n++
+		}
+	}()
+	flooder, err := xgb.NewConnDisplay(fmt.Sprintf(":%d", display))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer flooder.Close()
+	s := xproto.Setup(flooder).DefaultScreen(flooder)
+	gc, err := xproto.NewGcontextId(flooder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xproto.CreateGCChecked(flooder, gc, xproto.Drawable(s.Root), xproto.GcForeground, []uint32{0xffffff}).Check(); err != nil {
+		t.Fatal(err)
+	}
+	const flood = 2 * time.Second
+	requests := 0
+	for end := time.Now().Add(flood); time.Now().Before(end); requests++ {
+		xproto.PolyPoint(flooder, xproto.CoordModeOrigin, xproto.Drawable(s.Root), gc, []xproto.Point{{X: int16(requests % 64)}})
+		if requests%100 == 0 {
+			_, _ = xproto.GetInputFocus(flooder).Reply()
+		}
+	}
+	_, _ = xproto.GetInputFocus(flooder).Reply()
+	time.Sleep(100 * time.Millisecond)
+	dm.Close()
+	n := <-events
+	t.Logf("%d events for %d requests in %v", n, requests, flood)
+	if n == 0 {
+		t.Fatal("no event for a flood of drawing")
+	}
+	if most := int(flood/time.Millisecond) + 50; n > most {
+		t.Errorf("%d events in %v of flooding, want at most %d", n, flood, most)
 	}
 }

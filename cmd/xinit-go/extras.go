@@ -19,6 +19,7 @@ import (
 	"github.com/xinit-go/xinit-go/session"
 	"github.com/xinit-go/xinit-go/supervisor"
 	"github.com/xinit-go/xinit-go/watchdog"
+	"github.com/xinit-go/xinit-go/xscreen"
 )
 
 // finishBound bounds what runs after the supervisor has stopped: the stitch of
@@ -144,12 +145,27 @@ func (e *extras) firstFrame() (*supervisor.Probe, error) {
 			return err
 		}
 		reason := fmt.Sprintf("no first frame: the app drew nothing but black for %s (XINIT_APP_READY_TIMEOUT)", timeout)
+		if e.xStalled(ctx) {
+			reason = fmt.Sprintf("no first frame within %s (XINIT_APP_READY_TIMEOUT): the X server does not answer", timeout)
+		}
 		e.log.Error(reason+"; failing the session", zap.Int("exit_code", exitcode.NoFrame))
 		_ = e.sup.Fail(ctx, exitcode.NoFrame, reason)
 		// The stop ends this run, and with it ctx.
 		<-ctx.Done()
 		return errors.New(reason)
 	}}, nil
+}
+
+// xStalled reports whether the X server does not answer a new connection
+// within a second: a first frame that never came may be its doing, not the
+// app's.
+func (e *extras) xStalled(ctx context.Context) bool {
+	c, err := xscreen.Dial(ctx, e.sess.Display(), time.Second)
+	if err != nil {
+		return xscreen.Stalled(err)
+	}
+	c.Close()
+	return false
 }
 
 // attach connects the watchdog and the meter to the supervisor and to /status.

@@ -176,3 +176,55 @@ func TestNoFirstFrameExits79(t *testing.T) {
 		t.Error("no reason in the log")
 	}
 }
+
+// TestReadyOnFirstFrameOfAStaticApp: an app that fills the screen once as
+// soon as it starts, before xinit-go watches the screen, and then waits (a
+// menu) is ready on that frame, not failed with 79.
+func TestReadyOnFirstFrameOfAStaticApp(t *testing.T) {
+	s := startX(t, "xvfb", []string{"XINIT_APP_READY=frame", "XINIT_APP_READY_TIMEOUT=10s", "XINIT_STOP_GRACE=2s"}, helperCmd("still"))
+	s.waitReady()
+	if !strings.Contains(s.p.Stderr.String(), "the app's first frame is on the screen") {
+		t.Error("no first-frame line in the log")
+	}
+	s.p.Signal(syscall.SIGTERM)
+	if code := s.p.Wait(30 * time.Second); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit %d after SIGTERM\n%s", code, s.p.Stderr.String())
+	}
+}
+
+// TestNoFirstFrameOnAStalledServer: an X server that stops answering while the
+// app is still black ends the session with 79 within the stop bound, and the
+// reason names the X server, not the app.
+func TestNoFirstFrameOnAStalledServer(t *testing.T) {
+	s := startX(t, "xvfb", []string{"XINIT_APP_READY=frame", "XINIT_APP_READY_TIMEOUT=4s", "XINIT_STOP_GRACE=2s"},
+		helperCmd("paint", "20", "3600000"))
+	testutil.Eventually(t, 60*time.Second, "the app to start", func() bool {
+		if s.p.Exited() {
+			t.Fatalf("exited\n%s", s.p.Stderr.String())
+		}
+		for _, sv := range s.screen().Services {
+			if sv.Name == "app" && sv.State == "starting" {
+				return true
+			}
+		}
+		return false
+	})
+	xpid := s.xPID()
+	if xpid == 0 {
+		t.Fatal("no X server found")
+	}
+	if err := syscall.Kill(xpid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = syscall.Kill(xpid, syscall.SIGCONT) }()
+	start := time.Now()
+	if code := s.p.Wait(60 * time.Second); code != exitcode.NoFrame {
+		t.Fatalf("exit %d, want %d\n%s", code, exitcode.NoFrame, s.p.Stderr.String())
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("exited %v after the X server stopped", took)
+	}
+	if !strings.Contains(s.p.Stderr.String(), "the X server does not answer") {
+		t.Errorf("the reason does not name the X server\n%s", s.p.Stderr.String())
+	}
+}

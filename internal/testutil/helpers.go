@@ -176,6 +176,9 @@ func init() {
 			}
 			return xpaint.Run(rate, time.Duration(black)*time.Millisecond)
 		}},
+		"still": {"fill the screen once with a colour, then block until killed (an app that shows a menu and waits)", func([]string) int {
+			return xpaint.Still()
+		}},
 		"fail-after": {"MILLIS CODE: sleep, then exit CODE", func(args []string) int {
 			time.Sleep(time.Duration(atoi(args[0])) * time.Millisecond)
 			return atoi(args[1])

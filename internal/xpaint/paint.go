@@ -80,3 +80,19 @@ func Run(rate float64, black time.Duration) int {
 
 // ReportEvery is how often Run prints its own count.
 const ReportEvery = 5 * time.Second
+
+// Still fills $DISPLAY's screen once with a colour, then blocks until killed:
+// an app that shows a menu and waits. It returns an exit code.
+func Still() int {
+	c, err := xgb.NewConn()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "still:", err)
+		return 1
+	}
+	defer c.Close()
+	if _, err := Paint(context.Background(), c, 1, 0, 1); err != nil {
+		fmt.Fprintln(os.Stderr, "still:", err)
+		return 1
+	}
+	select {}
+}
