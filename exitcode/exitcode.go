@@ -40,7 +40,7 @@ var Table = []Row{
 	{"78", "invalid configuration or environment value: nothing was started"},
 	{"69", "the requested backend is unavailable (no GPU, MIG mode, missing or mismatched X driver), or, with `XINIT_REQUIRE_GPU=1`, the GL renderer the app would get is software (llvmpipe, softpipe, swrast), or every Vulkan device it would see is a CPU (lavapipe): the app never started, and the log says which library answered and what to set"},
 	{"75", "the screen was frozen or entirely black for `XINIT_FREEZE_TIMEOUT` and `XINIT_FREEZE_ACTION=fail`, or slow (fewer than `XINIT_SLOW_FPS` updates a second over `XINIT_SLOW_FOR`) and `XINIT_SLOW_ACTION=fail` (or `restart` with the app's restart budget spent). 75 is sysexits' EX_TEMPFAIL: a hang is often transient (a driver, a GPU), so CI may retry on it (GitLab's `retry: exit_codes: [75]`), unlike the app's own failures"},
-	{"79", "with `XINIT_APP_READY=frame`, the app drew no frame that was not entirely black within `XINIT_APP_READY_TIMEOUT` of its start: it hung while loading, or draws nothing on this display"},
+	{"79", "with `XINIT_APP_READY=frame`, the app drew no frame that was not entirely black within `XINIT_APP_READY_TIMEOUT` of its start: it hung while loading, or draws nothing on this display, or the X server stopped answering (the reason says which)"},
 	{"70", "a required service (the X server; VNC when there is no app) never became ready or used up its restart budget; or the app, under `XINIT_APP_RESTART=always`, used up its budget with a clean exit (a session that failed never exits 0)"},
 }
 
