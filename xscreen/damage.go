@@ -17,20 +17,22 @@ import (
 // costs nothing while nothing is drawn.
 //
 // It asks for one event when the screen goes from undamaged to damaged
-// (DamageReportLevelNonEmpty). DamageQuiet after each event it empties the
-// damage into a region of its own and fetches that region's bounding box: one
-// report holds everything drawn from the event to then. So events come at most
-// one per DamageQuiet and round trip however much is drawn (a client that
-// floods the server with tiny requests costs one event a millisecond, not one
-// a request), and each report says where the drawing was.
+// (DamageReportLevelNonEmpty). At each event it empties the damage into a
+// region of its own, at least DamageQuiet after it last did, and fetches that
+// region's bounding box: one report holds everything drawn from the event to
+// then. So events come at most one per DamageQuiet and round trip however much
+// is drawn (a client that floods the server with tiny requests costs one event
+// a millisecond, not one a request), an app drawing less often than that is
+// reported at once, and each report says where the drawing was.
 type Damage struct {
-	c      *Conn
-	damage damage.Damage
-	parts  xfixes.Region
+	c       *Conn
+	damage  damage.Damage
+	parts   xfixes.Region
+	emptied time.Time // when the damage was last emptied
 }
 
-// DamageQuiet is how long after an event the damage is emptied: drawing in
-// that time is part of the same report.
+// DamageQuiet is the least time between two reports: drawing in that time is
+// part of the same report.
 const DamageQuiet = time.Millisecond
 
 // Drawn is one report of drawing.
@@ -132,11 +134,12 @@ func (dm *Damage) Next() (Drawn, error) {
 		if !ok || n.Damage != dm.damage {
 			continue
 		}
-		// Let the rest of this burst be drawn, then move the damage into the
-		// region (emptying it: the next drawing sends the next event) and
-		// read where it was.
-		time.Sleep(DamageQuiet)
+		// At most one report a DamageQuiet: drawing until then is in this
+		// one. Then move the damage into the region (emptying it: the next
+		// drawing sends the next event) and read where it was.
+		time.Sleep(time.Until(dm.emptied.Add(DamageQuiet)))
 		damage.Subtract(dm.c.x, dm.damage, 0, dm.parts)
+		dm.emptied = time.Now()
 		r, ferr := xfixes.FetchRegion(dm.c.x, dm.parts).Reply()
 		if ferr != nil {
 			return Drawn{}, fmt.Errorf("display %s: XFIXES FetchRegion: %w", dm.c.display, ferr)
