@@ -24,8 +24,8 @@
  *     waits for the copy and puts the segment on the window; elsewhere (or with
  *     XINIT_VK_PRESENT_IMPORT=0, or when the driver refuses the segment or its
  *     alignment) the worker moves the pixels from a mapped buffer into one segment.
- *     Segments are removed with IPC_RMID as soon as the X server has attached them, so
- *     a killed app leaves nothing behind; without MIT-SHM the worker sends plain
+ *     Segments are removed with IPC_RMID before the X server attaches them, so a
+ *     killed app leaves nothing behind, even one killed while the X server did not answer; without MIT-SHM the worker sends plain
  *     PutImage requests. FIFO and FIFO_RELAXED show every frame in order;
  *     MAILBOX and IMMEDIATE show the newest frame whose copy has finished, release
  *     older finished ones unshown and never wait on a frame they may drop;
@@ -54,6 +54,12 @@
  * would otherwise get the layer's swapchain handles, or present fences and waits
  * nobody signals. VK_KHR_incremental_present stays: its regions are a hint that a
  * presentation engine may ignore, and the layer copies the whole image.
+ *
+ * One vkQueuePresentKHR may hold swapchains of the layer's and of the driver's (a window
+ * the driver presents to beside one it cannot): the layer's are copied, after the app's
+ * semaphores, and the driver's presented once that wait is done (present_mixed). Names
+ * and tags the app gives the layer's swapchains (VK_EXT_debug_utils, VK_EXT_debug_marker)
+ * stop at the layer: below it the handle means nothing, or another object.
  *
  * Every X request the layer sends is checked, so a destroyed window becomes
  * VK_ERROR_SURFACE_LOST_KHR instead of an X error in the app's event queue.
@@ -291,7 +297,9 @@ struct dev {
 	X(DestroySemaphore) X(QueueBindSparse)                                            \
 	X(CreateSwapchainKHR) X(DestroySwapchainKHR) X(GetSwapchainImagesKHR)             \
 	X(AcquireNextImageKHR) X(AcquireNextImage2KHR) X(QueuePresentKHR)                 \
-	X(GetDeviceGroupPresentCapabilitiesKHR) X(GetDeviceGroupSurfacePresentModesKHR)
+	X(GetDeviceGroupPresentCapabilitiesKHR) X(GetDeviceGroupSurfacePresentModesKHR)        \
+	X(SetDebugUtilsObjectNameEXT) X(SetDebugUtilsObjectTagEXT)                        \
+	X(DebugMarkerSetObjectNameEXT) X(DebugMarkerSetObjectTagEXT)
 	DEV_FNS(DEV_FN)
 };
 
@@ -439,21 +447,22 @@ static bool shm_usable(xcb_connection_t *c) {
 	return ext && ext->present;
 }
 
-/* shm_open_segment makes one segment of size bytes that the X server has attached,
- * and removes its id at once: it lives only as long as both mappings do. */
+/* shm_open_segment makes one segment of size bytes that the X server has attached.
+ * Its id is removed before the X server is asked to attach it (Linux lets a process
+ * attach a removed segment while another still has it): it lives only as long as both
+ * mappings do, and an app killed while the X server has not answered (stalled, or
+ * grabbed by another client) leaves nothing behind. */
 static bool shm_open_segment(xcb_connection_t *c, size_t size, xcb_shm_seg_t *seg_out,
 			     void **addr_out) {
 	int id = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600);
 	if (id < 0)
 		return false;
 	void *addr = shmat(id, NULL, 0);
-	if (addr == (void *)-1) {
-		shmctl(id, IPC_RMID, NULL);
+	shmctl(id, IPC_RMID, NULL);
+	if (addr == (void *)-1)
 		return false;
-	}
 	xcb_shm_seg_t seg = xcb_generate_id(c);
 	xcb_generic_error_t *err = xcb_request_check(c, xcb_shm_attach_checked(c, seg, id, 1));
-	shmctl(id, IPC_RMID, NULL);
 	if (err) { /* e.g. an X server in another IPC namespace */
 		free(err);
 		shmdt(addr);
@@ -2266,6 +2275,67 @@ static VkResult record_copy(struct swapchain *sc, uint32_t family) {
 	return VK_SUCCESS;
 }
 
+static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPresentInfoKHR *pi);
+
+/* worse_result keeps the worse of two present results: an error before
+ * VK_SUBOPTIMAL_KHR before VK_SUCCESS */
+static VkResult worse_result(VkResult worst, VkResult r) {
+	return (r < 0 ? worst >= 0 : worst == VK_SUCCESS) ? r : worst;
+}
+
+/* present_mixed presents, in one call of the app's, swapchains of the layer's and of the
+ * driver's (windows the driver presents to and windows it cannot, on one device): the
+ * layer's first, its copy waiting on the app's semaphores, then, once the queue has
+ * done that wait (a fence, waited for here), the driver's, waiting on nothing more.
+ * The app's pNext chain, whose arrays are per swapchain (present regions, a hint), is
+ * not handed on. */
+static VkResult present_mixed(struct dev *d, VkQueue queue, const VkPresentInfoKHR *pi) {
+	uint32_t n = pi->swapchainCount, nl = 0, nd = 0;
+	VkSwapchainKHR lh[n], dh[n];
+	uint32_t li[n], di[n];
+	VkResult lr[n], dr[n];
+	bool ours[n];
+	for (uint32_t k = 0; k < n; k++) {
+		ours[k] = sc_find(pi->pSwapchains[k]) != NULL;
+		if (ours[k]) {
+			lh[nl] = pi->pSwapchains[k];
+			li[nl++] = pi->pImageIndices[k];
+		} else {
+			dh[nd] = pi->pSwapchains[k];
+			di[nd++] = pi->pImageIndices[k];
+		}
+	}
+	VkPresentInfoKHR mine = {VK_STRUCTURE_TYPE_PRESENT_INFO_KHR, NULL, pi->waitSemaphoreCount,
+				 pi->pWaitSemaphores, nl, lh, li, lr};
+	VkResult r = QueuePresentKHR(queue, &mine);
+	if (r < 0)
+		return r;
+	/* the driver's present waits for what the app's semaphores stood for on the CPU:
+	 * they are the layer's copy's to wait on now */
+	VkFence done;
+	VkFenceCreateInfo fci = {VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, NULL, 0};
+	VkQueue sq = d->xfer ? d->xfer : queue;
+	if ((r = d->CreateFence(d->handle, &fci, NULL, &done)) != VK_SUCCESS)
+		return r;
+	pthread_mutex_lock(&d->queue_lock);
+	r = d->QueueSubmit(sq, 0, NULL, done);
+	pthread_mutex_unlock(&d->queue_lock);
+	if (r == VK_SUCCESS)
+		r = d->WaitForFences(d->handle, 1, &done, VK_TRUE, UINT64_MAX);
+	d->DestroyFence(d->handle, done, NULL);
+	if (r != VK_SUCCESS)
+		return r;
+	VkPresentInfoKHR theirs = {VK_STRUCTURE_TYPE_PRESENT_INFO_KHR, NULL, 0, NULL, nd, dh, di, dr};
+	VkResult worst = d->QueuePresentKHR(queue, &theirs);
+	for (uint32_t k = 0, l = 0, m = 0; k < n; k++) {
+		VkResult res = ours[k] ? lr[l++] : dr[m++];
+		if (pi->pResults)
+			pi->pResults[k] = res;
+		worst = worse_result(worst, res);
+	}
+	return worst;
+}
+
 static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPresentInfoKHR *pi) {
 	struct dev *d = dev_find(key_of(queue));
 	if (books_open(d)) {
@@ -2275,8 +2345,13 @@ static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPre
 	}
 	if (pi->swapchainCount == 0)
 		return VK_SUCCESS;
-	if (!sc_find(pi->pSwapchains[0]))
+	uint32_t nours = 0;
+	for (uint32_t k = 0; k < pi->swapchainCount; k++)
+		nours += sc_find(pi->pSwapchains[k]) != NULL;
+	if (nours == 0)
 		return d->QueuePresentKHR(queue, pi);
+	if (nours < pi->swapchainCount)
+		return present_mixed(d, queue, pi);
 	/* the copy runs on the layer's transfer queue where there is one, else on the
 	 * app's, after the app's wait semaphores either way */
 	VkQueue sq = d->xfer ? d->xfer : queue;
@@ -2325,8 +2400,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPre
 		pthread_mutex_unlock(&sc->lock);
 		if (pi->pResults)
 			pi->pResults[k] = res;
-		if (res < 0 ? worst >= 0 : worst == VK_SUCCESS)
-			worst = res; /* an error before VK_SUBOPTIMAL_KHR */
+		worst = worse_result(worst, res);
 	}
 	return worst;
 }
@@ -2348,6 +2422,44 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetDeviceGroupSurfacePresentModesKHR(
 		return d->GetDeviceGroupSurfacePresentModesKHR(device, surface, modes);
 	*modes = VK_DEVICE_GROUP_PRESENT_MODE_LOCAL_BIT_KHR;
 	return VK_SUCCESS;
+}
+
+/* The app may name or tag any handle it has (VK_EXT_debug_utils, VK_EXT_debug_marker),
+ * a swapchain of the layer's too: nothing below the layer knows that handle (a driver
+ * that looks the object up would take the layer's swapchain for one of its own), so
+ * the name stops here. */
+static bool layer_swapchain(uint64_t type, uint64_t debug_report_type, uint64_t handle) {
+	return (type == VK_OBJECT_TYPE_SWAPCHAIN_KHR ||
+		debug_report_type == VK_DEBUG_REPORT_OBJECT_TYPE_SWAPCHAIN_KHR_EXT) &&
+	       sc_find((VkSwapchainKHR)(uintptr_t)handle) != NULL;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL
+SetDebugUtilsObjectNameEXT(VkDevice device, const VkDebugUtilsObjectNameInfoEXT *info) {
+	if (layer_swapchain(info->objectType, 0, info->objectHandle))
+		return VK_SUCCESS;
+	return dev_find(key_of(device))->SetDebugUtilsObjectNameEXT(device, info);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL
+SetDebugUtilsObjectTagEXT(VkDevice device, const VkDebugUtilsObjectTagInfoEXT *info) {
+	if (layer_swapchain(info->objectType, 0, info->objectHandle))
+		return VK_SUCCESS;
+	return dev_find(key_of(device))->SetDebugUtilsObjectTagEXT(device, info);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL
+DebugMarkerSetObjectNameEXT(VkDevice device, const VkDebugMarkerObjectNameInfoEXT *info) {
+	if (layer_swapchain(0, info->objectType, info->object))
+		return VK_SUCCESS;
+	return dev_find(key_of(device))->DebugMarkerSetObjectNameEXT(device, info);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL
+DebugMarkerSetObjectTagEXT(VkDevice device, const VkDebugMarkerObjectTagInfoEXT *info) {
+	if (layer_swapchain(0, info->objectType, info->object))
+		return VK_SUCCESS;
+	return dev_find(key_of(device))->DebugMarkerSetObjectTagEXT(device, info);
 }
 
 /* ---- entry points ---- */
@@ -2376,6 +2488,10 @@ static PFN_vkVoidFunction device_fn(const char *name) {
 	FN(QueuePresentKHR)
 	FN(GetDeviceGroupPresentCapabilitiesKHR)
 	FN(GetDeviceGroupSurfacePresentModesKHR)
+	FN(SetDebugUtilsObjectNameEXT)
+	FN(SetDebugUtilsObjectTagEXT)
+	FN(DebugMarkerSetObjectNameEXT)
+	FN(DebugMarkerSetObjectTagEXT)
 	return NULL;
 }
 
@@ -2386,6 +2502,18 @@ static bool books_fn(const char *name) {
 	    "vkQueueSubmit",  "vkQueueSubmit2", "vkQueueSubmit2KHR",   "vkQueueBindSparse",
 	    "vkWaitForFences", "vkGetFenceStatus", "vkResetFences", "vkDestroyFence",
 	    "vkDestroySemaphore"};
+	for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++)
+		if (strcmp(name, fns[k]) == 0)
+			return true;
+	return false;
+}
+
+/* the entry points the layer intercepts that a device may not have */
+static bool may_lack(const char *name) {
+	static const char *const fns[] = {
+	    "vkQueueSubmit2", "vkQueueSubmit2KHR", "vkSetDebugUtilsObjectNameEXT",
+	    "vkSetDebugUtilsObjectTagEXT", "vkDebugMarkerSetObjectNameEXT",
+	    "vkDebugMarkerSetObjectTagEXT"};
 	for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++)
 		if (strcmp(name, fns[k]) == 0)
 			return true;
@@ -2407,8 +2535,7 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL xinit_GetDeviceProcAddr(VkDevice
 	PFN_vkVoidFunction f = device_fn(name);
 	if (f) {
 		/* an entry point the device does not have stays absent */
-		if (d && (strcmp(name, "vkQueueSubmit2") == 0 || strcmp(name, "vkQueueSubmit2KHR") == 0) &&
-		    !d->GetDeviceProcAddr(device, name))
+		if (d && may_lack(name) && !d->GetDeviceProcAddr(device, name))
 			return NULL;
 		return f;
 	}
