@@ -31,8 +31,9 @@
  * exits 0, so a caller can match N against the lines the layer printed for this process.
  *
  * With "attack" (VK_LAYER_XINIT_test_offer below the layer, XINIT_TEST_NO_PRESENT=1) it
- * uses the API in legal ways that once reached past the layer: it names a swapchain
- * with VK_EXT_debug_utils, presents in one vkQueuePresentKHR a swapchain the driver
+ * uses the API in legal ways that once reached past the layer: it draws frames into
+ * images of its own bound to the swapchain's (VkImageSwapchainCreateInfoKHR,
+ * VkBindImageMemorySwapchainInfoKHR), names a swapchain with VK_EXT_debug_utils, presents in one vkQueuePresentKHR a swapchain the driver
  * presents (a window made while XINIT_TEST_NO_PRESENT is unset) and one the layer
  * copies, shows frames in windows of 1x1, 4097x3 and 3x701 beside another, destroys a
  * window under its swapchain (VK_ERROR_SURFACE_LOST_KHR, no X error in its event
@@ -1043,7 +1044,49 @@ static void named(void) {
 	printf("swapchain-test: a named swapchain, frames shown\n");
 }
 
+/* aliased: an image of the app's bound to a swapchain image's memory (Vulkan 1.1's
+ * VkImageSwapchainCreateInfoKHR and VkBindImageMemorySwapchainInfoKHR): the layer's
+ * swapchain handle must not reach the driver, and what the app draws into the image
+ * is what the window shows */
+static void aliased(void) {
+	struct chain c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+	VkImageSwapchainCreateInfoKHR sw = {VK_STRUCTURE_TYPE_IMAGE_SWAPCHAIN_CREATE_INFO_KHR, NULL,
+					    c.handle};
+	VkImageCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
+				 .pNext = &sw,
+				 .imageType = VK_IMAGE_TYPE_2D,
+				 .format = VK_FORMAT_B8G8R8A8_UNORM,
+				 .extent = {c.extent.width, c.extent.height, 1},
+				 .mipLevels = 1,
+				 .arrayLayers = 1,
+				 .samples = VK_SAMPLE_COUNT_1_BIT,
+				 .tiling = VK_IMAGE_TILING_OPTIMAL,
+				 .usage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT |
+					  VK_IMAGE_USAGE_TRANSFER_DST_BIT};
+	VkImage alias[16];
+	for (uint32_t k = 0; k < c.count; k++) {
+		VK(vkCreateImage(dev, &ici, NULL, &alias[k]));
+		VkBindImageMemorySwapchainInfoKHR bs = {
+		    VK_STRUCTURE_TYPE_BIND_IMAGE_MEMORY_SWAPCHAIN_INFO_KHR, NULL, c.handle, k};
+		VkBindImageMemoryInfo bi = {VK_STRUCTURE_TYPE_BIND_IMAGE_MEMORY_INFO, &bs, alias[k],
+					    VK_NULL_HANDLE, 0};
+		VK(vkBindImageMemory2(dev, 1, &bi));
+	}
+	/* frames drawn into the aliases */
+	VkImage own[16];
+	memcpy(own, c.images, sizeof own);
+	memcpy(c.images, alias, sizeof alias);
+	shows(&c, 0x5090d0);
+	VK(vkDeviceWaitIdle(dev));
+	for (uint32_t k = 0; k < c.count; k++)
+		vkDestroyImage(dev, alias[k], NULL);
+	memcpy(c.images, own, sizeof own);
+	vkDestroySwapchainKHR(dev, c.handle, NULL);
+	printf("swapchain-test: images bound to a swapchain's, frames shown\n");
+}
+
 static void attack(void) {
+	aliased();
 	named();
 	mixed();
 	windows();

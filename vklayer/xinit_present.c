@@ -59,7 +59,10 @@
  * the driver presents to beside one it cannot): the layer's are copied, after the app's
  * semaphores, and the driver's presented once that wait is done (present_mixed). Names
  * and tags the app gives the layer's swapchains (VK_EXT_debug_utils, VK_EXT_debug_marker)
- * stop at the layer: below it the handle means nothing, or another object.
+ * stop at the layer: below it the handle means nothing, or another object. An image the
+ * app binds to a swapchain image (VkImageSwapchainCreateInfoKHR,
+ * VkBindImageMemorySwapchainInfoKHR) is made as the layer's images are and bound to the
+ * same memory (both with VK_IMAGE_CREATE_ALIAS_BIT where the device has it).
  *
  * Every X request the layer sends is checked, so a destroyed window becomes
  * VK_ERROR_SURFACE_LOST_KHR instead of an X error in the app's event queue.
@@ -273,6 +276,10 @@ struct dev {
 	VkDeviceSize host_align;
 	PFN_vkGetMemoryHostPointerPropertiesEXT GetMemoryHostPointerPropertiesEXT;
 
+	/* images may alias others (Vulkan 1.1 or VK_KHR_bind_memory2): the swapchain's are
+	 * made with VK_IMAGE_CREATE_ALIAS_BIT, for the app's images bound to them */
+	bool alias;
+
 	/* how acquire signals (see signal_acquired): sync files, or the books below */
 	bool sync_fd;
 	PFN_vkImportSemaphoreFdKHR ImportSemaphoreFdKHR;
@@ -299,7 +306,8 @@ struct dev {
 	X(AcquireNextImageKHR) X(AcquireNextImage2KHR) X(QueuePresentKHR)                 \
 	X(GetDeviceGroupPresentCapabilitiesKHR) X(GetDeviceGroupSurfacePresentModesKHR)        \
 	X(SetDebugUtilsObjectNameEXT) X(SetDebugUtilsObjectTagEXT)                        \
-	X(DebugMarkerSetObjectNameEXT) X(DebugMarkerSetObjectTagEXT)
+	X(DebugMarkerSetObjectNameEXT) X(DebugMarkerSetObjectTagEXT)                      \
+	X(BindImageMemory2) X(BindImageMemory2KHR)
 	DEV_FNS(DEV_FN)
 };
 
@@ -348,6 +356,13 @@ struct swapchain {
 	 * swapchain makes, the copy's command pool included, is made and destroyed with it */
 	const VkAllocationCallbacks *alloc;
 	VkAllocationCallbacks alloc_copy;
+
+	/* how its images were made: an image of the app's bound to one of them
+	 * (VkImageSwapchainCreateInfoKHR) is made the same way */
+	VkSwapchainCreateInfoKHR info;
+	uint32_t *families;
+	VkImageFormatListCreateInfo list;
+	VkFormat *formats;
 
 	pthread_t worker;
 	pthread_mutex_t lock; /* guards what follows */
@@ -1449,6 +1464,9 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	d->inst = i;
 	d->set_loader_data = loader_data->u.pfnSetDeviceLoaderData;
 	d->pass = pass;
+	d->alias = (i->api >= VK_API_VERSION_1_1 && props.apiVersion >= VK_API_VERSION_1_1) ||
+		   named(ci->ppEnabledExtensionNames, ci->enabledExtensionCount,
+			 VK_KHR_BIND_MEMORY_2_EXTENSION_NAME);
 	pthread_mutex_init(&d->queue_lock, NULL);
 	pthread_mutex_init(&d->books_lock, NULL);
 	i->GetPhysicalDeviceMemoryProperties(pd, &d->mem);
@@ -1623,6 +1641,8 @@ static void destroy_swapchain(struct swapchain *sc) {
 	pthread_cond_destroy(&sc->freed);
 	free(sc->fifo);
 	free(sc->images);
+	free(sc->families);
+	free(sc->formats);
 	free(sc);
 }
 
@@ -1678,10 +1698,11 @@ static VkResult import_segment(struct swapchain *sc, struct image *img,
 	return d->BindBufferMemory(d->handle, img->buffer, img->buffer_memory, 0);
 }
 
-static VkResult create_image(struct swapchain *sc, struct image *img,
-			     const VkSwapchainCreateInfoKHR *ci, const VkAllocationCallbacks *alloc) {
-	struct dev *d = sc->dev;
-	VkImageCreateInfo ici = {
+/* image_info fills *ici with how the swapchain's images are made from what the app asked
+ * (*list holds its format list, where it gave one) */
+static void image_info(struct dev *d, const VkSwapchainCreateInfoKHR *ci, VkImageCreateInfo *ici,
+		       VkImageFormatListCreateInfo *list, uint32_t shared[2]) {
+	*ici = (VkImageCreateInfo){
 	    .sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
 	    .imageType = VK_IMAGE_TYPE_2D,
 	    .format = ci->imageFormat,
@@ -1696,23 +1717,36 @@ static VkResult create_image(struct swapchain *sc, struct image *img,
 	    .pQueueFamilyIndices = ci->pQueueFamilyIndices,
 	    .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED,
 	};
+	/* an image of the app's may alias it (see CreateImage): made the same way, both
+	 * read the memory alike */
+	if (d->alias)
+		ici->flags |= VK_IMAGE_CREATE_ALIAS_BIT;
 	/* the copy's queue reads the image too: shared by the app's family and its */
-	uint32_t shared[2] = {d->app_family, d->xfer_family};
+	shared[0] = d->app_family;
+	shared[1] = d->xfer_family;
 	if (d->xfer) {
-		ici.sharingMode = VK_SHARING_MODE_CONCURRENT;
-		ici.queueFamilyIndexCount = 2;
-		ici.pQueueFamilyIndices = shared;
+		ici->sharingMode = VK_SHARING_MODE_CONCURRENT;
+		ici->queueFamilyIndexCount = 2;
+		ici->pQueueFamilyIndices = shared;
 	}
-	VkImageFormatListCreateInfo list;
 	if (ci->flags & VK_SWAPCHAIN_CREATE_MUTABLE_FORMAT_BIT_KHR) {
-		ici.flags |= VK_IMAGE_CREATE_MUTABLE_FORMAT_BIT | VK_IMAGE_CREATE_EXTENDED_USAGE_BIT;
+		ici->flags |= VK_IMAGE_CREATE_MUTABLE_FORMAT_BIT | VK_IMAGE_CREATE_EXTENDED_USAGE_BIT;
 		for (const VkBaseInStructure *p = ci->pNext; p; p = p->pNext)
 			if (p->sType == VK_STRUCTURE_TYPE_IMAGE_FORMAT_LIST_CREATE_INFO) {
-				list = *(const VkImageFormatListCreateInfo *)p;
-				list.pNext = NULL; /* the list alone, not the rest of the chain */
-				ici.pNext = &list;
+				*list = *(const VkImageFormatListCreateInfo *)p;
+				list->pNext = NULL; /* the list alone, not the rest of the chain */
+				ici->pNext = list;
 			}
 	}
+}
+
+static VkResult create_image(struct swapchain *sc, struct image *img,
+			     const VkSwapchainCreateInfoKHR *ci, const VkAllocationCallbacks *alloc) {
+	struct dev *d = sc->dev;
+	VkImageCreateInfo ici;
+	VkImageFormatListCreateInfo list;
+	uint32_t shared[2];
+	image_info(d, ci, &ici, &list, shared);
 	VkResult r = d->CreateImage(d->handle, &ici, alloc, &img->image);
 	if (r != VK_SUCCESS)
 		return r;
@@ -1759,6 +1793,35 @@ static VkResult create_image(struct swapchain *sc, struct image *img,
 		VK_SUCCESS)
 		return r;
 	return VK_SUCCESS;
+}
+
+/* keep_info keeps what image_info needs of ci, for images the app binds to the
+ * swapchain's later */
+static bool keep_info(struct swapchain *sc, const VkSwapchainCreateInfoKHR *ci) {
+	sc->info = *ci;
+	sc->info.pNext = NULL;
+	uint32_t nf = ci->imageSharingMode == VK_SHARING_MODE_CONCURRENT ? ci->queueFamilyIndexCount : 0;
+	sc->info.queueFamilyIndexCount = nf;
+	sc->info.pQueueFamilyIndices = NULL;
+	if (nf) {
+		if (!(sc->families = calloc(nf, sizeof *sc->families)))
+			return false;
+		memcpy(sc->families, ci->pQueueFamilyIndices, nf * sizeof *sc->families);
+		sc->info.pQueueFamilyIndices = sc->families;
+	}
+	for (const VkBaseInStructure *p = ci->pNext; p; p = p->pNext)
+		if (p->sType == VK_STRUCTURE_TYPE_IMAGE_FORMAT_LIST_CREATE_INFO) {
+			sc->list = *(const VkImageFormatListCreateInfo *)p;
+			sc->list.pNext = NULL;
+			uint32_t n = sc->list.viewFormatCount;
+			if (n && !(sc->formats = calloc(n, sizeof *sc->formats)))
+				return false;
+			if (n)
+				memcpy(sc->formats, sc->list.pViewFormats, n * sizeof *sc->formats);
+			sc->list.pViewFormats = sc->formats;
+			sc->info.pNext = &sc->list;
+		}
+	return true;
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
@@ -1833,7 +1896,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 	pthread_condattr_destroy(&ca);
 	sc->images = calloc(sc->count, sizeof *sc->images);
 	sc->fifo = calloc(sc->count, sizeof *sc->fifo);
-	if (!sc->images || !sc->fifo) {
+	if (!sc->images || !sc->fifo || !keep_info(sc, ci)) {
 		destroy_swapchain(sc);
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	}
@@ -1887,6 +1950,63 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 	    d->sync_fd ? "by sync file" : "through the layer's books", on);
 	*out = (VkSwapchainKHR)(uintptr_t)sc;
 	return VK_SUCCESS;
+}
+
+/* An image of the app's may be bound to a swapchain image's memory (Vulkan 1.1,
+ * VkImageSwapchainCreateInfoKHR then VkBindImageMemorySwapchainInfoKHR): for the
+ * layer's swapchains it is made as their images are, without the swapchain the driver
+ * would not know, and bound to that image's memory. */
+static VKAPI_ATTR VkResult VKAPI_CALL CreateImage(VkDevice device, const VkImageCreateInfo *ci,
+						  const VkAllocationCallbacks *alloc, VkImage *out) {
+	struct dev *d = dev_find(key_of(device));
+	struct swapchain *sc = NULL;
+	for (const VkBaseInStructure *p = ci->pNext; p; p = p->pNext)
+		if (p->sType == VK_STRUCTURE_TYPE_IMAGE_SWAPCHAIN_CREATE_INFO_KHR)
+			sc = sc_find(((const VkImageSwapchainCreateInfoKHR *)p)->swapchain);
+	if (!sc)
+		return d->CreateImage(device, ci, alloc, out);
+	VkImageCreateInfo ici;
+	VkImageFormatListCreateInfo list;
+	uint32_t shared[2];
+	image_info(d, &sc->info, &ici, &list, shared);
+	return d->CreateImage(device, &ici, alloc, out);
+}
+
+static VkResult bind_images(PFN_vkBindImageMemory2 next, VkDevice device, uint32_t n,
+			    const VkBindImageMemoryInfo *bi) {
+	VkBindImageMemoryInfo *mine = NULL;
+	for (uint32_t k = 0; k < n; k++)
+		for (const VkBaseInStructure *p = bi[k].pNext; p; p = p->pNext) {
+			if (p->sType != VK_STRUCTURE_TYPE_BIND_IMAGE_MEMORY_SWAPCHAIN_INFO_KHR)
+				continue;
+			const VkBindImageMemorySwapchainInfoKHR *b = (const void *)p;
+			struct swapchain *sc = sc_find(b->swapchain);
+			if (!sc || b->imageIndex >= sc->count)
+				continue;
+			if (!mine) {
+				if (!(mine = malloc(n * sizeof *mine)))
+					return VK_ERROR_OUT_OF_HOST_MEMORY;
+				memcpy(mine, bi, n * sizeof *mine);
+			}
+			mine[k] = (VkBindImageMemoryInfo){VK_STRUCTURE_TYPE_BIND_IMAGE_MEMORY_INFO, NULL,
+							  bi[k].image,
+							  sc->images[b->imageIndex].memory, 0};
+		}
+	VkResult r = next(device, n, mine ? mine : bi);
+	free(mine);
+	return r;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL BindImageMemory2(VkDevice device, uint32_t n,
+						       const VkBindImageMemoryInfo *bi) {
+	struct dev *d = dev_find(key_of(device));
+	return bind_images(d->BindImageMemory2, device, n, bi);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL BindImageMemory2KHR(VkDevice device, uint32_t n,
+							  const VkBindImageMemoryInfo *bi) {
+	struct dev *d = dev_find(key_of(device));
+	return bind_images(d->BindImageMemory2KHR, device, n, bi);
 }
 
 static VKAPI_ATTR void VKAPI_CALL DestroySwapchainKHR(VkDevice device, VkSwapchainKHR h,
@@ -2488,6 +2608,9 @@ static PFN_vkVoidFunction device_fn(const char *name) {
 	FN(QueuePresentKHR)
 	FN(GetDeviceGroupPresentCapabilitiesKHR)
 	FN(GetDeviceGroupSurfacePresentModesKHR)
+	FN(CreateImage)
+	FN(BindImageMemory2)
+	FN(BindImageMemory2KHR)
 	FN(SetDebugUtilsObjectNameEXT)
 	FN(SetDebugUtilsObjectTagEXT)
 	FN(DebugMarkerSetObjectNameEXT)
@@ -2511,7 +2634,8 @@ static bool books_fn(const char *name) {
 /* the entry points the layer intercepts that a device may not have */
 static bool may_lack(const char *name) {
 	static const char *const fns[] = {
-	    "vkQueueSubmit2", "vkQueueSubmit2KHR", "vkSetDebugUtilsObjectNameEXT",
+	    "vkQueueSubmit2", "vkQueueSubmit2KHR", "vkBindImageMemory2", "vkBindImageMemory2KHR",
+	    "vkSetDebugUtilsObjectNameEXT",
 	    "vkSetDebugUtilsObjectTagEXT", "vkDebugMarkerSetObjectNameEXT",
 	    "vkDebugMarkerSetObjectTagEXT"};
 	for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++)
