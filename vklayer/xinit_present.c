@@ -2428,7 +2428,9 @@ static VkResult present_mixed(struct dev *d, VkQueue queue, const VkPresentInfoK
 	VkPresentInfoKHR mine = {VK_STRUCTURE_TYPE_PRESENT_INFO_KHR, NULL, pi->waitSemaphoreCount,
 				 pi->pWaitSemaphores, nl, lh, li, lr};
 	VkResult r = QueuePresentKHR(queue, &mine);
-	if (r < 0)
+	/* a lost or resized window of the layer's still has its frame queued; anything else
+	 * failed before the copy was submitted */
+	if (r < 0 && r != VK_ERROR_SURFACE_LOST_KHR && r != VK_ERROR_OUT_OF_DATE_KHR)
 		return r;
 	/* the driver's present waits for what the app's semaphores stood for on the CPU:
 	 * they are the layer's copy's to wait on now */
