@@ -2,7 +2,7 @@
  * swapchain-test: drives a swapchain on $DISPLAY the way games do and checks what lands
  * in the window, to test VK_LAYER_XINIT_present (enable it with VK_INSTANCE_LAYERS).
  *
- *   swapchain-test [xcb|xlib|late|passthrough]
+ *   swapchain-test [xcb|xlib|late|passthrough|attack|killed]
  *
  * It clears the swapchain's images to known colours and reads the window's pixels back
  * from the X server; checks that acquire signals its fence, that acquire with timeout 0
@@ -29,6 +29,20 @@
  * swapchain, destroying the device with a swapchain alive) it says so on stdout before
  * and after, with the validation message that rule has. Prints what failed and exits 1; prints "swapchain-test: ok, N swapchains created" and
  * exits 0, so a caller can match N against the lines the layer printed for this process.
+ *
+ * With "attack" (VK_LAYER_XINIT_test_offer below the layer, XINIT_TEST_NO_PRESENT=1) it
+ * uses the API in legal ways that once reached past the layer: it draws frames into
+ * images of its own bound to the swapchain's (VkImageSwapchainCreateInfoKHR,
+ * VkBindImageMemorySwapchainInfoKHR), names a swapchain with VK_EXT_debug_utils, presents in one vkQueuePresentKHR a swapchain the driver
+ * presents (a window made while XINIT_TEST_NO_PRESENT is unset) and one the layer
+ * copies, shows frames in windows of 1x1, 4097x3 and 3x701 beside another, destroys a
+ * window under its swapchain (VK_ERROR_SURFACE_LOST_KHR, no X error in its event
+ * queue), recreates 40 swapchains (their segments removed at once and gone after), and
+ * has another client grab the X server, which then serves no other client: presents
+ * return, acquire keeps its timeout, frames come again after. With "killed" it runs
+ * itself as "recreate" (a Vulkan 1.0 app that enables the host import's extensions
+ * itself and recreates swapchains until killed) and kills it while the X server is
+ * grabbed, 12 times: none of the segments it made may outlive it.
  */
 #define VK_USE_PLATFORM_XCB_KHR
 #define VK_USE_PLATFORM_XLIB_KHR
@@ -40,6 +54,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/shm.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -137,11 +153,12 @@ static struct chain make_chain(VkPresentModeKHR mode, VkSwapchainKHR old) {
 }
 
 /* frame acquires an image, clears it to bgr and presents it; returns what acquire or
- * present said when it was not VK_SUCCESS. */
-static VkResult frame(struct chain *c, uint32_t bgr) {
+ * present said when it was not VK_SUCCESS. frame_within gives acquire a timeout, and
+ * returns VK_TIMEOUT when it passes. */
+static VkResult frame_within(struct chain *c, uint32_t bgr, uint64_t timeout) {
 	uint32_t idx;
-	VkResult r = vkAcquireNextImageKHR(dev, c->handle, 5000000000ull, acquired, fence, &idx);
-	if (r == VK_ERROR_OUT_OF_DATE_KHR)
+	VkResult r = vkAcquireNextImageKHR(dev, c->handle, timeout, acquired, fence, &idx);
+	if (r == VK_ERROR_OUT_OF_DATE_KHR || (r == VK_TIMEOUT && timeout < 5000000000ull))
 		return r;
 	CHECK(r == VK_SUCCESS || r == VK_SUBOPTIMAL_KHR, "acquire: VkResult %d", r);
 	/* the fence says the image is ours: the acquire must signal it */
@@ -210,6 +227,10 @@ static VkResult frame(struct chain *c, uint32_t bgr) {
 	CHECK(r == VK_SUCCESS || r == VK_SUBOPTIMAL_KHR || r == VK_ERROR_OUT_OF_DATE_KHR,
 	      "present: VkResult %d", r);
 	return r;
+}
+
+static VkResult frame(struct chain *c, uint32_t bgr) {
+	return frame_within(c, bgr, 5000000000ull);
 }
 
 static uint32_t pixel(int x, int y) {
@@ -734,6 +755,410 @@ static void late_modes(const VkPresentModeKHR *modes, uint32_t n) {
 	}
 }
 
+
+/* segments counts the SysV shared memory segments this process created that still
+ * exist, and how many of them have not been marked for removal (IPC_RMID) */
+static unsigned segments(unsigned *unmarked) {
+	FILE *f = fopen("/proc/sysvipc/shm", "r");
+	CHECK(f, "cannot read /proc/sysvipc/shm");
+	char line[512];
+	unsigned n = 0;
+	*unmarked = 0;
+	CHECK(fgets(line, sizeof line, f), "/proc/sysvipc/shm is empty");
+	while (fgets(line, sizeof line, f)) {
+		long key, id, cpid;
+		unsigned perms;
+		if (sscanf(line, "%ld %ld %o %*u %ld", &key, &id, &perms, &cpid) == 4 &&
+		    cpid == getpid()) {
+			n++;
+			*unmarked += !(perms & 01000);
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* stalled: another client grabs the X server, which then serves no other client (as a
+ * stopped one serves none): present does not wait for it, and acquire, once every
+ * image is on its way to the window, keeps to its timeout */
+static void stalled(void) {
+	xcb_connection_t *other = xcb_connect(NULL, NULL);
+	CHECK(!xcb_connection_has_error(other), "cannot connect to $DISPLAY");
+	struct chain c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+	shows(&c, 0x336699);
+	VK(vkDeviceWaitIdle(dev));
+	xcb_grab_server(other);
+	free(xcb_get_input_focus_reply(other, xcb_get_input_focus(other), NULL));
+	VkResult r = VK_SUCCESS;
+	int k = 0;
+	for (; k < 20 && r == VK_SUCCESS; k++) {
+		double t = now();
+		r = frame_within(&c, 0x663399, 200000000ull);
+		CHECK(now() - t < 2, "a frame (acquire with a timeout of 0.2 s, then present) "
+				     "with the X server stalled took %.3f s", now() - t);
+	}
+	CHECK(r == VK_TIMEOUT && k <= (int)c.count + 1, "frame %d with the X server stalled: VkResult %d",
+	      k, r);
+	uint32_t idx;
+	r = vkAcquireNextImageKHR(dev, c.handle, 0, VK_NULL_HANDLE, fence, &idx);
+	CHECK(r == VK_NOT_READY, "acquire (timeout 0) with the X server stalled: VkResult %d", r);
+	VK(vkDeviceWaitIdle(dev));
+	xcb_ungrab_server(other);
+	free(xcb_get_input_focus_reply(other, xcb_get_input_focus(other), NULL));
+	xcb_disconnect(other);
+	shows(&c, 0x996633); /* and frames again once it serves */
+	VK(vkDeviceWaitIdle(dev));
+	vkDestroySwapchainKHR(dev, c.handle, NULL);
+	printf("swapchain-test: with the X server stalled, %d frames presented, then acquire timed "
+	       "out; frames again after it\n", k - 1);
+}
+
+/* recreate makes and destroys swapchains until it is killed */
+static void recreate(void) {
+	printf("swapchain-test: recreating\n");
+	for (;;) {
+		struct chain c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+		vkDestroySwapchainKHR(dev, c.handle, NULL);
+	}
+}
+
+/* chains recreates a swapchain many times, through oldSwapchain and anew: the
+ * segments of each are removed as soon as they are made, and gone with it */
+static void chains(void) {
+	unsigned unmarked, before = segments(&unmarked);
+	struct chain c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+	for (int k = 0; k < 40; k++) {
+		frame(&c, 0x101010 * (k % 15));
+		struct chain next = make_chain(VK_PRESENT_MODE_FIFO_KHR, k % 2 ? c.handle : VK_NULL_HANDLE);
+		if (k % 2 == 0)
+			vkDestroySwapchainKHR(dev, c.handle, NULL);
+		else {
+			VK(vkDeviceWaitIdle(dev));
+			vkDestroySwapchainKHR(dev, c.handle, NULL);
+		}
+		c = next;
+		unsigned live = segments(&unmarked);
+		CHECK(unmarked == 0, "%u of %u segments not marked for removal", unmarked, live);
+	}
+	shows(&c, 0x30c030);
+	VK(vkDeviceWaitIdle(dev));
+	vkDestroySwapchainKHR(dev, c.handle, NULL);
+	free(xcb_get_input_focus_reply(conn, xcb_get_input_focus(conn), NULL));
+	unsigned after = segments(&unmarked);
+	CHECK(after <= before, "%u segments before 40 swapchains, %u after", before, after);
+	printf("swapchain-test: 40 swapchains recreated, their segments removed\n");
+}
+
+/* other_window makes a window of w x h below the first one and a surface on it */
+static void other_window(uint32_t w, uint32_t h, xcb_window_t *xw, VkSurfaceKHR *sf) {
+	xcb_screen_t *screen = xcb_setup_roots_iterator(xcb_get_setup(conn)).data;
+	*xw = xcb_generate_id(conn);
+	xcb_create_window(conn, XCB_COPY_FROM_PARENT, *xw, screen->root, 0, 250, w, h, 0,
+			  XCB_WINDOW_CLASS_INPUT_OUTPUT, screen->root_visual, 0, NULL);
+	xcb_map_window(conn, *xw);
+	free(xcb_get_input_focus_reply(conn, xcb_get_input_focus(conn), NULL));
+	VkXcbSurfaceCreateInfoKHR sci = {VK_STRUCTURE_TYPE_XCB_SURFACE_CREATE_INFO_KHR, NULL, 0,
+					 conn, *xw};
+	VK(vkCreateXcbSurfaceKHR(inst, &sci, NULL, sf));
+	VkBool32 ok;
+	VK(vkGetPhysicalDeviceSurfaceSupportKHR(pd, family, *sf, &ok));
+}
+
+/* to_present puts image in the layout for presenting, on the queue, and signals sem */
+static void to_present(VkImage image, VkSemaphore sem) {
+	VK(vkResetCommandBuffer(cmd, 0));
+	VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+	VK(vkBeginCommandBuffer(cmd, &bi));
+	VkImageMemoryBarrier b = {
+	    .sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
+	    .oldLayout = VK_IMAGE_LAYOUT_UNDEFINED,
+	    .newLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
+	    .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+	    .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+	    .image = image,
+	    .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1},
+	};
+	vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT,
+			     VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 0, 0, NULL, 0, NULL, 1, &b);
+	VK(vkEndCommandBuffer(cmd));
+	VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
+			   .pCommandBuffers = &cmd, .signalSemaphoreCount = sem != VK_NULL_HANDLE,
+			   .pSignalSemaphores = &sem};
+	VK(vkQueueSubmit(queue, 1, &si, fence));
+	VK(vkWaitForFences(dev, 1, &fence, VK_TRUE, 5000000000ull));
+	VK(vkResetFences(dev, 1, &fence));
+}
+
+/* corner presents frames of one colour until the window's top left pixel has it */
+static void corner(struct chain *c, uint32_t bgr) {
+	double deadline = now() + 20;
+	uint32_t got = 0;
+	while (now() < deadline) {
+		VkResult r = frame(c, bgr);
+		CHECK(r == VK_SUCCESS, "present of a %ux%u frame: VkResult %d", c->extent.width,
+		      c->extent.height, r);
+		if ((got = pixel(0, 0)) == bgr)
+			return;
+	}
+	CHECK(false, "the %ux%u window shows 0x%06x, want 0x%06x", c->extent.width,
+	      c->extent.height, got, bgr);
+}
+
+/* odd sizes, several windows at once, and a window destroyed under its swapchain */
+static void windows(void) {
+	static const uint32_t sizes[][2] = {{1, 1}, {4097, 3}, {3, 701}, {333, 77}};
+	VkSurfaceKHR keep = surface;
+	xcb_window_t keep_win = win;
+	for (int k = 0; k < 4; k++) {
+		xcb_window_t w;
+		VkSurfaceKHR sf;
+		other_window(sizes[k][0], sizes[k][1], &w, &sf);
+		surface = sf, win = w;
+		struct chain c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+		CHECK(c.extent.width == sizes[k][0] && c.extent.height == sizes[k][1],
+		      "extent %ux%u", c.extent.width, c.extent.height);
+		/* and the first window's at the same time */
+		surface = keep, win = keep_win;
+		struct chain first = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+		surface = sf, win = w;
+		corner(&c, 0x805020 + k);
+		surface = keep, win = keep_win;
+		shows(&first, 0x205080 + k);
+		surface = sf, win = w;
+		corner(&c, 0x802050 + k);
+		VK(vkDeviceWaitIdle(dev));
+		vkDestroySwapchainKHR(dev, first.handle, NULL);
+		if (k == 3) { /* the window goes first */
+			xcb_destroy_window(conn, w);
+			free(xcb_get_input_focus_reply(conn, xcb_get_input_focus(conn), NULL));
+			VkResult r = VK_SUCCESS;
+			double deadline = now() + 10;
+			while (now() < deadline && r != VK_ERROR_SURFACE_LOST_KHR) {
+				uint32_t idx;
+				r = vkAcquireNextImageKHR(dev, c.handle, 1000000000ull, VK_NULL_HANDLE, fence, &idx);
+				if (r == VK_SUCCESS || r == VK_SUBOPTIMAL_KHR) {
+					VK(vkWaitForFences(dev, 1, &fence, VK_TRUE, 5000000000ull));
+					VK(vkResetFences(dev, 1, &fence));
+					to_present(c.images[idx], VK_NULL_HANDLE);
+					VkPresentInfoKHR pi = {.sType = VK_STRUCTURE_TYPE_PRESENT_INFO_KHR,
+							       .swapchainCount = 1, .pSwapchains = &c.handle,
+							       .pImageIndices = &idx};
+					r = vkQueuePresentKHR(queue, &pi);
+				}
+			}
+			CHECK(r == VK_ERROR_SURFACE_LOST_KHR, "a destroyed window: VkResult %d", r);
+			VK(vkDeviceWaitIdle(dev));
+		}
+		vkDestroySwapchainKHR(dev, c.handle, NULL);
+		vkDestroySurfaceKHR(inst, sf, NULL);
+		if (k != 3)
+			xcb_destroy_window(conn, w);
+		xcb_generic_event_t *ev;
+		while ((ev = xcb_poll_for_event(conn))) {
+			CHECK(ev->response_type != 0, "an X error %u in the app's event queue",
+			      ((xcb_generic_error_t *)ev)->error_code);
+			free(ev);
+		}
+		printf("swapchain-test: %ux%u beside 320x240: frames shown\n", sizes[k][0], sizes[k][1]);
+	}
+	surface = keep, win = keep_win;
+}
+
+/* present_both presents an image of each chain in one vkQueuePresentKHR, a after b */
+static VkResult present_both(struct chain *a, struct chain *b, VkResult res[2]) {
+	struct chain *cs[2] = {a, b};
+	uint32_t idx[2];
+	VkSwapchainKHR hs[2] = {a->handle, b->handle};
+	VkSemaphore sems[2];
+	VkSemaphoreCreateInfo sci = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
+	for (int k = 0; k < 2; k++) {
+		VK(vkCreateSemaphore(dev, &sci, NULL, &sems[k]));
+		VkResult r = vkAcquireNextImageKHR(dev, hs[k], 5000000000ull, VK_NULL_HANDLE, fence, &idx[k]);
+		CHECK(r == VK_SUCCESS, "acquire: VkResult %d", r);
+		VK(vkWaitForFences(dev, 1, &fence, VK_TRUE, 5000000000ull));
+		VK(vkResetFences(dev, 1, &fence));
+		to_present(cs[k]->images[idx[k]], sems[k]);
+	}
+	VkPresentInfoKHR pi = {.sType = VK_STRUCTURE_TYPE_PRESENT_INFO_KHR, .waitSemaphoreCount = 2,
+			       .pWaitSemaphores = sems, .swapchainCount = 2, .pSwapchains = hs,
+			       .pImageIndices = idx, .pResults = res};
+	VkResult r = vkQueuePresentKHR(queue, &pi);
+	VK(vkDeviceWaitIdle(dev));
+	vkDestroySemaphore(dev, sems[0], NULL);
+	vkDestroySemaphore(dev, sems[1], NULL);
+	return r;
+}
+
+/* mixed: one window the driver presents, one it cannot (the stand-in below reads
+ * XINIT_TEST_NO_PRESENT at each call), both presented in one vkQueuePresentKHR */
+static void mixed(void) {
+	VkSurfaceKHR keep = surface;
+	xcb_window_t keep_win = win, w;
+	VkSurfaceKHR sf;
+	unsetenv("XINIT_TEST_NO_PRESENT");
+	other_window(200, 100, &w, &sf);
+	surface = sf, win = w;
+	struct chain drv = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+	setenv("XINIT_TEST_NO_PRESENT", "1", 1);
+	surface = keep, win = keep_win;
+	struct chain copy = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+	for (int k = 0; k < 6; k++) {
+		VkResult res[2] = {-1, -1};
+		VkResult r = k % 2 ? present_both(&copy, &drv, res) : present_both(&drv, &copy, res);
+		CHECK(r == VK_SUCCESS && res[0] == VK_SUCCESS && res[1] == VK_SUCCESS,
+		      "one present of a driver's and a layer's swapchain: VkResult %d (%d, %d)", r, res[0], res[1]);
+	}
+	vkDestroySwapchainKHR(dev, drv.handle, NULL);
+	vkDestroySwapchainKHR(dev, copy.handle, NULL);
+	vkDestroySurfaceKHR(inst, sf, NULL);
+	xcb_destroy_window(conn, w);
+	printf("swapchain-test: one present of the driver's swapchain and the layer's\n");
+}
+
+/* named: the app names a swapchain and its images (VK_EXT_debug_utils, as engines and
+ * tools do): the layer's swapchain handle must not reach the driver */
+static void named(void) {
+	PFN_vkSetDebugUtilsObjectNameEXT name =
+	    (PFN_vkSetDebugUtilsObjectNameEXT)vkGetDeviceProcAddr(dev, "vkSetDebugUtilsObjectNameEXT");
+	PFN_vkSetDebugUtilsObjectTagEXT tag =
+	    (PFN_vkSetDebugUtilsObjectTagEXT)vkGetDeviceProcAddr(dev, "vkSetDebugUtilsObjectTagEXT");
+	CHECK(name && tag, "no vkSetDebugUtilsObjectNameEXT");
+	struct chain c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+	for (int k = 0; k < 3; k++) {
+		VkDebugUtilsObjectNameInfoEXT ni = {VK_STRUCTURE_TYPE_DEBUG_UTILS_OBJECT_NAME_INFO_EXT, NULL,
+						    VK_OBJECT_TYPE_SWAPCHAIN_KHR, (uint64_t)c.handle,
+						    k == 2 ? "renamed" : "the game's swapchain"};
+		VK(name(dev, &ni));
+		ni.objectType = VK_OBJECT_TYPE_IMAGE;
+		ni.objectHandle = (uint64_t)c.images[0];
+		VK(name(dev, &ni));
+	}
+	static const char data[] = "tag";
+	VkDebugUtilsObjectTagInfoEXT ti = {VK_STRUCTURE_TYPE_DEBUG_UTILS_OBJECT_TAG_INFO_EXT, NULL,
+					   VK_OBJECT_TYPE_SWAPCHAIN_KHR, (uint64_t)c.handle, 1,
+					   sizeof data, data};
+	VK(tag(dev, &ti));
+	shows(&c, 0x60c060);
+	VK(vkDeviceWaitIdle(dev));
+	vkDestroySwapchainKHR(dev, c.handle, NULL);
+	printf("swapchain-test: a named swapchain, frames shown\n");
+}
+
+/* aliased: an image of the app's bound to a swapchain image's memory (Vulkan 1.1's
+ * VkImageSwapchainCreateInfoKHR and VkBindImageMemorySwapchainInfoKHR): the layer's
+ * swapchain handle must not reach the driver, and what the app draws into the image
+ * is what the window shows */
+static void aliased(void) {
+	struct chain c = make_chain(VK_PRESENT_MODE_FIFO_KHR, VK_NULL_HANDLE);
+	VkImageSwapchainCreateInfoKHR sw = {VK_STRUCTURE_TYPE_IMAGE_SWAPCHAIN_CREATE_INFO_KHR, NULL,
+					    c.handle};
+	VkImageCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
+				 .pNext = &sw,
+				 .imageType = VK_IMAGE_TYPE_2D,
+				 .format = VK_FORMAT_B8G8R8A8_UNORM,
+				 .extent = {c.extent.width, c.extent.height, 1},
+				 .mipLevels = 1,
+				 .arrayLayers = 1,
+				 .samples = VK_SAMPLE_COUNT_1_BIT,
+				 .tiling = VK_IMAGE_TILING_OPTIMAL,
+				 .usage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT |
+					  VK_IMAGE_USAGE_TRANSFER_DST_BIT};
+	VkImage alias[16];
+	for (uint32_t k = 0; k < c.count; k++) {
+		VK(vkCreateImage(dev, &ici, NULL, &alias[k]));
+		VkBindImageMemorySwapchainInfoKHR bs = {
+		    VK_STRUCTURE_TYPE_BIND_IMAGE_MEMORY_SWAPCHAIN_INFO_KHR, NULL, c.handle, k};
+		VkBindImageMemoryInfo bi = {VK_STRUCTURE_TYPE_BIND_IMAGE_MEMORY_INFO, &bs, alias[k],
+					    VK_NULL_HANDLE, 0};
+		VK(vkBindImageMemory2(dev, 1, &bi));
+	}
+	/* frames drawn into the aliases */
+	VkImage own[16];
+	memcpy(own, c.images, sizeof own);
+	memcpy(c.images, alias, sizeof alias);
+	shows(&c, 0x5090d0);
+	VK(vkDeviceWaitIdle(dev));
+	for (uint32_t k = 0; k < c.count; k++)
+		vkDestroyImage(dev, alias[k], NULL);
+	memcpy(c.images, own, sizeof own);
+	vkDestroySwapchainKHR(dev, c.handle, NULL);
+	printf("swapchain-test: images bound to a swapchain's, frames shown\n");
+}
+
+static void attack(void) {
+	aliased();
+	named();
+	mixed();
+	windows();
+	chains();
+	stalled();
+}
+
+/* killed runs "swapchain-test recreate" and kills it while the X server is grabbed
+ * by another client, several times: whatever it was doing, the segments it made
+ * must not outlive it (each one is removed with IPC_RMID before the X server is
+ * asked to attach it, which may never answer). */
+static void killed(const char *self) {
+	xcb_connection_t *c = xcb_connect(NULL, NULL);
+	CHECK(!xcb_connection_has_error(c), "cannot connect to $DISPLAY");
+	unsigned leaks = 0, tries = 12;
+	for (unsigned t = 0; t < tries; t++) {
+		int fds[2];
+		CHECK(pipe(fds) == 0, "pipe");
+		pid_t pid = fork();
+		CHECK(pid >= 0, "fork");
+		if (pid == 0) {
+			dup2(fds[1], STDOUT_FILENO);
+			dup2(fds[1], STDERR_FILENO);
+			close(fds[0]);
+			execl(self, self, "recreate", (char *)NULL);
+			_exit(127);
+		}
+		close(fds[1]);
+		static char buf[65536];
+		ssize_t n = 0;
+		while (n < (ssize_t)sizeof buf - 1) { /* until its first swapchain */
+			ssize_t k = read(fds[0], buf + n, sizeof buf - 1 - n);
+			CHECK(k > 0, "swapchain-test recreate ended before it made a swapchain:\n%s", buf);
+			n += k;
+			buf[n] = 0;
+			if (strstr(buf, "swapchain-test: recreating") &&
+			    strstr(buf, "VK_LAYER_XINIT_present: swapchain "))
+				break;
+		}
+		/* a Vulkan 1.0 app that enabled the import's extensions itself */
+		CHECK(strstr(buf, "the GPU copying into the segments"),
+		      "swapchain-test recreate does not copy into the segments:\n%s", buf);
+		nanosleep(&(struct timespec){0, (t % 4) * 3000000 + 1000000}, NULL);
+		xcb_grab_server(c);
+		free(xcb_get_input_focus_reply(c, xcb_get_input_focus(c), NULL));
+		nanosleep(&(struct timespec){0, 50000000}, NULL);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(fds[0]);
+		xcb_ungrab_server(c);
+		free(xcb_get_input_focus_reply(c, xcb_get_input_focus(c), NULL));
+		/* what it left: segments it created that nobody removed */
+		FILE *f = fopen("/proc/sysvipc/shm", "r");
+		CHECK(f, "cannot read /proc/sysvipc/shm");
+		char line[512];
+		while (fgets(line, sizeof line, f)) {
+			long key, id, cpid;
+			unsigned perms;
+			if (sscanf(line, "%ld %ld %o %*u %ld", &key, &id, &perms, &cpid) == 4 &&
+			    cpid == pid) {
+				leaks++;
+				shmctl((int)id, IPC_RMID, NULL); /* not left behind by the test */
+			}
+		}
+		fclose(f);
+	}
+	xcb_disconnect(c);
+	CHECK(leaks == 0, "%u shared memory segments outlived the app killed %u times", leaks, tries);
+	printf("swapchain-test: killed %u times while the X server was grabbed: no segment left\n",
+	       tries);
+}
+
 /* crashed prints where, on stderr, for a crash in the program or a layer below it: each
  * frame as library(function+offset), which addr2line reads against the same build */
 static void crashed(int sig) {
@@ -754,11 +1179,21 @@ int main(int argc, char **argv) {
 	bool xlib = argc > 1 && strcmp(argv[1], "xlib") == 0;
 	bool late_mode = argc > 1 && strcmp(argv[1], "late") == 0;
 	bool pass = argc > 1 && strcmp(argv[1], "passthrough") == 0;
+	bool attack_mode = argc > 1 && strcmp(argv[1], "attack") == 0;
+	bool recreate_mode = argc > 1 && strcmp(argv[1], "recreate") == 0;
+	if (argc > 1 && strcmp(argv[1], "killed") == 0) {
+		killed(argv[0]);
+		return 0;
+	}
 	driver_presents = pass;
 	const char *ext[] = {VK_KHR_SURFACE_EXTENSION_NAME,
 			     xlib ? VK_KHR_XLIB_SURFACE_EXTENSION_NAME
 				  : VK_KHR_XCB_SURFACE_EXTENSION_NAME,
-			     VK_KHR_GET_SURFACE_CAPABILITIES_2_EXTENSION_NAME};
+			     VK_KHR_GET_SURFACE_CAPABILITIES_2_EXTENSION_NAME, VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
+	/* recreate is a Vulkan 1.0 app that enables itself what the layer enables for the
+	 * host import on such an app's instance and device */
+	const char *ext10[] = {ext[0], ext[1], ext[2], "VK_KHR_get_physical_device_properties2",
+			       "VK_KHR_external_memory_capabilities"};
 	Display *dpy = NULL;
 	if (xlib) {
 		dpy = XOpenDisplay(NULL);
@@ -780,11 +1215,11 @@ int main(int argc, char **argv) {
 	}
 
 	VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-				 .apiVersion = VK_API_VERSION_1_1};
+				 .apiVersion = recreate_mode ? VK_API_VERSION_1_0 : VK_API_VERSION_1_1};
 	VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
 				    .pApplicationInfo = &app,
-				    .enabledExtensionCount = 3,
-				    .ppEnabledExtensionNames = ext};
+				    .enabledExtensionCount = attack_mode ? 4 : recreate_mode ? 5 : 3,
+				    .ppEnabledExtensionNames = recreate_mode ? ext10 : ext};
 	VK(vkCreateInstance(&ici, NULL, &inst));
 	uint32_t n = 1;
 	VkResult r = vkEnumeratePhysicalDevices(inst, &n, &pd);
@@ -853,7 +1288,7 @@ int main(int argc, char **argv) {
 		offered();
 		printf("swapchain-test: the driver presents: present_wait, present_id, "
 		       "swapchain_maintenance1 and low_latency2 offered as it offers them\n");
-	} else {
+	} else if (!recreate_mode) {
 		hidden();
 		printf("swapchain-test: no present_wait, present_id, swapchain_maintenance1 or "
 		       "low_latency2 offered or accepted\n");
@@ -864,11 +1299,12 @@ int main(int argc, char **argv) {
 				       .queueFamilyIndex = family,
 				       .queueCount = 1,
 				       .pQueuePriorities = &prio};
-	const char *dext[] = {VK_KHR_SWAPCHAIN_EXTENSION_NAME};
+	const char *dext[] = {VK_KHR_SWAPCHAIN_EXTENSION_NAME, VK_KHR_EXTERNAL_MEMORY_EXTENSION_NAME,
+			      VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME};
 	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
 				  .queueCreateInfoCount = 1,
 				  .pQueueCreateInfos = &qci,
-				  .enabledExtensionCount = 1,
+				  .enabledExtensionCount = recreate_mode ? 3 : 1,
 				  .ppEnabledExtensionNames = dext};
 	VK(vkCreateDevice(pd, &dci, NULL, &dev));
 	vkGetDeviceQueue(dev, family, 0, &queue);
@@ -887,7 +1323,12 @@ int main(int argc, char **argv) {
 	VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
 	VK(vkCreateFence(dev, &fci, NULL, &fence));
 
-	if (late_mode) {
+	if (recreate_mode) {
+		recreate();
+	} else if (attack_mode) {
+		attack();
+		return 0;
+	} else if (late_mode) {
 		late_modes(modes, n);
 	} else {
 		/* the app forgets its last swapchain: the device goes with it alive */

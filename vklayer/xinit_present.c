@@ -24,8 +24,8 @@
  *     waits for the copy and puts the segment on the window; elsewhere (or with
  *     XINIT_VK_PRESENT_IMPORT=0, or when the driver refuses the segment or its
  *     alignment) the worker moves the pixels from a mapped buffer into one segment.
- *     Segments are removed with IPC_RMID as soon as the X server has attached them, so
- *     a killed app leaves nothing behind; without MIT-SHM the worker sends plain
+ *     Segments are removed with IPC_RMID before the X server attaches them, so a
+ *     killed app leaves nothing behind, even one killed while the X server did not answer; without MIT-SHM the worker sends plain
  *     PutImage requests. FIFO and FIFO_RELAXED show every frame in order;
  *     MAILBOX and IMMEDIATE show the newest frame whose copy has finished, release
  *     older finished ones unshown and never wait on a frame they may drop;
@@ -54,6 +54,15 @@
  * would otherwise get the layer's swapchain handles, or present fences and waits
  * nobody signals. VK_KHR_incremental_present stays: its regions are a hint that a
  * presentation engine may ignore, and the layer copies the whole image.
+ *
+ * One vkQueuePresentKHR may hold swapchains of the layer's and of the driver's (a window
+ * the driver presents to beside one it cannot): the layer's are copied, after the app's
+ * semaphores, and the driver's presented once that wait is done (present_mixed). Names
+ * and tags the app gives the layer's swapchains (VK_EXT_debug_utils, VK_EXT_debug_marker)
+ * stop at the layer: below it the handle means nothing, or another object. An image the
+ * app binds to a swapchain image (VkImageSwapchainCreateInfoKHR,
+ * VkBindImageMemorySwapchainInfoKHR) is made as the layer's images are and bound to the
+ * same memory (both with VK_IMAGE_CREATE_ALIAS_BIT where the device has it).
  *
  * Every X request the layer sends is checked, so a destroyed window becomes
  * VK_ERROR_SURFACE_LOST_KHR instead of an X error in the app's event queue.
@@ -267,6 +276,10 @@ struct dev {
 	VkDeviceSize host_align;
 	PFN_vkGetMemoryHostPointerPropertiesEXT GetMemoryHostPointerPropertiesEXT;
 
+	/* images may alias others (Vulkan 1.1 or VK_KHR_bind_memory2): the swapchain's are
+	 * made with VK_IMAGE_CREATE_ALIAS_BIT, for the app's images bound to them */
+	bool alias;
+
 	/* how acquire signals (see signal_acquired): sync files, or the books below */
 	bool sync_fd;
 	PFN_vkImportSemaphoreFdKHR ImportSemaphoreFdKHR;
@@ -291,7 +304,10 @@ struct dev {
 	X(DestroySemaphore) X(QueueBindSparse)                                            \
 	X(CreateSwapchainKHR) X(DestroySwapchainKHR) X(GetSwapchainImagesKHR)             \
 	X(AcquireNextImageKHR) X(AcquireNextImage2KHR) X(QueuePresentKHR)                 \
-	X(GetDeviceGroupPresentCapabilitiesKHR) X(GetDeviceGroupSurfacePresentModesKHR)
+	X(GetDeviceGroupPresentCapabilitiesKHR) X(GetDeviceGroupSurfacePresentModesKHR)        \
+	X(SetDebugUtilsObjectNameEXT) X(SetDebugUtilsObjectTagEXT)                        \
+	X(DebugMarkerSetObjectNameEXT) X(DebugMarkerSetObjectTagEXT)                      \
+	X(BindImageMemory2) X(BindImageMemory2KHR)
 	DEV_FNS(DEV_FN)
 };
 
@@ -340,6 +356,13 @@ struct swapchain {
 	 * swapchain makes, the copy's command pool included, is made and destroyed with it */
 	const VkAllocationCallbacks *alloc;
 	VkAllocationCallbacks alloc_copy;
+
+	/* how its images were made: an image of the app's bound to one of them
+	 * (VkImageSwapchainCreateInfoKHR) is made the same way */
+	VkSwapchainCreateInfoKHR info;
+	uint32_t *families;
+	VkImageFormatListCreateInfo list;
+	VkFormat *formats;
 
 	pthread_t worker;
 	pthread_mutex_t lock; /* guards what follows */
@@ -439,21 +462,22 @@ static bool shm_usable(xcb_connection_t *c) {
 	return ext && ext->present;
 }
 
-/* shm_open_segment makes one segment of size bytes that the X server has attached,
- * and removes its id at once: it lives only as long as both mappings do. */
+/* shm_open_segment makes one segment of size bytes that the X server has attached.
+ * Its id is removed before the X server is asked to attach it (Linux lets a process
+ * attach a removed segment while another still has it): it lives only as long as both
+ * mappings do, and an app killed while the X server has not answered (stalled, or
+ * grabbed by another client) leaves nothing behind. */
 static bool shm_open_segment(xcb_connection_t *c, size_t size, xcb_shm_seg_t *seg_out,
 			     void **addr_out) {
 	int id = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600);
 	if (id < 0)
 		return false;
 	void *addr = shmat(id, NULL, 0);
-	if (addr == (void *)-1) {
-		shmctl(id, IPC_RMID, NULL);
+	shmctl(id, IPC_RMID, NULL);
+	if (addr == (void *)-1)
 		return false;
-	}
 	xcb_shm_seg_t seg = xcb_generate_id(c);
 	xcb_generic_error_t *err = xcb_request_check(c, xcb_shm_attach_checked(c, seg, id, 1));
-	shmctl(id, IPC_RMID, NULL);
 	if (err) { /* e.g. an X server in another IPC namespace */
 		free(err);
 		shmdt(addr);
@@ -1440,6 +1464,9 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd,
 	d->inst = i;
 	d->set_loader_data = loader_data->u.pfnSetDeviceLoaderData;
 	d->pass = pass;
+	d->alias = (i->api >= VK_API_VERSION_1_1 && props.apiVersion >= VK_API_VERSION_1_1) ||
+		   named(ci->ppEnabledExtensionNames, ci->enabledExtensionCount,
+			 VK_KHR_BIND_MEMORY_2_EXTENSION_NAME);
 	pthread_mutex_init(&d->queue_lock, NULL);
 	pthread_mutex_init(&d->books_lock, NULL);
 	i->GetPhysicalDeviceMemoryProperties(pd, &d->mem);
@@ -1614,6 +1641,8 @@ static void destroy_swapchain(struct swapchain *sc) {
 	pthread_cond_destroy(&sc->freed);
 	free(sc->fifo);
 	free(sc->images);
+	free(sc->families);
+	free(sc->formats);
 	free(sc);
 }
 
@@ -1669,10 +1698,11 @@ static VkResult import_segment(struct swapchain *sc, struct image *img,
 	return d->BindBufferMemory(d->handle, img->buffer, img->buffer_memory, 0);
 }
 
-static VkResult create_image(struct swapchain *sc, struct image *img,
-			     const VkSwapchainCreateInfoKHR *ci, const VkAllocationCallbacks *alloc) {
-	struct dev *d = sc->dev;
-	VkImageCreateInfo ici = {
+/* image_info fills *ici with how the swapchain's images are made from what the app asked
+ * (*list holds its format list, where it gave one) */
+static void image_info(struct dev *d, const VkSwapchainCreateInfoKHR *ci, VkImageCreateInfo *ici,
+		       VkImageFormatListCreateInfo *list, uint32_t shared[2]) {
+	*ici = (VkImageCreateInfo){
 	    .sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
 	    .imageType = VK_IMAGE_TYPE_2D,
 	    .format = ci->imageFormat,
@@ -1687,23 +1717,36 @@ static VkResult create_image(struct swapchain *sc, struct image *img,
 	    .pQueueFamilyIndices = ci->pQueueFamilyIndices,
 	    .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED,
 	};
+	/* an image of the app's may alias it (see CreateImage): made the same way, both
+	 * read the memory alike */
+	if (d->alias)
+		ici->flags |= VK_IMAGE_CREATE_ALIAS_BIT;
 	/* the copy's queue reads the image too: shared by the app's family and its */
-	uint32_t shared[2] = {d->app_family, d->xfer_family};
+	shared[0] = d->app_family;
+	shared[1] = d->xfer_family;
 	if (d->xfer) {
-		ici.sharingMode = VK_SHARING_MODE_CONCURRENT;
-		ici.queueFamilyIndexCount = 2;
-		ici.pQueueFamilyIndices = shared;
+		ici->sharingMode = VK_SHARING_MODE_CONCURRENT;
+		ici->queueFamilyIndexCount = 2;
+		ici->pQueueFamilyIndices = shared;
 	}
-	VkImageFormatListCreateInfo list;
 	if (ci->flags & VK_SWAPCHAIN_CREATE_MUTABLE_FORMAT_BIT_KHR) {
-		ici.flags |= VK_IMAGE_CREATE_MUTABLE_FORMAT_BIT | VK_IMAGE_CREATE_EXTENDED_USAGE_BIT;
+		ici->flags |= VK_IMAGE_CREATE_MUTABLE_FORMAT_BIT | VK_IMAGE_CREATE_EXTENDED_USAGE_BIT;
 		for (const VkBaseInStructure *p = ci->pNext; p; p = p->pNext)
 			if (p->sType == VK_STRUCTURE_TYPE_IMAGE_FORMAT_LIST_CREATE_INFO) {
-				list = *(const VkImageFormatListCreateInfo *)p;
-				list.pNext = NULL; /* the list alone, not the rest of the chain */
-				ici.pNext = &list;
+				*list = *(const VkImageFormatListCreateInfo *)p;
+				list->pNext = NULL; /* the list alone, not the rest of the chain */
+				ici->pNext = list;
 			}
 	}
+}
+
+static VkResult create_image(struct swapchain *sc, struct image *img,
+			     const VkSwapchainCreateInfoKHR *ci, const VkAllocationCallbacks *alloc) {
+	struct dev *d = sc->dev;
+	VkImageCreateInfo ici;
+	VkImageFormatListCreateInfo list;
+	uint32_t shared[2];
+	image_info(d, ci, &ici, &list, shared);
 	VkResult r = d->CreateImage(d->handle, &ici, alloc, &img->image);
 	if (r != VK_SUCCESS)
 		return r;
@@ -1750,6 +1793,35 @@ static VkResult create_image(struct swapchain *sc, struct image *img,
 		VK_SUCCESS)
 		return r;
 	return VK_SUCCESS;
+}
+
+/* keep_info keeps what image_info needs of ci, for images the app binds to the
+ * swapchain's later */
+static bool keep_info(struct swapchain *sc, const VkSwapchainCreateInfoKHR *ci) {
+	sc->info = *ci;
+	sc->info.pNext = NULL;
+	uint32_t nf = ci->imageSharingMode == VK_SHARING_MODE_CONCURRENT ? ci->queueFamilyIndexCount : 0;
+	sc->info.queueFamilyIndexCount = nf;
+	sc->info.pQueueFamilyIndices = NULL;
+	if (nf) {
+		if (!(sc->families = calloc(nf, sizeof *sc->families)))
+			return false;
+		memcpy(sc->families, ci->pQueueFamilyIndices, nf * sizeof *sc->families);
+		sc->info.pQueueFamilyIndices = sc->families;
+	}
+	for (const VkBaseInStructure *p = ci->pNext; p; p = p->pNext)
+		if (p->sType == VK_STRUCTURE_TYPE_IMAGE_FORMAT_LIST_CREATE_INFO) {
+			sc->list = *(const VkImageFormatListCreateInfo *)p;
+			sc->list.pNext = NULL;
+			uint32_t n = sc->list.viewFormatCount;
+			if (n && !(sc->formats = calloc(n, sizeof *sc->formats)))
+				return false;
+			if (n)
+				memcpy(sc->formats, sc->list.pViewFormats, n * sizeof *sc->formats);
+			sc->list.pViewFormats = sc->formats;
+			sc->info.pNext = &sc->list;
+		}
+	return true;
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
@@ -1824,7 +1896,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 	pthread_condattr_destroy(&ca);
 	sc->images = calloc(sc->count, sizeof *sc->images);
 	sc->fifo = calloc(sc->count, sizeof *sc->fifo);
-	if (!sc->images || !sc->fifo) {
+	if (!sc->images || !sc->fifo || !keep_info(sc, ci)) {
 		destroy_swapchain(sc);
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	}
@@ -1878,6 +1950,63 @@ static VKAPI_ATTR VkResult VKAPI_CALL CreateSwapchainKHR(VkDevice device,
 	    d->sync_fd ? "by sync file" : "through the layer's books", on);
 	*out = (VkSwapchainKHR)(uintptr_t)sc;
 	return VK_SUCCESS;
+}
+
+/* An image of the app's may be bound to a swapchain image's memory (Vulkan 1.1,
+ * VkImageSwapchainCreateInfoKHR then VkBindImageMemorySwapchainInfoKHR): for the
+ * layer's swapchains it is made as their images are, without the swapchain the driver
+ * would not know, and bound to that image's memory. */
+static VKAPI_ATTR VkResult VKAPI_CALL CreateImage(VkDevice device, const VkImageCreateInfo *ci,
+						  const VkAllocationCallbacks *alloc, VkImage *out) {
+	struct dev *d = dev_find(key_of(device));
+	struct swapchain *sc = NULL;
+	for (const VkBaseInStructure *p = ci->pNext; p; p = p->pNext)
+		if (p->sType == VK_STRUCTURE_TYPE_IMAGE_SWAPCHAIN_CREATE_INFO_KHR)
+			sc = sc_find(((const VkImageSwapchainCreateInfoKHR *)p)->swapchain);
+	if (!sc)
+		return d->CreateImage(device, ci, alloc, out);
+	VkImageCreateInfo ici;
+	VkImageFormatListCreateInfo list;
+	uint32_t shared[2];
+	image_info(d, &sc->info, &ici, &list, shared);
+	return d->CreateImage(device, &ici, alloc, out);
+}
+
+static VkResult bind_images(PFN_vkBindImageMemory2 next, VkDevice device, uint32_t n,
+			    const VkBindImageMemoryInfo *bi) {
+	VkBindImageMemoryInfo *mine = NULL;
+	for (uint32_t k = 0; k < n; k++)
+		for (const VkBaseInStructure *p = bi[k].pNext; p; p = p->pNext) {
+			if (p->sType != VK_STRUCTURE_TYPE_BIND_IMAGE_MEMORY_SWAPCHAIN_INFO_KHR)
+				continue;
+			const VkBindImageMemorySwapchainInfoKHR *b = (const void *)p;
+			struct swapchain *sc = sc_find(b->swapchain);
+			if (!sc || b->imageIndex >= sc->count)
+				continue;
+			if (!mine) {
+				if (!(mine = malloc(n * sizeof *mine)))
+					return VK_ERROR_OUT_OF_HOST_MEMORY;
+				memcpy(mine, bi, n * sizeof *mine);
+			}
+			mine[k] = (VkBindImageMemoryInfo){VK_STRUCTURE_TYPE_BIND_IMAGE_MEMORY_INFO, NULL,
+							  bi[k].image,
+							  sc->images[b->imageIndex].memory, 0};
+		}
+	VkResult r = next(device, n, mine ? mine : bi);
+	free(mine);
+	return r;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL BindImageMemory2(VkDevice device, uint32_t n,
+						       const VkBindImageMemoryInfo *bi) {
+	struct dev *d = dev_find(key_of(device));
+	return bind_images(d->BindImageMemory2, device, n, bi);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL BindImageMemory2KHR(VkDevice device, uint32_t n,
+							  const VkBindImageMemoryInfo *bi) {
+	struct dev *d = dev_find(key_of(device));
+	return bind_images(d->BindImageMemory2KHR, device, n, bi);
 }
 
 static VKAPI_ATTR void VKAPI_CALL DestroySwapchainKHR(VkDevice device, VkSwapchainKHR h,
@@ -2266,6 +2395,69 @@ static VkResult record_copy(struct swapchain *sc, uint32_t family) {
 	return VK_SUCCESS;
 }
 
+static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPresentInfoKHR *pi);
+
+/* worse_result keeps the worse of two present results: an error before
+ * VK_SUBOPTIMAL_KHR before VK_SUCCESS */
+static VkResult worse_result(VkResult worst, VkResult r) {
+	return (r < 0 ? worst >= 0 : worst == VK_SUCCESS) ? r : worst;
+}
+
+/* present_mixed presents, in one call of the app's, swapchains of the layer's and of the
+ * driver's (windows the driver presents to and windows it cannot, on one device): the
+ * layer's first, its copy waiting on the app's semaphores, then, once the queue has
+ * done that wait (a fence, waited for here), the driver's, waiting on nothing more.
+ * The app's pNext chain, whose arrays are per swapchain (present regions, a hint), is
+ * not handed on. */
+static VkResult present_mixed(struct dev *d, VkQueue queue, const VkPresentInfoKHR *pi) {
+	uint32_t n = pi->swapchainCount, nl = 0, nd = 0;
+	VkSwapchainKHR lh[n], dh[n];
+	uint32_t li[n], di[n];
+	VkResult lr[n], dr[n];
+	bool ours[n];
+	for (uint32_t k = 0; k < n; k++) {
+		ours[k] = sc_find(pi->pSwapchains[k]) != NULL;
+		if (ours[k]) {
+			lh[nl] = pi->pSwapchains[k];
+			li[nl++] = pi->pImageIndices[k];
+		} else {
+			dh[nd] = pi->pSwapchains[k];
+			di[nd++] = pi->pImageIndices[k];
+		}
+	}
+	VkPresentInfoKHR mine = {VK_STRUCTURE_TYPE_PRESENT_INFO_KHR, NULL, pi->waitSemaphoreCount,
+				 pi->pWaitSemaphores, nl, lh, li, lr};
+	VkResult r = QueuePresentKHR(queue, &mine);
+	/* a lost or resized window of the layer's still has its frame queued; anything else
+	 * failed before the copy was submitted */
+	if (r < 0 && r != VK_ERROR_SURFACE_LOST_KHR && r != VK_ERROR_OUT_OF_DATE_KHR)
+		return r;
+	/* the driver's present waits for what the app's semaphores stood for on the CPU:
+	 * they are the layer's copy's to wait on now */
+	VkFence done;
+	VkFenceCreateInfo fci = {VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, NULL, 0};
+	VkQueue sq = d->xfer ? d->xfer : queue;
+	if ((r = d->CreateFence(d->handle, &fci, NULL, &done)) != VK_SUCCESS)
+		return r;
+	pthread_mutex_lock(&d->queue_lock);
+	r = d->QueueSubmit(sq, 0, NULL, done);
+	pthread_mutex_unlock(&d->queue_lock);
+	if (r == VK_SUCCESS)
+		r = d->WaitForFences(d->handle, 1, &done, VK_TRUE, UINT64_MAX);
+	d->DestroyFence(d->handle, done, NULL);
+	if (r != VK_SUCCESS)
+		return r;
+	VkPresentInfoKHR theirs = {VK_STRUCTURE_TYPE_PRESENT_INFO_KHR, NULL, 0, NULL, nd, dh, di, dr};
+	VkResult worst = d->QueuePresentKHR(queue, &theirs);
+	for (uint32_t k = 0, l = 0, m = 0; k < n; k++) {
+		VkResult res = ours[k] ? lr[l++] : dr[m++];
+		if (pi->pResults)
+			pi->pResults[k] = res;
+		worst = worse_result(worst, res);
+	}
+	return worst;
+}
+
 static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPresentInfoKHR *pi) {
 	struct dev *d = dev_find(key_of(queue));
 	if (books_open(d)) {
@@ -2275,8 +2467,13 @@ static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPre
 	}
 	if (pi->swapchainCount == 0)
 		return VK_SUCCESS;
-	if (!sc_find(pi->pSwapchains[0]))
+	uint32_t nours = 0;
+	for (uint32_t k = 0; k < pi->swapchainCount; k++)
+		nours += sc_find(pi->pSwapchains[k]) != NULL;
+	if (nours == 0)
 		return d->QueuePresentKHR(queue, pi);
+	if (nours < pi->swapchainCount)
+		return present_mixed(d, queue, pi);
 	/* the copy runs on the layer's transfer queue where there is one, else on the
 	 * app's, after the app's wait semaphores either way */
 	VkQueue sq = d->xfer ? d->xfer : queue;
@@ -2325,8 +2522,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL QueuePresentKHR(VkQueue queue, const VkPre
 		pthread_mutex_unlock(&sc->lock);
 		if (pi->pResults)
 			pi->pResults[k] = res;
-		if (res < 0 ? worst >= 0 : worst == VK_SUCCESS)
-			worst = res; /* an error before VK_SUBOPTIMAL_KHR */
+		worst = worse_result(worst, res);
 	}
 	return worst;
 }
@@ -2348,6 +2544,44 @@ static VKAPI_ATTR VkResult VKAPI_CALL GetDeviceGroupSurfacePresentModesKHR(
 		return d->GetDeviceGroupSurfacePresentModesKHR(device, surface, modes);
 	*modes = VK_DEVICE_GROUP_PRESENT_MODE_LOCAL_BIT_KHR;
 	return VK_SUCCESS;
+}
+
+/* The app may name or tag any handle it has (VK_EXT_debug_utils, VK_EXT_debug_marker),
+ * a swapchain of the layer's too: nothing below the layer knows that handle (a driver
+ * that looks the object up would take the layer's swapchain for one of its own), so
+ * the name stops here. */
+static bool layer_swapchain(uint64_t type, uint64_t debug_report_type, uint64_t handle) {
+	return (type == VK_OBJECT_TYPE_SWAPCHAIN_KHR ||
+		debug_report_type == VK_DEBUG_REPORT_OBJECT_TYPE_SWAPCHAIN_KHR_EXT) &&
+	       sc_find((VkSwapchainKHR)(uintptr_t)handle) != NULL;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL
+SetDebugUtilsObjectNameEXT(VkDevice device, const VkDebugUtilsObjectNameInfoEXT *info) {
+	if (layer_swapchain(info->objectType, 0, info->objectHandle))
+		return VK_SUCCESS;
+	return dev_find(key_of(device))->SetDebugUtilsObjectNameEXT(device, info);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL
+SetDebugUtilsObjectTagEXT(VkDevice device, const VkDebugUtilsObjectTagInfoEXT *info) {
+	if (layer_swapchain(info->objectType, 0, info->objectHandle))
+		return VK_SUCCESS;
+	return dev_find(key_of(device))->SetDebugUtilsObjectTagEXT(device, info);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL
+DebugMarkerSetObjectNameEXT(VkDevice device, const VkDebugMarkerObjectNameInfoEXT *info) {
+	if (layer_swapchain(0, info->objectType, info->object))
+		return VK_SUCCESS;
+	return dev_find(key_of(device))->DebugMarkerSetObjectNameEXT(device, info);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL
+DebugMarkerSetObjectTagEXT(VkDevice device, const VkDebugMarkerObjectTagInfoEXT *info) {
+	if (layer_swapchain(0, info->objectType, info->object))
+		return VK_SUCCESS;
+	return dev_find(key_of(device))->DebugMarkerSetObjectTagEXT(device, info);
 }
 
 /* ---- entry points ---- */
@@ -2376,6 +2610,13 @@ static PFN_vkVoidFunction device_fn(const char *name) {
 	FN(QueuePresentKHR)
 	FN(GetDeviceGroupPresentCapabilitiesKHR)
 	FN(GetDeviceGroupSurfacePresentModesKHR)
+	FN(CreateImage)
+	FN(BindImageMemory2)
+	FN(BindImageMemory2KHR)
+	FN(SetDebugUtilsObjectNameEXT)
+	FN(SetDebugUtilsObjectTagEXT)
+	FN(DebugMarkerSetObjectNameEXT)
+	FN(DebugMarkerSetObjectTagEXT)
 	return NULL;
 }
 
@@ -2386,6 +2627,19 @@ static bool books_fn(const char *name) {
 	    "vkQueueSubmit",  "vkQueueSubmit2", "vkQueueSubmit2KHR",   "vkQueueBindSparse",
 	    "vkWaitForFences", "vkGetFenceStatus", "vkResetFences", "vkDestroyFence",
 	    "vkDestroySemaphore"};
+	for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++)
+		if (strcmp(name, fns[k]) == 0)
+			return true;
+	return false;
+}
+
+/* the entry points the layer intercepts that a device may not have */
+static bool may_lack(const char *name) {
+	static const char *const fns[] = {
+	    "vkQueueSubmit2", "vkQueueSubmit2KHR", "vkBindImageMemory2", "vkBindImageMemory2KHR",
+	    "vkSetDebugUtilsObjectNameEXT",
+	    "vkSetDebugUtilsObjectTagEXT", "vkDebugMarkerSetObjectNameEXT",
+	    "vkDebugMarkerSetObjectTagEXT"};
 	for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++)
 		if (strcmp(name, fns[k]) == 0)
 			return true;
@@ -2407,8 +2661,7 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL xinit_GetDeviceProcAddr(VkDevice
 	PFN_vkVoidFunction f = device_fn(name);
 	if (f) {
 		/* an entry point the device does not have stays absent */
-		if (d && (strcmp(name, "vkQueueSubmit2") == 0 || strcmp(name, "vkQueueSubmit2KHR") == 0) &&
-		    !d->GetDeviceProcAddr(device, name))
+		if (d && may_lack(name) && !d->GetDeviceProcAddr(device, name))
 			return NULL;
 		return f;
 	}

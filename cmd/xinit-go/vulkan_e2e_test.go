@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/xinit-go/xinit-go/internal/testutil"
+	"github.com/xinit-go/xinit-go/supervisor"
 )
 
 // These tests run Vulkan apps through VK_LAYER_XINIT_present on Mesa's lavapipe,
@@ -434,6 +435,104 @@ func TestVulkanLayerSwapchain(t *testing.T) {
 				t.Fatalf("swapchain-test: exit %d\n%s", code, s.p.Stderr.String())
 			}
 		})
+	}
+}
+
+// swapchain-test's attack runs use the API in legal ways that reached past the
+// layer: images of the app's bound to a swapchain's images (Vulkan 1.1's
+// VkImageSwapchainCreateInfoKHR and VkBindImageMemorySwapchainInfoKHR: lavapipe took
+// the layer's swapchain for its own and crashed), a swapchain named with VK_EXT_debug_utils (the name went down to lavapipe,
+// which took the layer's handle for one of its own and crashed), one vkQueuePresentKHR
+// of a swapchain the driver presents and one the layer copies (the stand-in below
+// presents on one window and not the other; the layer handed its own handle to
+// lavapipe, a crash), windows of 1x1, 4097x3 and 3x701 beside another, a window
+// destroyed under its swapchain (VK_ERROR_SURFACE_LOST_KHR, no X error for the app),
+// 40 swapchains recreated (every segment removed at once, none left), and an X server
+// grabbed by another client, which then serves no other, as a stopped one (presents
+// return, acquire keeps its timeout, frames again after). The validation layer sits
+// below the layer in one run and above it in the other. The killed run kills an app
+// that recreates swapchains, a Vulkan 1.0 app that enables itself the extensions the
+// layer adds for the import, 12 times while the X server is grabbed: no segment it
+// made may outlive it (the layer removed them only after the X server's answer).
+func TestVulkanLayerAttacks(t *testing.T) {
+	needValidation(t)
+	build := vkLayer(t)
+	prog := filepath.Join(build, "swapchain-test")
+	offer := filepath.Join(build, "test-offer")
+	noPresent := "XINIT_TEST_NO_PRESENT=1"
+	runs := map[string]string{
+		"attack":       shellEnv(append(layerOrder(build, offer, false), noPresent)) + ` "$1" attack`,
+		"attack-above": shellEnv(append(layerOrder(build, offer, true), noPresent)) + ` "$1" attack`,
+		"killed": shellEnv([]string{"VK_LAYER_PATH=" + build + ":" + offer,
+			"VK_INSTANCE_LAYERS=VK_LAYER_XINIT_present:VK_LAYER_XINIT_test_offer", noPresent}) + ` "$1" killed`,
+	}
+	var script []string
+	for name, cmd := range runs {
+		script = append(script, cmd+` >"$2/`+name+`.log" 2>&1`)
+	}
+	dir := t.TempDir()
+	s := startX(t, "xvfb", []string{"XINIT_VULKAN=layer", "VK_ADD_LAYER_PATH=" + build,
+		"XINIT_VNC=off", "VK_LOADER_DEBUG=layer"},
+		[]string{"--", "sh", "-c", strings.Join(script, " && "), "sh", prog, dir})
+	code := s.p.Wait(240 * time.Second)
+	want := map[string][]string{
+		"attack": {"swapchain-test: images bound to a swapchain's, frames shown",
+			"swapchain-test: a named swapchain, frames shown",
+			"swapchain-test: one present of the driver's swapchain and the layer's",
+			"presents to it by itself: its swapchains pass through the layer untouched",
+			"swapchain-test: 1x1 beside 320x240: frames shown", "swapchain-test: 4097x3 beside 320x240: frames shown",
+			"swapchain-test: 3x701 beside 320x240: frames shown", "swapchain-test: 333x77 beside 320x240: frames shown",
+			"swapchain-test: 40 swapchains recreated, their segments removed",
+			"swapchain-test: with the X server stalled"},
+		"killed": {"swapchain-test: killed 12 times while the X server was grabbed: no segment left"},
+	}
+	want["attack-above"] = want["attack"]
+	for name := range runs {
+		b, _ := os.ReadFile(filepath.Join(dir, name+".log"))
+		out := string(b)
+		if code != 0 {
+			t.Logf("%s:\n%s", name, out)
+			continue
+		}
+		for _, w := range want[name] {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: no line %q:\n%s", name, w, out)
+			}
+		}
+		if name != "killed" {
+			validationClean(t, out, strings.HasSuffix(name, "-above"))
+		}
+	}
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, s.p.Stderr.String())
+	}
+}
+
+// TestVulkanLayerStoppedXServerKeepsTheStopBound: vkcube presents through the layer's
+// copy when Xvfb is stopped (SIGSTOP): the layer's thread waits for the X server's
+// answer, vkcube's acquire (no timeout) for the layer. The stop still ends within the
+// README's bound, XINIT_STOP_GRACE + 2 s.
+func TestVulkanLayerStoppedXServerKeepsTheStopBound(t *testing.T) {
+	const grace = time.Second
+	s := startX(t, "xvfb", vulkanEnv(t, "XINIT_VNC=off", "XINIT_STOP_GRACE=1s"), []string{"--", "vkcube"})
+	s.waitReady()
+	testutil.Eventually(t, 60*time.Second, "the layer's swapchain line", func() bool {
+		return strings.Contains(s.p.Stdout.String()+s.p.Stderr.String(), layerLine)
+	})
+	x := s.xPID()
+	if x == 0 {
+		t.Fatal("no X server")
+	}
+	must(t, syscall.Kill(x, syscall.SIGSTOP))
+	t.Cleanup(func() { _ = syscall.Kill(x, syscall.SIGCONT) })
+	time.Sleep(time.Second) // vkcube's frames are all on their way to the window
+	start := time.Now()
+	s.p.Signal(syscall.SIGTERM)
+	s.p.Wait(60 * time.Second)
+	took, bound := time.Since(start), supervisor.StopBound(grace, false)
+	t.Logf("SIGTERM to the end: %v (bound %v)", took.Round(time.Millisecond), bound)
+	if took > bound+1500*time.Millisecond {
+		t.Errorf("the stop took %v, past its bound of %v", took, bound)
 	}
 }
 
