@@ -64,10 +64,53 @@ func Run(ctx context.Context, o Options) ([]Sample, error) {
 	err := r.drive(ctx)
 	cancel()
 	wg.Wait()
-	r.sample() // the last one, after the work
+	r.settle()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.samples, err
+}
+
+// settleTries bound the samples taken after the work.
+const (
+	settleTries = 12
+	settleEvery = 250 * time.Millisecond
+)
+
+// settle takes the last samples, after the work: until the screen's update
+// count watches again (its connection, made again after the last X restart,
+// holds a file and goroutines) and two samples in a row agree on the open
+// files and goroutines, or settleTries of them. The last is the run's end.
+func (r *runner) settle() {
+	for i := 0; i < settleTries; i++ {
+		r.sample()
+		r.mu.Lock()
+		n := len(r.samples)
+		steady := i > 0 && n >= 2 && r.samples[n-1].FDs == r.samples[n-2].FDs &&
+			r.samples[n-1].Goroutines == r.samples[n-2].Goroutines
+		r.mu.Unlock()
+		if steady && r.watching() {
+			return
+		}
+		time.Sleep(settleEvery)
+	}
+}
+
+// watching reports whether /status says the screen's updates are being
+// counted, or has no screen to count.
+func (r *runner) watching() bool {
+	_, b, err := r.get("/status")
+	if err != nil {
+		return false
+	}
+	var doc struct {
+		Screen *struct {
+			Watching bool `json:"watching"`
+		} `json:"screen"`
+	}
+	if json.Unmarshal(b, &doc) != nil {
+		return false
+	}
+	return doc.Screen == nil || doc.Screen.Watching
 }
 
 type runner struct {
