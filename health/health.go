@@ -129,23 +129,30 @@ func Listen(o Options, status func() supervisor.Status, info Info, log *zap.Logg
 
 // listenSocket listens on a Unix socket only its owner may use. The directory
 // must be xinit-go's own, which no other user can write (the private runtime
-// directory): only there are a remove and a chmod by name safe, and what is
-// there already is a socket an earlier run left.
+// directory); it is opened without following a link and checked on the open
+// descriptor, and what is there already (a socket an earlier run left) is
+// removed, and the new socket's mode set, relative to that descriptor. bind
+// itself never follows a link: a name taken fails it.
 func listenSocket(path string) (net.Listener, error) {
+	dir, name := filepath.Dir(path), filepath.Base(path)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	defer unix.Close(fd)
 	var st unix.Stat_t
-	dir := filepath.Dir(path)
-	if err := unix.Lstat(dir, &st); err != nil {
+	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
+	if int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
 		return nil, fmt.Errorf("%s is not a directory of xinit-go's own that no other user can write", dir)
 	}
-	_ = os.Remove(path)
+	_ = unix.Unlinkat(fd, name, 0)
 	ul, err := net.Listen("unix", path)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	if err := unix.Fchmodat(fd, name, 0o600, 0); err != nil {
 		ul.Close()
 		return nil, err
 	}

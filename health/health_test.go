@@ -174,8 +174,9 @@ func TestVitalOptionalServices(t *testing.T) {
 }
 
 // TestSocketOnlyInAPrivateDirectory: the probe's socket is removed and
-// chmod'ed by name, which is safe only in a directory no other user can write;
-// elsewhere there is no socket (the probe asks over TCP).
+// chmod'ed relative to its directory, opened without following a link, and
+// only in a directory no other user can write; elsewhere there is no socket
+// (the probe asks over TCP).
 func TestSocketOnlyInAPrivateDirectory(t *testing.T) {
 	shared := t.TempDir()
 	if err := os.Chmod(shared, 0o777); err != nil {
@@ -188,6 +189,16 @@ func TestSocketOnlyInAPrivateDirectory(t *testing.T) {
 	private := t.TempDir()
 	if err := os.Chmod(private, 0o700); err != nil {
 		t.Fatal(err)
+	}
+	// A link to the private directory, which another user could have planted
+	// and may later point elsewhere, is not followed.
+	link := filepath.Join(t.TempDir(), "run")
+	if err := os.Symlink(private, link); err != nil {
+		t.Fatal(err)
+	}
+	if ln, err := listenSocket(filepath.Join(link, "health.sock")); err == nil {
+		ln.Close()
+		t.Fatal("a socket through a link to the directory")
 	}
 	ln, err := listenSocket(filepath.Join(private, "health.sock"))
 	if err != nil {
