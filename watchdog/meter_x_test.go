@@ -28,17 +28,25 @@ func painter(t *testing.T, display int) *xgb.Conn {
 	return c
 }
 
+// watching runs a meter until the test ends and waits until it watches; ctx
+// ends with the test.
+func watching(t *testing.T, o MeterOptions) (*Meter, context.Context) {
+	t.Helper()
+	m := NewMeter(o)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	testutil.Eventually(t, 10*time.Second, "the meter to watch", func() bool { return m.Status().Watching })
+	return m, ctx
+}
+
 // TestMeterOnXvfb: against a real Xvfb, the meter's rate follows a client
 // drawing 25 frames a second, its first frame waits out a black stretch, and a
 // black screen never passes for a first frame.
 func TestMeterOnXvfb(t *testing.T) {
 	display := testutil.Xvfb(t)
-	m := NewMeter(MeterOptions{Display: xscreen.Display{Num: display}})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); m.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	testutil.Eventually(t, 10*time.Second, "the meter to watch", func() bool { return m.Status().Watching })
+	m, ctx := watching(t, MeterOptions{Display: xscreen.Display{Num: display}})
 
 	mark := m.Mark()
 	first := make(chan error, 1)
@@ -128,12 +136,7 @@ func TestFirstFrameStalledServer(t *testing.T) {
 // seconds and counts again, instead of showing a screen that never updates.
 func TestMeterSurvivesItsDamageDestroyed(t *testing.T) {
 	display := testutil.Xvfb(t)
-	m := NewMeter(MeterOptions{Display: xscreen.Display{Num: display}})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); m.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	testutil.Eventually(t, 10*time.Second, "the meter to watch", func() bool { return m.Status().Watching })
+	m, ctx := watching(t, MeterOptions{Display: xscreen.Display{Num: display}})
 
 	c := painter(t, display)
 	for _, err := range []error{res.Init(c), damage.Init(c)} {
@@ -202,12 +205,7 @@ func TestFirstFrameDrawnBeforeTheWatch(t *testing.T) {
 // static app never makes.
 func TestFirstFrameReadAgainAfterAFailedRead(t *testing.T) {
 	display := testutil.Xvfb(t)
-	m := NewMeter(MeterOptions{Display: xscreen.Display{Num: display}, DialTimeout: 300 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); m.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	testutil.Eventually(t, 10*time.Second, "the meter to watch", func() bool { return m.Status().Watching })
+	m, ctx := watching(t, MeterOptions{Display: xscreen.Display{Num: display}, DialTimeout: 300 * time.Millisecond})
 
 	mark := m.Mark()
 	c := painter(t, display)
@@ -239,12 +237,7 @@ func TestFirstFrameReadAgainAfterAFailedRead(t *testing.T) {
 // a frame.
 func TestMeterCountsBandsOnce(t *testing.T) {
 	display := testutil.Xvfb(t)
-	m := NewMeter(MeterOptions{Display: xscreen.Display{Num: display}})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); m.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	testutil.Eventually(t, 10*time.Second, "the meter to watch", func() bool { return m.Status().Watching })
+	m, _ := watching(t, MeterOptions{Display: xscreen.Display{Num: display}})
 	c := painter(t, display)
 	s := xproto.Setup(c).DefaultScreen(c)
 	gc, _ := xproto.NewGcontextId(c)
