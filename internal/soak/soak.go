@@ -220,14 +220,67 @@ type service struct {
 	Restarts int    `json:"restarts"`
 }
 
+// get asks the health server and closes the connection from this side, so the
+// server's end goes at once (a connection the server closes itself stays for
+// half a second, and one kept alive stays for its idle timeout: either would be
+// counted in xinit-go's files and goroutines).
 func (r *runner) get(path string) (int, []byte, error) {
 	resp, err := r.client.Get("http://" + r.o.Health + path)
 	if err != nil {
 		return 0, nil, err
 	}
-	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	r.client.CloseIdleConnections()
 	return resp.StatusCode, b, err
+}
+
+// quiet waits, up to 200 ms, until xinit-go holds no connection of the health
+// server's: the sampler's own have gone.
+func (r *runner) quiet() {
+	for end := time.Now().Add(200 * time.Millisecond); time.Now().Before(end); time.Sleep(2 * time.Millisecond) {
+		if healthConns(r.o.PID, r.o.Health) == 0 {
+			return
+		}
+	}
+}
+
+// healthConns counts the sockets pid holds that are connections (not the
+// listener) on the local port of addr.
+func healthConns(pid int, addr string) int {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return 0
+	}
+	inodes := map[string]bool{}
+	for _, f := range []string{"tcp", "tcp6"} {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/net/%s", pid, f))
+		for _, l := range strings.Split(string(b), "\n")[1:] {
+			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+			fs := strings.Fields(l)
+			if len(fs) < 10 || fs[3] == "0A" { // 0A: LISTEN
+				continue
+			}
+			if i := strings.LastIndexByte(fs[1], ':'); i >= 0 {
+				if lp, err := strconv.ParseUint(fs[1][i+1:], 16, 16); err == nil && int(lp) == p {
+					inodes[fs[9]] = true
+				}
+			}
+		}
+	}
+	n := 0
+	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, e := range ents {
+		l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, e.Name()))
+		if ino, ok := strings.CutPrefix(l, "socket:["); err == nil && ok && inodes[strings.TrimSuffix(ino, "]")] {
+			n++
+		}
+	}
+	return n
 }
 
 func (r *runner) status() (map[string]service, error) {
@@ -318,9 +371,16 @@ func (r *runner) sampleEvery(ctx context.Context) {
 
 // sample scrapes /status and /metrics (the load a monitor puts on it) and reads
 // xinit-go's figures.
+//
+// The files and goroutines are read with none of the sampler's connections
+// open, so that they count xinit-go's own and not the measurement: /metrics is
+// asked when the /status connection has gone (its goroutines are then the
+// serving connection's, the same each time), the files when that one has too.
 func (r *runner) sample() {
 	_, _, _ = r.get("/status")
+	r.quiet()
 	_, metrics, _ := r.get("/metrics")
+	r.quiet()
 	s := Sample{At: time.Since(r.start)}
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", r.o.PID))
 	for _, l := range strings.Split(string(b), "\n") {
