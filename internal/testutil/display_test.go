@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"testing"
+	"time"
 )
 
 func TestStaleDisplayRemovedLiveKept(t *testing.T) {
@@ -28,6 +29,8 @@ func TestStaleDisplayRemovedLiveKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func(w time.Duration) { staleWait = w }(staleWait)
+	staleWait = 300 * time.Millisecond
 	removeStaleDisplay(stale)
 	removeStaleDisplay(live)
 	if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", stale)); !os.IsNotExist(err) {
@@ -50,5 +53,51 @@ func TestFreePortNeverRepeats(t *testing.T) {
 			t.Fatalf("port %d handed out twice", p)
 		}
 		seen[p] = true
+	}
+}
+
+// TestFreeDisplaySkipsOneAnotherProcessHolds: a display number that another
+// test binary has reserved (its abstract socket bound) is not handed out here,
+// though no X server has made its lock file yet.
+func TestFreeDisplaySkipsOneAnotherProcessHolds(t *testing.T) {
+	next := 200 + (os.Getpid()%300)*20 + int(displaySeq.Load()) + 1
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: fmt.Sprintf("@xinit-go-test/display/%d", next), Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if n := FreeDisplay(t); n == next {
+		t.Fatalf("display %d handed out while another process holds it", n)
+	}
+	// And the one handed out is held: a second claim on it fails.
+	n := FreeDisplay(t)
+	if _, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: fmt.Sprintf("@xinit-go-test/display/%d", n), Net: "unixgram"}); err == nil {
+		t.Fatalf("display %d handed out but not held", n)
+	}
+}
+
+// TestStaleDisplayWaitsForAServerOnItsWayOut: a socket that still answers for a
+// moment after its server was killed (Xvfb killed as it starts leaves xkbcomp
+// holding the listening socket it inherited) is removed once it stops, not
+// left behind in /tmp for the next run.
+func TestStaleDisplayWaitsForAServerOnItsWayOut(t *testing.T) {
+	if os.Geteuid() != 0 {
+		missing(t, "needs root to write /tmp/.X11-unix")
+	}
+	if err := os.MkdirAll("/tmp/.X11-unix", 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	n := FreeDisplay(t)
+	path := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetUnlinkOnClose(false) // as a killed server leaves it
+	go func() { time.Sleep(500 * time.Millisecond); l.Close() }()
+	removeStaleDisplay(n)
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		os.Remove(path)
+		t.Fatalf("the socket of a server that went half a second later stayed: %v", err)
 	}
 }

@@ -308,8 +308,25 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 
 var displaySeq atomic.Int32
 
-// FreeDisplay returns a display number that no lock file claims, spread by pid
-// so test processes running at once do not collide.
+// reserve claims a number of kind (a display, a port) among all the test
+// processes on the machine until the test ends: an abstract Unix socket bound
+// to its name, which the kernel gives to one socket at a time and frees when
+// it is closed or its process dies, leaving no file behind. The packages'
+// test binaries run at once, and each of them only knows what it has handed
+// out itself.
+func reserve(t testing.TB, kind string, n int) bool {
+	t.Helper()
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: fmt.Sprintf("@xinit-go-test/%s/%d", kind, n), Net: "unixgram"})
+	if err != nil {
+		return false
+	}
+	t.Cleanup(func() { c.Close() })
+	return true
+}
+
+// FreeDisplay returns a display number that no lock file claims and no other
+// test process has, spread by pid so test processes running at once seldom
+// try the same ones.
 func FreeDisplay(t testing.TB) int {
 	t.Helper()
 	base := 200 + (os.Getpid()%300)*20
@@ -317,6 +334,11 @@ func FreeDisplay(t testing.TB) int {
 		n := base + int(displaySeq.Add(1))
 		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); errors.Is(err, os.ErrNotExist) {
 			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); errors.Is(err, os.ErrNotExist) {
+				if !reserve(t, "display", n) {
+					continue
+				}
+				// After the reservation's release in the cleanups' order (last
+				// in, first out): the stale files go while it is still held.
 				t.Cleanup(func() { removeStaleDisplay(n) })
 				return n
 			}
@@ -326,10 +348,11 @@ func FreeDisplay(t testing.TB) int {
 	return 0
 }
 
-// FreePort returns a TCP port that was free a moment ago and that this test
-// process has not handed out before. The kernel may answer two binds to port
-// 0 in a row with the same port once the first is closed, so a test that asks
-// for two ports (VNC and health) would otherwise get one twice now and then.
+// FreePort returns a TCP port that was free a moment ago and that neither this
+// test process nor another one running has handed out. The kernel may answer
+// two binds to port 0 in a row with the same port once the first is closed,
+// so a test that asks for two ports (VNC and health) would otherwise get one
+// twice now and then.
 func FreePort(t testing.TB) int {
 	t.Helper()
 	for range 100 {
@@ -343,7 +366,7 @@ func FreePort(t testing.TB) int {
 		seen := portsGiven[port]
 		portsGiven[port] = true
 		portsMu.Unlock()
-		if !seen {
+		if !seen && reserve(t, "port", port) {
 			return port
 		}
 	}
