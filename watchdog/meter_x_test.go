@@ -72,13 +72,19 @@ func TestMeterOnXvfb(t *testing.T) {
 	st := m.Status()
 	stop()
 	n := <-painted
-	if math.Abs(st.PerSecond-25) > 25*0.05 {
-		t.Errorf("%.2f updates a second, want 25 within 5%%", st.PerSecond)
+	// The bounds leave room for a loaded machine: a painter late by a frame or
+	// more draws the late ones back to back, and two of those may be one
+	// update; the exact count is TestDamageCountsEachFrame's, in lockstep.
+	if math.Abs(st.PerSecond-25) > 25*0.1 {
+		t.Errorf("%.2f updates a second, want 25 within 10%%", st.PerSecond)
 	}
-	if st.Total < int64(n)-2 || st.Total > int64(n) {
-		t.Errorf("total %d for %d frames", st.Total, n)
+	testutil.Eventually(t, 5*time.Second, fmt.Sprintf("the total to reach %d frames less 2%%", n), func() bool {
+		return m.Status().Total >= int64(n)-max(2, int64(n)/50)
+	})
+	if total := m.Status().Total; total > int64(n) {
+		t.Errorf("total %d for %d frames", total, n)
 	}
-	if st.LongestGap > 200*time.Millisecond || st.LongestGap < 30*time.Millisecond {
+	if st.LongestGap > time.Second || st.LongestGap < 30*time.Millisecond {
 		t.Errorf("longest gap %v at 25 a second", st.LongestGap)
 	}
 
@@ -234,7 +240,9 @@ func TestFirstFrameReadAgainAfterAFailedRead(t *testing.T) {
 
 // TestMeterCountsBandsOnce: a client that copies each frame in three bands,
 // a millisecond apart (as a GL driver's PutImage in strips), is counted once
-// a frame.
+// a frame. Each frame is drawn when the meter has taken in the whole of the
+// last one, so that a meter behind on a loaded machine does not see the last
+// band of one frame and the first of the next as one report.
 func TestMeterCountsBandsOnce(t *testing.T) {
 	display := testutil.Xvfb(t)
 	m, _ := watching(t, MeterOptions{Display: xscreen.Display{Num: display}})
@@ -246,7 +254,8 @@ func TestMeterCountsBandsOnce(t *testing.T) {
 	}
 	const frames = 60
 	h := s.HeightInPixels / 3
-	for range frames {
+	whole := image.Rect(0, 0, int(s.WidthInPixels), 3*int(h))
+	for i := range frames {
 		for b := range 3 {
 			r := xproto.Rectangle{Y: int16(b) * int16(h), Width: s.WidthInPixels, Height: h}
 			if err := xproto.PolyFillRectangleChecked(c, xproto.Drawable(s.Root), gc, []xproto.Rectangle{r}).Check(); err != nil {
@@ -254,6 +263,12 @@ func TestMeterCountsBandsOnce(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
+		testutil.Eventually(t, 5*time.Second, fmt.Sprintf("the meter to take in frame %d", i), func() bool {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			return m.c.total >= int64(i+1) && m.c.area == whole
+		})
+		// The next frame's first band comes as a new one would.
 		time.Sleep(15 * time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond)

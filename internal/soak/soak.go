@@ -239,15 +239,16 @@ func (r *runner) get(path string) (int, []byte, error) {
 // server's: the sampler's own have gone.
 func (r *runner) quiet() {
 	for end := time.Now().Add(200 * time.Millisecond); time.Now().Before(end); time.Sleep(2 * time.Millisecond) {
-		if healthConns(r.o.PID, r.o.Health) == 0 {
+		if HealthConns(r.o.PID, r.o.Health) == 0 {
 			return
 		}
 	}
 }
 
-// healthConns counts the sockets pid holds that are connections (not the
-// listener) on the local port of addr.
-func healthConns(pid int, addr string) int {
+// HealthConns counts the sockets pid holds that are connections (not the
+// listener) on the local port of addr: a client's of the health server, which
+// a count of pid's own open files leaves out.
+func HealthConns(pid int, addr string) int {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return 0

@@ -23,7 +23,7 @@ func TestSamplerLeavesNoConnection(t *testing.T) {
 	addr := srv.Listener.Addr().String()
 	pid := os.Getpid()
 
-	// What healthConns sees: a kept-alive connection is counted, once, on the
+	// What HealthConns sees: a kept-alive connection is counted, once, on the
 	// server's side (the client's end has another local port).
 	keep := &http.Client{}
 	resp, err := keep.Get(srv.URL)
@@ -32,7 +32,7 @@ func TestSamplerLeavesNoConnection(t *testing.T) {
 	}
 	_, _ = io.ReadAll(resp.Body) // read to the end, or the client does not keep it
 	resp.Body.Close()
-	if n := healthConns(pid, addr); n != 1 {
+	if n := HealthConns(pid, addr); n != 1 {
 		t.Fatalf("a kept-alive connection: healthConns = %d, want 1", n)
 	}
 	keep.CloseIdleConnections()
@@ -43,7 +43,7 @@ func TestSamplerLeavesNoConnection(t *testing.T) {
 			t.Fatalf("get: %d %v", code, err)
 		}
 		r.quiet()
-		if n := healthConns(pid, addr); n != 0 {
+		if n := HealthConns(pid, addr); n != 0 {
 			t.Fatalf("after get %d and quiet: %d connections of the server still open", i, n)
 		}
 	}
