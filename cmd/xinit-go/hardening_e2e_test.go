@@ -87,10 +87,15 @@ func TestStuckXServerKeepsTheStopBound(t *testing.T) {
 		t.Errorf("exit %d, want the app's 5", code)
 	}
 	log := s.p.Stderr.String()
-	for _, want := range []string{"the screenshot did not finish in time", "abandoned"} {
-		if !strings.Contains(log, want) {
-			t.Errorf("the log lacks %q", want)
-		}
+	// The screenshot's context ends at the supervisor's own deadline for it:
+	// either the supervisor gives up on it first, or the screenshot returns
+	// its deadline's error first. Both end the wait at 2 s.
+	if !strings.Contains(log, "the screenshot did not finish in time") &&
+		!(strings.Contains(log, "screenshot failed") && strings.Contains(log, "deadline exceeded")) {
+		t.Error("the log says neither that the screenshot did not finish in time nor that it failed at its deadline")
+	}
+	if !strings.Contains(log, "abandoned") {
+		t.Error(`the log lacks "abandoned"`)
 	}
 }
 
