@@ -50,8 +50,13 @@ const (
 	// stuck in the kernel, such as a GPU hang) before the supervisor goes on
 	// without it. During a stop the stop budget may cut it shorter.
 	abandonAfter = time.Second
-	// sweepTime is the part of StopSlack kept for the final sweep.
+	// sweepTime is the part of StopSlack kept for the final sweep and, at its
+	// end, ExitReserve.
 	sweepTime = 500 * time.Millisecond
+	// ExitReserve is the end of StopSlack kept for the caller's own exit after
+	// Run returns (closing its servers, flushing its log's last lines): the
+	// final sweep ends this long before the stop's bound.
+	ExitReserve = 400 * time.Millisecond
 )
 
 // StopBound is the longest a stop takes with this grace, with or without a
@@ -294,9 +299,9 @@ func (s *Supervisor) watched() []os.Signal {
 // finalize kills and reaps whatever is left and waits for the goroutines the
 // loop started, none of it past the stop budget.
 func (s *Supervisor) finalize() {
-	end := s.stop.hard.Add(sweepTime)
+	end := s.stop.hard.Add(sweepTime - ExitReserve)
 	if s.stop.hard.IsZero() || end.Before(s.now()) {
-		end = s.now().Add(sweepTime)
+		end = s.now().Add(sweepTime - ExitReserve)
 	}
 	left := s.procs.sweep(s.pid1, end, func(r reaped) {
 		if sv := s.byPid[r.pid]; sv != nil {

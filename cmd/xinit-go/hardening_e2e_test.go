@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,6 +97,52 @@ func TestStuckXServerKeepsTheStopBound(t *testing.T) {
 	}
 	if !strings.Contains(log, "abandoned") {
 		t.Error(`the log lacks "abandoned"`)
+	}
+}
+
+// TestExitInsideTheBoundWithConnectionsHeld: a client that sent half a request
+// to the browser view and to the health server holds neither xinit-go's exit:
+// from the supervisor's end of the stop to the exit takes at most the stop
+// bound's supervisor.ExitReserve. The servers used to wait 1 s and 100 ms for
+// such a connection after the stop, past the bound when the stop had used it
+// all (an X server stuck in the kernel).
+func TestExitInsideTheBoundWithConnectionsHeld(t *testing.T) {
+	if _, err := os.Stat("/usr/share/novnc/core/rfb.js"); err != nil {
+		testutil.Need(t, "novnc") // a loud skip, or a failure in CI
+	}
+	port := testutil.FreePort(t)
+	s := startX(t, "xvfb", []string{"XINIT_WEB_ADDR=127.0.0.1:" + strconv.Itoa(port), "XINIT_VIEW=off", "XINIT_STOP_GRACE=1s"},
+		helperCmd("sleep"))
+	s.waitReady()
+	for _, addr := range []string{fmt.Sprintf("127.0.0.1:%d", port), s.healthAddr} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.p.Signal(syscall.SIGTERM)
+	var end time.Time
+	testutil.Eventually(t, 30*time.Second, "the supervisor to finish", func() bool {
+		if strings.Contains(s.p.Stderr.String(), `"supervisor finished"`) {
+			end = time.Now()
+			return true
+		}
+		return false
+	})
+	code := s.p.Wait(30 * time.Second)
+	took := time.Since(end)
+	t.Logf("from the supervisor's end to the exit: %v (reserve %v)", took.Round(time.Millisecond), supervisor.ExitReserve)
+	// The margin is for this machine's scheduling, not for the exit: the old
+	// wait alone was a second.
+	if took > supervisor.ExitReserve+400*time.Millisecond {
+		t.Errorf("the exit came %v after the supervisor's end, past the %v kept for it", took, supervisor.ExitReserve)
+	}
+	if code != 143 {
+		t.Errorf("exit %d, want 143", code)
 	}
 }
 

@@ -96,8 +96,17 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 	// (a reader that is gone or never reads loses lines, not the exit code).
 	tty := stderr
 	sink := logsink.New(stderr, 0)
-	// The flush's deadline counts from the exit, not from now.
-	defer func() { sink.Close(time.Now().Add(logFlush)) }()
+	// exitBy is when the exit must be done, set when the session's stop is over:
+	// the stop bound's last supervisor.ExitReserve, in which the servers close
+	// and the log's last lines go out. An exit before that gets logFlush, counted
+	// from the exit, not from now.
+	var exitBy time.Time
+	defer func() {
+		if exitBy.IsZero() {
+			exitBy = time.Now().Add(logFlush)
+		}
+		sink.Close(exitBy)
+	}()
 	stderr = sink
 	cfg, code, done := loadConfig(args, sys, stderr, stderr)
 	if done {
@@ -152,7 +161,12 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 	if code != 0 {
 		return code
 	}
-	defer wv.stop()
+	// What closes at the exit, last first, all of it by the deadline that
+	// leaves the log its flush: a viewer or a probe holding a connection
+	// open cannot hold the exit past the stop bound.
+	var closers []func(by time.Time)
+	defer func() { closeAll(closers, exitBy) }()
+	closers = append(closers, wv.stop)
 	if cfg.HealthAddr != "" {
 		ho := health.Options{Addr: cfg.HealthAddr, Hosts: cfg.WebHosts}
 		if plan.Backend != config.BackendNone {
@@ -169,10 +183,36 @@ func runSession(ctx context.Context, args []string, sys system, stderr io.Writer
 		hs.Start()
 		// The stop's bound has been spent by the time Run returns: the health
 		// server gets a moment to answer, not a graceful drain.
-		defer hs.Close(100 * time.Millisecond)
+		closers = append(closers, func(by time.Time) { hs.Close(min(100*time.Millisecond, time.Until(by))) })
 	}
 	ex.start()
-	return ex.finish(sup.Run(ctx), sup.Status(), info)
+	code = ex.finish(sup.Run(ctx), sup.Status(), info)
+	exitBy = time.Now().Add(supervisor.ExitReserve)
+	return code
+}
+
+// closeAll runs the closers, last first, on a goroutine of their own, and
+// waits for them until logFlush before exitBy (one second from now when exitBy
+// is not set: an exit before the session ran). What has not closed by then is
+// left to the process's exit.
+func closeAll(closers []func(by time.Time), exitBy time.Time) {
+	by := exitBy.Add(-logFlush)
+	if exitBy.IsZero() {
+		by = time.Now().Add(time.Second)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i](by)
+		}
+	}()
+	t := time.NewTimer(time.Until(by))
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 }
 
 func healthInfo(cfg *config.Config, plan *session.Plan, sess *session.Session) health.Info {
@@ -193,7 +233,8 @@ func healthInfo(cfg *config.Config, plan *session.Plan, sess *session.Session) h
 }
 
 // logFlush bounds the wait for the log's last lines at exit: a reader that does
-// not take them in that time loses them. It is part of the stop bound's slack.
+// not take them in that time loses them. It is the end of the stop bound's
+// supervisor.ExitReserve; the servers close in what comes before it.
 const logFlush = 250 * time.Millisecond
 
 // newLogger writes to sink; w is the stream behind it, which decides the format

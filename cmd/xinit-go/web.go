@@ -121,14 +121,16 @@ func (v browserView) attach(hs *health.Server) {
 	}
 }
 
-func (v browserView) stop() {
+// stop closes the browser view: its smooth view's viewers and encoder, then
+// its server, whose requests in flight get until by.
+func (v browserView) stop(by time.Time) {
 	if v.s == nil {
 		return
 	}
 	if v.smooth != nil {
 		v.smooth.Close()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), by)
 	defer cancel()
 	v.s.Shutdown(ctx)
 }
