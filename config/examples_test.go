@@ -39,12 +39,7 @@ func TestVNCPortNumberFromTOML(t *testing.T) {
 	if err := os.WriteFile(file, []byte("vnc_port = 5901\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := Load(nil, func(k string) string {
-		if k == "XINIT_CONFIG" {
-			return file
-		}
-		return ""
-	}, "")
+	c, err := Load(nil, configFile(file), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,16 +55,21 @@ func TestSlowFPSFractionFromTOML(t *testing.T) {
 	if err := os.WriteFile(file, []byte("slow_fps = 2.5\nslow_for = \"10s\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := Load([]string{"app"}, func(k string) string {
-		if k == "XINIT_CONFIG" {
-			return file
-		}
-		return ""
-	}, "")
+	c, err := Load([]string{"app"}, configFile(file), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.SlowFPS != 2.5 || c.SlowFor != 10*time.Second {
 		t.Errorf("SlowFPS %g, SlowFor %v, want 2.5 and 10s", c.SlowFPS, c.SlowFor)
+	}
+}
+
+// configFile is an environment that holds only XINIT_CONFIG=file.
+func configFile(file string) func(string) string {
+	return func(k string) string {
+		if k == "XINIT_CONFIG" {
+			return file
+		}
+		return ""
 	}
 }

@@ -42,6 +42,23 @@ func (s *xsession) screen() screenDoc {
 	return d
 }
 
+// waitAppStarting waits until the app has been started and is not ready yet
+// (it waits for its first frame).
+func (s *xsession) waitAppStarting() {
+	s.t.Helper()
+	testutil.Eventually(s.t, 60*time.Second, "the app to start", func() bool {
+		if s.p.Exited() {
+			s.t.Fatalf("exited\n%s", s.p.Stderr.String())
+		}
+		for _, sv := range s.screen().Services {
+			if sv.Name == "app" && sv.State == "starting" {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // TestScreenRateFollowsTheApp: an app that fills the screen 10, then 50 times
 // a second is reported at that rate on /status, with the total and the
 // interval histogram on /metrics.
@@ -130,17 +147,7 @@ func TestStaticScreenIsNotSlow(t *testing.T) {
 // coloured frame; a service after it waits as long.
 func TestReadyOnFirstFrame(t *testing.T) {
 	s := startX(t, "xvfb", []string{"XINIT_APP_READY=frame"}, helperCmd("paint", "20", "3000"))
-	testutil.Eventually(t, 60*time.Second, "the app to start", func() bool {
-		if s.p.Exited() {
-			t.Fatalf("exited\n%s", s.p.Stderr.String())
-		}
-		for _, sv := range s.screen().Services {
-			if sv.Name == "app" && sv.State == "starting" {
-				return true
-			}
-		}
-		return false
-	})
+	s.waitAppStarting()
 	if code, _ := s.get("/readyz"); code != 503 {
 		t.Errorf("/readyz %d while the app paints black", code)
 	}
@@ -202,17 +209,7 @@ func TestReadyOnFirstFrameOfAStaticApp(t *testing.T) {
 func TestNoFirstFrameOnAStalledServer(t *testing.T) {
 	s := startX(t, "xvfb", []string{"XINIT_APP_READY=frame", "XINIT_APP_READY_TIMEOUT=4s", "XINIT_STOP_GRACE=2s"},
 		helperCmd("paint", "20", "3600000"))
-	testutil.Eventually(t, 60*time.Second, "the app to start", func() bool {
-		if s.p.Exited() {
-			t.Fatalf("exited\n%s", s.p.Stderr.String())
-		}
-		for _, sv := range s.screen().Services {
-			if sv.Name == "app" && sv.State == "starting" {
-				return true
-			}
-		}
-		return false
-	})
+	s.waitAppStarting()
 	xpid := s.xPID()
 	if xpid == 0 {
 		t.Fatal("no X server found")
