@@ -25,8 +25,18 @@ const SocketDir = "/tmp/.X11-unix"
 // of its own.
 const DefaultTimeout = 2 * time.Second
 
-// stripBytes bounds one GetImage reply.
-const stripBytes = 4 << 20
+// stripBytes bounds one GetImage reply, and readAhead is how many are asked
+// for before the first is read. A reply's buffer stays live in xgb's reader
+// until the next reply comes, so on a connection that then goes quiet (the
+// frozen-screen sampler's, between samples) the last strip stays on the heap:
+// 4 MiB strips held 4 MiB, which against the runtime's 8 MiB soft limit
+// (cmd/xinit-go/gc.go) left the collector running at every allocation, up to
+// half a core. Small strips asked for ahead keep what stays small and the read
+// one round trip long.
+const (
+	stripBytes = 256 << 10
+	readAhead  = 4
+)
 
 // Format is the layout of screen 0's pixels.
 type Format struct {
@@ -200,13 +210,19 @@ func (c *Conn) Read(ctx context.Context, fn func(y int, data []byte)) error {
 func (c *Conn) read(f Format, fn func(y int, data []byte)) error {
 	stride := f.Stride()
 	rows := max(1, stripBytes/stride)
+	var asked []xproto.GetImageCookie
+	next := 0 // the first row not yet asked for
 	for y := 0; y < f.Height; y += rows {
-		n := min(rows, f.Height-y)
-		rep, err := xproto.GetImage(c.x, xproto.ImageFormatZPixmap, c.root,
-			0, int16(y), uint16(f.Width), uint16(n), 0xffffffff).Reply()
+		for ; next < f.Height && len(asked) < readAhead; next += rows {
+			asked = append(asked, xproto.GetImage(c.x, xproto.ImageFormatZPixmap, c.root,
+				0, int16(next), uint16(f.Width), uint16(min(rows, f.Height-next)), 0xffffffff))
+		}
+		rep, err := asked[0].Reply()
+		asked = asked[1:]
 		if err != nil {
 			return fmt.Errorf("display %s: GetImage: %w", c.display, err)
 		}
+		n := min(rows, f.Height-y)
 		if len(rep.Data) < n*stride {
 			return fmt.Errorf("display %s: GetImage: %d bytes for %d rows of %d", c.display, len(rep.Data), n, stride)
 		}

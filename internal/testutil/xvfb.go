@@ -17,13 +17,19 @@ import (
 // xSocketDir is where local X servers put their sockets.
 const xSocketDir = "/tmp/.X11-unix"
 
-// Xvfb runs a bare Xvfb (no -auth: local clients need no cookie) and returns
-// its display.
+// Xvfb runs a bare Xvfb (no -auth: local clients need no cookie) at 640x480
+// and returns its display.
 func Xvfb(t *testing.T) int {
+	t.Helper()
+	return XvfbScreen(t, "640x480x24")
+}
+
+// XvfbScreen is Xvfb with the screen given as Xvfb takes it (WxHxDEPTH).
+func XvfbScreen(t *testing.T, screen string) int {
 	t.Helper()
 	Need(t, "Xvfb")
 	display := FreeDisplay(t)
-	x := exec.Command("Xvfb", ":"+strconv.Itoa(display), "-nolisten", "tcp", "-screen", "0", "640x480x24")
+	x := exec.Command("Xvfb", ":"+strconv.Itoa(display), "-nolisten", "tcp", "-screen", "0", screen)
 	if err := x.Start(); err != nil {
 		t.Fatal(err)
 	}
