@@ -72,10 +72,10 @@ func (c *Conn) watchDamage(ctx context.Context) (*Damage, error) {
 }
 
 func (c *Conn) createDamage() (damage.Damage, xfixes.Region, error) {
-	if err := damage.Init(c.x); err != nil {
+	if err := enableExtension(c.x, "DAMAGE"); err != nil {
 		return 0, 0, fmt.Errorf("no DAMAGE extension: %w", err)
 	}
-	if err := xfixes.Init(c.x); err != nil {
+	if err := enableExtension(c.x, "XFIXES"); err != nil {
 		return 0, 0, fmt.Errorf("no XFIXES extension: %w", err)
 	}
 	// The versions must be asked before any other request of the extensions.

@@ -92,7 +92,7 @@ func (in *Input) connect() error {
 		return err
 	}
 	stop := func() { cancel(); release() }
-	if err := xtest.Init(c); err != nil {
+	if err := enableExtension(c, "XTEST"); err != nil {
 		stop()
 		if ctx.Err() != nil {
 			return fmt.Errorf("display %s did not answer within %s", in.d, in.timeout)

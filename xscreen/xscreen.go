@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/shm"
 	"github.com/jezek/xgb/xproto"
 )
 
@@ -119,8 +120,11 @@ type Conn struct {
 	format  Format
 	timeout time.Duration
 
-	mu     sync.Mutex
-	broken error // set once a request timed out or failed: the socket is closed
+	mu       sync.Mutex
+	broken   error      // set once a request timed out or failed: the socket is closed
+	shm      *shmStrips // nil: the pixels come through the socket
+	shmTried bool       // useSHM ran (once, at the first read)
+	shmWhy   string     // why the reads do not use MIT-SHM
 }
 
 // Dial connects to a local display over its Unix socket, under ctx and timeout
@@ -172,10 +176,30 @@ func dial(ctx context.Context, d Display, path string, timeout time.Duration) (*
 // Format is screen 0's size and pixel layout, as the connection setup gave it.
 func (c *Conn) Format() Format { return c.format }
 
-// Close closes the connection at once, without waiting for the server.
+// Close closes the connection at once, without waiting for the server, and
+// lets go of the shared memory once a read in progress has seen the socket go.
 func (c *Conn) Close() {
 	c.x.Close()
 	c.nc.Close()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.broken == nil {
+		c.broken = errClosed
+	}
+	if c.shm != nil {
+		c.shm.detach()
+		c.shm = nil
+	}
+}
+
+var errClosed = errors.New("closed")
+
+// SHM says whether reads come through MIT-SHM, and when not, why (after the
+// first read; before it, false and "").
+func (c *Conn) SHM() (bool, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.shm != nil, c.shmWhy
 }
 
 // Read reads the whole of screen 0 under ctx and the Conn's timeout, handing
@@ -195,6 +219,14 @@ func (c *Conn) Read(ctx context.Context, fn func(y int, data []byte)) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { c.nc.Close() })
+	if !c.shmTried {
+		c.shmTried = true
+		if s, err := c.useSHM(stripBytes); err == nil {
+			c.shm = s
+		} else {
+			c.shmWhy = err.Error()
+		}
+	}
 	err := c.read(f, fn)
 	if !stop() {
 		c.broken = ctx.Err()
@@ -207,26 +239,53 @@ func (c *Conn) Read(ctx context.Context, fn func(y int, data []byte)) error {
 	return err
 }
 
+// read asks for the screen strip by strip, readAhead strips ahead of the one
+// it hands to fn; strip k goes to segment k mod readAhead, which is asked for
+// again only after fn has returned from it.
 func (c *Conn) read(f Format, fn func(y int, data []byte)) error {
 	stride := f.Stride()
 	rows := max(1, stripBytes/stride)
-	var asked []xproto.GetImageCookie
-	next := 0 // the first row not yet asked for
+	type asked struct {
+		image xproto.GetImageCookie
+		shm   shm.GetImageCookie
+	}
+	var queue []asked
+	next, strip := 0, 0 // the first row and the strip not yet asked for
 	for y := 0; y < f.Height; y += rows {
-		for ; next < f.Height && len(asked) < readAhead; next += rows {
-			asked = append(asked, xproto.GetImage(c.x, xproto.ImageFormatZPixmap, c.root,
-				0, int16(next), uint16(f.Width), uint16(min(rows, f.Height-next)), 0xffffffff))
+		for ; next < f.Height && len(queue) < readAhead; next, strip = next+rows, strip+1 {
+			h := uint16(min(rows, f.Height-next))
+			if c.shm != nil {
+				queue = append(queue, asked{shm: shm.GetImage(c.x, c.root, 0, int16(next), uint16(f.Width), h,
+					0xffffffff, xproto.ImageFormatZPixmap, c.shm.segs[strip%readAhead], 0)})
+			} else {
+				queue = append(queue, asked{image: xproto.GetImage(c.x, xproto.ImageFormatZPixmap, c.root,
+					0, int16(next), uint16(f.Width), h, 0xffffffff)})
+			}
 		}
-		rep, err := asked[0].Reply()
-		asked = asked[1:]
-		if err != nil {
-			return fmt.Errorf("display %s: GetImage: %w", c.display, err)
-		}
+		a := queue[0]
+		queue = queue[1:]
 		n := min(rows, f.Height-y)
-		if len(rep.Data) < n*stride {
-			return fmt.Errorf("display %s: GetImage: %d bytes for %d rows of %d", c.display, len(rep.Data), n, stride)
+		var data []byte
+		if c.shm != nil {
+			rep, err := a.shm.Reply()
+			if err != nil {
+				return fmt.Errorf("display %s: MIT-SHM GetImage: %w", c.display, err)
+			}
+			if int(rep.Size) < n*stride {
+				return fmt.Errorf("display %s: MIT-SHM GetImage: %d bytes for %d rows of %d", c.display, rep.Size, n, stride)
+			}
+			data = c.shm.mem[(y/rows)%readAhead]
+		} else {
+			rep, err := a.image.Reply()
+			if err != nil {
+				return fmt.Errorf("display %s: GetImage: %w", c.display, err)
+			}
+			if len(rep.Data) < n*stride {
+				return fmt.Errorf("display %s: GetImage: %d bytes for %d rows of %d", c.display, len(rep.Data), n, stride)
+			}
+			data = rep.Data
 		}
-		fn(y, rep.Data[:n*stride])
+		fn(y, data[:n*stride])
 	}
 	return nil
 }

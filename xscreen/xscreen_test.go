@@ -1,17 +1,23 @@
 package xscreen
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"image"
+	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/xproto"
 	"go.uber.org/goleak"
 
 	"github.com/xinit-go/xinit-go/internal/testutil"
@@ -143,35 +149,188 @@ func TestFormatDecode(t *testing.T) {
 
 func le32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
 
-// TestReadLeavesLittleOnTheHeap: after a whole 1080p screen is read, what the
-// connection keeps is a strip, not a quarter of the screen. xgb keeps the last
+// TestReadLeavesLittleOnTheHeap: a whole 1080p screen read leaves at most a
+// strip behind, through MIT-SHM and through the socket. xgb keeps the last
 // reply's buffer until the next reply, and the frozen-screen sampler's
 // connection is quiet between samples: with 4 MiB strips that was 4 MiB held
 // for good, against xinit-go's 8 MiB soft memory limit, and the collector then
 // ran at each of the meter's allocations (600 collections a second and 40 % of
-// a core with an app drawing 500 frames a second).
+// a core with an app drawing 500 frames a second). Through MIT-SHM a read
+// allocates next to nothing: through the socket each strip is two buffers.
 func TestReadLeavesLittleOnTheHeap(t *testing.T) {
-	d := Display{Num: testutil.XvfbScreen(t, "1920x1080x24")}
-	c, err := Dial(context.Background(), d, 10*time.Second)
+	for _, tc := range []struct {
+		name string
+		args []string
+		shm  bool
+	}{{"MIT-SHM", nil, true}, {"socket", []string{"-extension", "MIT-SHM"}, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Display{Num: testutil.XvfbScreen(t, "1920x1080x24", tc.args...)}
+			c, err := Dial(context.Background(), d, 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			read := func() {
+				t.Helper()
+				n := 0
+				if err := c.Read(context.Background(), func(_ int, data []byte) { n += len(data) }); err != nil {
+					t.Fatal(err)
+				}
+				if want := 1920 * 1080 * 4; n != want {
+					t.Fatalf("read %d bytes of the screen, want %d", n, want)
+				}
+			}
+			read() // the first read sets up the segments
+			if on, why := c.SHM(); on != tc.shm {
+				t.Fatalf("MIT-SHM in use: %v (%s), want %v", on, why, tc.shm)
+			} else if !on && !strings.Contains(why, "MIT-SHM") {
+				t.Errorf("why not MIT-SHM: %q, want the extension named", why)
+			}
+			before := heapBytes()
+			allocs := allocBytes()
+			read()
+			allocated := allocBytes() - allocs
+			if kept := int64(heapBytes()) - int64(before); kept > 1<<20 {
+				t.Errorf("%d bytes stay on the heap after the read; want at most 1 MiB (a strip is %d)", kept, stripBytes)
+			}
+			if tc.shm && allocated > 64<<10 {
+				t.Errorf("a read through MIT-SHM allocated %d bytes; want at most 64 KiB", allocated)
+			}
+			t.Logf("a read allocated %d bytes", allocated)
+		})
+	}
+}
+
+func heapBytes() uint64 {
+	runtime.GC()
+	return readMetric("/memory/classes/heap/objects:bytes")
+}
+
+func allocBytes() uint64 { return readMetric("/gc/heap/allocs:bytes") }
+
+func readMetric(name string) uint64 {
+	s := []metrics.Sample{{Name: name}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// TestSHMReadsWhatTheSocketReads: the same screen, with something different
+// in every strip, reads the same through MIT-SHM and through the socket, at
+// sizes whose last strip is short and whose rows are not a whole number of
+// strips.
+func TestSHMReadsWhatTheSocketReads(t *testing.T) {
+	for _, screen := range []string{"1920x1080x24", "1001x777x24", "640x480x16"} {
+		t.Run(screen, func(t *testing.T) {
+			d := Display{Num: testutil.XvfbScreen(t, screen)}
+			// Both connect first: Xvfb resets its screen when its last
+			// client goes.
+			var conns [2]*Conn
+			for i := range conns {
+				c, err := Dial(context.Background(), d, 10*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				conns[i] = c
+			}
+			paintBands(t, d)
+			var got [2][]byte
+			for i, useSHM := range []bool{true, false} {
+				c := conns[i]
+				if !useSHM {
+					c.shmTried, c.shmWhy = true, "switched off by the test"
+				}
+				if err := c.Read(context.Background(), func(_ int, data []byte) { got[i] = append(got[i], data...) }); err != nil {
+					t.Fatal(err)
+				}
+				if on, why := c.SHM(); on != useSHM {
+					t.Fatalf("MIT-SHM in use: %v (%s), want %v", on, why, useSHM)
+				}
+			}
+			if len(got[0]) == 0 || !bytes.Equal(got[0], got[1]) {
+				t.Fatalf("MIT-SHM read %d bytes, the socket %d, and they differ", len(got[0]), len(got[1]))
+			}
+			if bytes.Count(got[0], []byte{0}) == len(got[0]) {
+				t.Fatal("the screen read all black: the bands were not drawn")
+			}
+		})
+	}
+}
+
+// paintBands draws a band of its own colour every 7 rows across the screen.
+func paintBands(t *testing.T, d Display) {
+	t.Helper()
+	x, err := xgb.NewConnDisplay(d.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	heap := func() uint64 {
-		runtime.GC()
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		metrics.Read(s)
-		return s[0].Value.Uint64()
-	}
-	before := heap()
-	var read int
-	if err := c.Read(context.Background(), func(_ int, data []byte) { read += len(data) }); err != nil {
+	defer x.Close()
+	s := xproto.Setup(x).DefaultScreen(x)
+	gc, err := xproto.NewGcontextId(x)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 1920 * 1080 * 4; read != want {
-		t.Fatalf("read %d bytes of the screen, want %d", read, want)
+	if err := xproto.CreateGCChecked(x, gc, xproto.Drawable(s.Root), 0, nil).Check(); err != nil {
+		t.Fatal(err)
 	}
-	if kept := int64(heap()) - int64(before); kept > 1<<20 {
-		t.Errorf("%d bytes stay on the heap after the read; want at most 1 MiB (a strip is %d)", kept, stripBytes)
+	for y := 0; y < int(s.HeightInPixels); y += 7 {
+		xproto.ChangeGC(x, gc, xproto.GcForeground, []uint32{uint32(y*2654435761) & 0xffffff})
+		xproto.PolyFillRectangle(x, xproto.Drawable(s.Root), gc,
+			[]xproto.Rectangle{{X: int16(y % 13), Y: int16(y), Width: s.WidthInPixels - uint16(y%13), Height: 7}})
 	}
+	if _, err := xproto.GetInputFocus(x).Reply(); err != nil { // a round trip: all drawn
+		t.Fatal(err)
+	}
+}
+
+// TestSHMSegmentsGoWithTheConn: the segments live only as long as the Conn
+// (the X server lets go of its side when the connection closes), and a Conn
+// made and closed many times leaves none behind.
+func TestSHMSegmentsGoWithTheConn(t *testing.T) {
+	d := Display{Num: testutil.XvfbScreen(t, "640x480x24")}
+	// One client stays: Xvfb resets when its last client goes, and refuses
+	// connections meanwhile.
+	hold, err := Dial(context.Background(), d, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	before := ourSegments(t)
+	for range 20 {
+		c, err := Dial(context.Background(), d, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Read(context.Background(), func(int, []byte) {}); err != nil {
+			t.Fatal(err)
+		}
+		if on, why := c.SHM(); !on {
+			t.Fatalf("MIT-SHM not in use: %s", why)
+		}
+		if n := ourSegments(t); n < before+readAhead {
+			t.Fatalf("%d segments of %d bytes while a Conn reads, %d before; want %d more", n, stripBytes, before, readAhead)
+		}
+		c.Close()
+	}
+	testutil.Eventually(t, 10*time.Second, "the segments to go", func() bool { return ourSegments(t) <= before })
+}
+
+// ourSegments counts the System V segments of stripBytes that this process's
+// user owns, mode 0600.
+func ourSegments(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sysvipc/shm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		// key shmid perms size cpid lpid nattch uid ...
+		// perms: 600, or 1600 once marked for removal (SHM_DEST).
+		if len(f) > 7 && (f[2] == "600" || f[2] == "1600") && f[3] == strconv.Itoa(stripBytes) && f[7] == strconv.Itoa(os.Getuid()) {
+			n++
+		}
+	}
+	return n
 }

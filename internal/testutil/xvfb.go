@@ -24,12 +24,13 @@ func Xvfb(t *testing.T) int {
 	return XvfbScreen(t, "640x480x24")
 }
 
-// XvfbScreen is Xvfb with the screen given as Xvfb takes it (WxHxDEPTH).
-func XvfbScreen(t *testing.T, screen string) int {
+// XvfbScreen is Xvfb with the screen given as Xvfb takes it (WxHxDEPTH) and
+// more arguments of Xvfb's (e.g. "-extension", "MIT-SHM").
+func XvfbScreen(t *testing.T, screen string, args ...string) int {
 	t.Helper()
 	Need(t, "Xvfb")
 	display := FreeDisplay(t)
-	x := exec.Command("Xvfb", ":"+strconv.Itoa(display), "-nolisten", "tcp", "-screen", "0", screen)
+	x := exec.Command("Xvfb", append([]string{":" + strconv.Itoa(display), "-nolisten", "tcp", "-screen", "0", screen}, args...)...)
 	if err := x.Start(); err != nil {
 		t.Fatal(err)
 	}
