@@ -13,7 +13,16 @@
 // from a server that is gone. A Conn whose request timed out is closed for
 // good; dial again.
 //
-// Pixels come with GetImage in ZPixmap format, in strips of at most 4 MiB so a
-// large screen needs no huge reply. Depths 24 and 30 at 32 bits per pixel and
-// 16 at 16 bits are decoded; others are refused with an error.
+// Pixels come in ZPixmap format, in strips of 256 KiB, four asked for ahead
+// so a read takes about one round trip. Where the X server shares this
+// process's IPC namespace they come through MIT-SHM: the server writes each
+// strip into one of four System V segments of the Conn's (0600, removed as
+// soon as both sides hold them), and nothing is copied through the socket or
+// allocated. Elsewhere, or without the extension, GetImage brings them through
+// the socket. Depths 24 and 30 at 32 bits per pixel and 16 at 16 bits are
+// decoded; others are refused with an error.
+//
+// The X extensions are enabled without xgb's Init functions, which write
+// xgb's process-wide tables of event decoders on every call while the readers
+// of other connections read them (enableExtension).
 package xscreen

@@ -34,7 +34,7 @@ func (b *bench) meterCost(res string, rates []float64, window time.Duration, out
 	p("## The screen's update count\n\nReproduce (as root): `go run ./cmd/xinit-bench -meter -runs %d -meter-out docs/benchmarks.md`.\n\n", b.runs)
 	p("Date: %s. Machine: %d cores (%s), Linux %s; Xvfb %s.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpuModel(), kernel(), pkgVersion("xvfb"))
-	p("xinit-go runs as PID 1 of a PID namespace with Xvfb at %s and a stand-in app that fills the whole screen at a fixed rate (one request a frame, which the X server reports through DAMAGE as a GL swap is), no VNC. After a 3 s warm-up, over %s: the rate `/status` reports (`screen.updates_per_second`), the frames the app drew a second, and xinit-go's user+system time in %% of one core, counting alone and with the frozen-screen sampler as well (`XINIT_FREEZE_TIMEOUT=1h`, a GetImage of the whole screen every 1 to 3 s). Median of %d runs.\n\n", res, window, b.runs)
+	p("xinit-go runs as PID 1 of a PID namespace with Xvfb at %s and a stand-in app that fills the whole screen at a fixed rate (one request a frame, which the X server reports through DAMAGE as a GL swap is), no VNC. After a 3 s warm-up, over %s: the rate `/status` reports (`screen.updates_per_second`), the frames the app drew a second, and xinit-go's user+system time in %% of one core, counting alone and with the frozen-screen sampler as well (`XINIT_FREEZE_TIMEOUT=1h`, a read of the whole screen every 1 to 3 s, through MIT-SHM). Median of %d runs.\n\n", res, window, b.runs)
 	p("| app's rate | app's own count | reported | xinit-go, counting | xinit-go, counting and sampling |\n|---|---|---|---|---|\n")
 	for _, rate := range append([]float64{0}, rates...) {
 		var own, reported, count, both []float64

@@ -33,7 +33,7 @@ func (b *bench) recordCost(resolutions []string, window time.Duration, out strin
 	p("## Recorder and watchdog CPU\n\nReproduce (as root): `go run ./cmd/xinit-bench -record -runs %d -record-out docs/benchmarks.md`.\n\n", b.runs)
 	p("Date: %s. Machine: %d cores (%s), Linux %s; Xvfb %s, ffmpeg %s; GL renders with %s.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpuModel(), kernel(), pkgVersion("xvfb"), pkgVersion("ffmpeg"), glRenderer())
-	p("xinit-go runs as PID 1 of a PID namespace with Xvfb and `glxgears -fullscreen` (at nice 19, so that it does not starve what is measured), no VNC; after a %s warm-up, the user+system time over %s of ffmpeg (`XINIT_RECORD`, libx264 ultrafast, %s frames per second) and of xinit-go itself (the watchdog, `XINIT_FREEZE_TIMEOUT=1h`, samples the screen every second), in %% of one core. *xinit-go alone* is the same session with neither. Median of %d runs.\n\n", 3*time.Second, window, "15", b.runs)
+	p("xinit-go runs as PID 1 of a PID namespace with Xvfb and `glxgears -fullscreen` (at nice 19, so that it does not starve what is measured), no VNC; after a %s warm-up, the user+system time over %s of ffmpeg (`XINIT_RECORD`, libx264 ultrafast, %s frames per second) and of xinit-go itself (the watchdog, `XINIT_FREEZE_TIMEOUT=1h`, reads the whole screen every 1 to 3 s, through MIT-SHM), in %% of one core. *xinit-go alone* is the same session with neither; it still counts the screen's updates (as every session does), at glxgears' frame rate. Median of %d runs.\n\n", 3*time.Second, window, "15", b.runs)
 	p("| resolution | ffmpeg (recorder) | xinit-go with the watchdog | xinit-go alone | watchdog's own share |\n|---|---|---|---|---|\n")
 	for _, res := range resolutions {
 		var rec, watch, alone []float64
@@ -52,7 +52,11 @@ func (b *bench) recordCost(resolutions []string, window time.Duration, out strin
 			}
 			alone, rec, watch = append(alone, a), append(rec, f), append(watch, w)
 		}
-		p("| %s | %.0f%% | %.1f%% | %.1f%% | %.1f%% |\n", res, median(rec), median(watch), median(alone), median(watch)-median(alone))
+		share := median(watch) - median(alone)
+		if share > -0.05 && share < 0.05 {
+			share = 0 // no "-0.0"
+		}
+		p("| %s | %.0f%% | %.1f%% | %.1f%% | %.1f%% |\n", res, median(rec), median(watch), median(alone), share)
 	}
 	p("\n")
 	if out == "" {
