@@ -179,8 +179,8 @@ func (c *Conn) Format() Format { return c.format }
 // Close closes the connection at once, without waiting for the server, and
 // lets go of the shared memory once a read in progress has seen the socket go.
 func (c *Conn) Close() {
+	c.nc.Close() // first: xgb's Close waits for its writer, which a stalled server may hold
 	c.x.Close()
-	c.nc.Close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.broken == nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/shm"
 	"github.com/jezek/xgb/xproto"
 	"go.uber.org/goleak"
 
@@ -333,4 +334,49 @@ func ourSegments(t *testing.T) int {
 		}
 	}
 	return n
+}
+
+// TestSegmentDetachedByAnotherClient: any X client may free another's
+// resources by id, so the app can detach the segments xinit-go reads through.
+// The read then fails at once with the server's error (MIT-SHM's errors are
+// decoded), not at its deadline as a stalled server would, and the next Conn
+// reads again.
+func TestSegmentDetachedByAnotherClient(t *testing.T) {
+	d := Display{Num: testutil.XvfbScreen(t, "640x480x24")}
+	c, err := Dial(context.Background(), d, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Read(context.Background(), func(int, []byte) {}); err != nil {
+		t.Fatal(err)
+	}
+	if on, why := c.SHM(); !on {
+		t.Fatalf("MIT-SHM not in use: %s", why)
+	}
+	app, err := xgb.NewConnDisplay(d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	if err := enableExtension(app, "MIT-SHM"); err != nil {
+		t.Fatal(err)
+	}
+	if err := shm.DetachChecked(app, c.shm.segs[0]).Check(); err != nil {
+		t.Fatalf("another client's ShmDetach of our segment: %v", err)
+	}
+	start := time.Now()
+	err = c.Read(context.Background(), func(int, []byte) {})
+	if err == nil || Stalled(err) || time.Since(start) > 4*time.Second {
+		t.Fatalf("read after the segment was detached: %v after %v; want the server's error at once", err, time.Since(start))
+	}
+	t.Logf("read after the detach: %v", err)
+	c2, err := Dial(context.Background(), d, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if err := c2.Read(context.Background(), func(int, []byte) {}); err != nil {
+		t.Fatalf("a new Conn: %v", err)
+	}
 }
