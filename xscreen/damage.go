@@ -72,11 +72,14 @@ func (c *Conn) watchDamage(ctx context.Context) (*Damage, error) {
 }
 
 func (c *Conn) createDamage() (damage.Damage, xfixes.Region, error) {
-	if err := enableExtension(c.x, "DAMAGE"); err != nil {
-		return 0, 0, fmt.Errorf("no DAMAGE extension: %w", err)
+	if err := enableExtensions(c.x); err != nil {
+		return 0, 0, err
 	}
-	if err := enableExtension(c.x, "XFIXES"); err != nil {
-		return 0, 0, fmt.Errorf("no XFIXES extension: %w", err)
+	if !hasExtension(c.x, "DAMAGE") {
+		return 0, 0, errors.New("the X server has no DAMAGE extension")
+	}
+	if !hasExtension(c.x, "XFIXES") {
+		return 0, 0, errors.New("the X server has no XFIXES extension")
 	}
 	// The versions must be asked before any other request of the extensions.
 	if _, err := xfixes.QueryVersion(c.x, 2, 0).Reply(); err != nil {

@@ -14,15 +14,17 @@
 // good; dial again.
 //
 // Pixels come in ZPixmap format, in strips of 256 KiB, four asked for ahead
-// so a read takes about one round trip. Where the X server shares this
-// process's IPC namespace they come through MIT-SHM: the server writes each
-// strip into one of four System V segments of the Conn's (0600, removed as
-// soon as both sides hold them), and nothing is copied through the socket or
-// allocated. Elsewhere, or without the extension, GetImage brings them through
-// the socket. Depths 24 and 30 at 32 bits per pixel and 16 at 16 bits are
-// decoded; others are refused with an error.
+// so a read takes about one round trip. They come through MIT-SHM where the
+// server has version 1.2: the Conn hands the X server a sealed memfd of four
+// strips over the socket (ShmAttachFd), the server writes each strip into it,
+// and nothing is copied through the socket or allocated. The memory has no
+// name (no System V id) another process could attach. Otherwise GetImage
+// brings them through the socket; Conn.SHM says which and why. Screenshots
+// (Capture) always read through the socket: any X client may name a Conn's
+// segment in its own requests and write into it. Depths 24 and 30 at 32 bits
+// per pixel and 16 at 16 bits are decoded; others are refused with an error.
 //
 // The X extensions are enabled without xgb's Init functions, which write
 // xgb's process-wide tables of event decoders on every call while the readers
-// of other connections read them (enableExtension).
+// of other connections read them (enableExtensions).
 package xscreen

@@ -92,11 +92,15 @@ func (in *Input) connect() error {
 		return err
 	}
 	stop := func() { cancel(); release() }
-	if err := enableExtension(c, "XTEST"); err != nil {
+	if err := enableExtensions(c); err != nil {
 		stop()
 		if ctx.Err() != nil {
 			return fmt.Errorf("display %s did not answer within %s", in.d, in.timeout)
 		}
+		return err
+	}
+	if !hasExtension(c, "XTEST") {
+		stop()
 		return ErrNoXTEST
 	}
 	setup := xproto.Setup(c)

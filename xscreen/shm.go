@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"strconv"
 	"sync"
 
 	"github.com/jezek/xgb"
@@ -14,143 +12,196 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// shmStrips are a Conn's MIT-SHM segments, one per strip asked for ahead: the
-// X server writes each strip's pixels into one, and the reply carries only
-// their size. A read then copies nothing through the socket and allocates
-// nothing, where GetImage moves every pixel through it into two fresh buffers
-// (xgb's and the reply's).
+// shmStrips is a Conn's shared memory: one memfd of readAhead strips, which
+// the X server attached as one MIT-SHM segment (ShmAttachFd, MIT-SHM 1.2) and
+// writes each strip's pixels into, strip k at offset (k mod readAhead) times
+// the strip size; the reply carries only their size. A read then copies
+// nothing through the socket and allocates nothing, where GetImage moves
+// every pixel through it into two fresh buffers (xgb's and the reply's).
 //
-// A segment is made 0600 for this process's user, attached by the X server
-// and then marked for removal at once: it goes when both sides have let go,
-// also when either is killed, and no other process can attach it by its id.
-// The X server must share this process's IPC namespace (it writes into the
-// segment that has the id in its namespace); useSHM checks that before asking.
+// The memory has no name another process can attach: it is not a System V
+// segment (whose id anyone reads in /proc/sysvipc/shm, and which an X server
+// that already holds it attaches for any client without checking), only a
+// file descriptor handed to the X server over the connection's socket and
+// closed here once the server has it. It goes when both sides let go, also
+// when either is killed. Its size is sealed, so no side can shrink it under
+// the other's mapping, and this side maps it read-only.
+//
+// Any X client may still name the segment's id in its own requests (X has no
+// owner check without an access-control extension), so an app can put its
+// own pixels into a read it races; it could draw them on the screen as well.
+// Screenshots, the evidence of the failure bundle, read through the socket.
 type shmStrips struct {
-	segs []shm.Seg
-	mem  [][]byte
+	seg  shm.Seg
+	mem  []byte
+	size int // one strip's bytes
 }
 
-// useSHM sets up c's segments of size bytes each, or says why not; the caller
-// then reads with GetImage. It runs under the caller's deadline.
+// strip is strip k's memory.
+func (s *shmStrips) strip(k int) []byte {
+	off := (k % readAhead) * s.size
+	return s.mem[off : off+s.size]
+}
+
+// useSHM sets up c's shared memory for strips of size bytes, or says why not;
+// the caller then reads with GetImage. It runs under the caller's deadline.
 func (c *Conn) useSHM(size int) (*shmStrips, error) {
-	if err := sameIPCNamespace(c.nc); err != nil {
+	if err := enableExtensions(c.x); err != nil {
 		return nil, err
 	}
-	if err := enableExtension(c.x, "MIT-SHM"); err != nil {
-		return nil, err
+	if !hasExtension(c.x, "MIT-SHM") {
+		return nil, errors.New("the X server has no MIT-SHM extension")
 	}
-	s := &shmStrips{}
-	for range readAhead {
-		id, err := unix.SysvShmGet(unix.IPC_PRIVATE, size, unix.IPC_CREAT|unix.IPC_EXCL|0o600)
-		if err != nil {
-			s.detach()
-			return nil, fmt.Errorf("shmget: %w", err)
-		}
-		mem, err := unix.SysvShmAttach(id, 0, 0)
-		if err != nil {
-			_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)
-			s.detach()
-			return nil, fmt.Errorf("shmat: %w", err)
-		}
-		seg, err := shm.NewSegId(c.x)
-		if err == nil {
-			err = shm.AttachChecked(c.x, seg, uint32(id), false).Check()
-		}
-		// Marked for removal whether the server took it or not: from here it
-		// lives only as long as the two attachments.
-		_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)
-		if err != nil {
-			_ = unix.SysvShmDetach(mem)
-			s.detach()
-			return nil, fmt.Errorf("MIT-SHM Attach: %w", err)
-		}
-		s.segs = append(s.segs, seg)
-		s.mem = append(s.mem, mem)
+	v, err := shm.QueryVersion(c.x).Reply()
+	if err != nil {
+		return nil, fmt.Errorf("MIT-SHM QueryVersion: %w", err)
 	}
-	return s, nil
+	if v.MajorVersion < 1 || v.MajorVersion == 1 && v.MinorVersion < 2 {
+		return nil, fmt.Errorf("MIT-SHM %d.%d has no ShmAttachFd (1.2)", v.MajorVersion, v.MinorVersion)
+	}
+	if _, ok := c.cc.Conn.(*net.UnixConn); !ok {
+		return nil, errors.New("not a Unix socket: no file descriptor can pass")
+	}
+	fd, err := unix.MemfdCreate("xinit-go-screen", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create: %w", err)
+	}
+	defer unix.Close(fd)
+	total := size * readAhead
+	if err := unix.Ftruncate(fd, int64(total)); err != nil {
+		return nil, fmt.Errorf("memfd: %w", err)
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL); err != nil {
+		return nil, fmt.Errorf("memfd seals: %w", err)
+	}
+	mem, err := unix.Mmap(fd, 0, total, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mmap: %w", err)
+	}
+	seg, err := shm.NewSegId(c.x)
+	if err == nil {
+		c.cc.passFD(fd, attachFdRequest(c.x))
+		err = shm.AttachFdChecked(c.x, seg, false).Check()
+		if c.cc.passFD(-1, nil) && err == nil {
+			err = errors.New("the file descriptor was not sent")
+		}
+	}
+	if err != nil {
+		_ = unix.Munmap(mem)
+		return nil, fmt.Errorf("MIT-SHM AttachFd: %w", err)
+	}
+	return &shmStrips{seg: seg, mem: mem, size: size}, nil
 }
 
-// detach lets go of this side's mappings; the X server lets go of its own when
+// attachFdRequest is how an AttachFd request on x begins: the extension's
+// opcode, the request's (6) and its length in words (3).
+func attachFdRequest(x *xgb.Conn) []byte {
+	x.ExtLock.RLock()
+	defer x.ExtLock.RUnlock()
+	return []byte{x.Extensions["MIT-SHM"], 6, 3, 0}
+}
+
+// detach lets go of this side's mapping; the X server lets go of its own when
 // the connection closes.
 func (s *shmStrips) detach() {
-	for _, m := range s.mem {
-		_ = unix.SysvShmDetach(m)
-	}
-	s.mem, s.segs = nil, nil
+	_ = unix.Munmap(s.mem)
+	s.mem = nil
 }
 
-// sameIPCNamespace checks that the process at the other end of a Unix socket
-// (the X server) shares this process's IPC namespace, by its credentials and
-// /proc. A server elsewhere (its socket shared into this container, for one)
-// would attach another segment of the same id.
-func sameIPCNamespace(nc net.Conn) error {
-	uc, ok := nc.(*net.UnixConn)
-	if !ok {
-		return errors.New("not a Unix socket")
+// fdPass is a file descriptor that goes with the next request that begins
+// with head, as SCM_RIGHTS ancillary data: xgb writes each request in one
+// Write and has no way to send a descriptor itself.
+type fdPass struct {
+	mu   sync.Mutex
+	fd   int
+	head []byte
+}
+
+// passFD arms the connection to send fd with the request that begins with
+// head (fd -1 disarms). It reports whether a descriptor was still waiting.
+func (c *cookieConn) passFD(fd int, head []byte) (waiting bool) {
+	c.pass.mu.Lock()
+	defer c.pass.mu.Unlock()
+	waiting = c.pass.head != nil
+	c.pass.fd, c.pass.head = fd, head
+	if fd < 0 {
+		c.pass.head = nil
 	}
-	rc, err := uc.SyscallConn()
-	if err != nil {
-		return err
+	return waiting
+}
+
+// writeWithFD sends p with the armed descriptor when p is the request it
+// waits for; ok is false when it is not.
+func (c *cookieConn) writeWithFD(p []byte) (n int, ok bool, err error) {
+	c.pass.mu.Lock()
+	defer c.pass.mu.Unlock()
+	if c.pass.head == nil || len(p) < len(c.pass.head) || string(p[:len(c.pass.head)]) != string(c.pass.head) {
+		return 0, false, nil
 	}
-	var cred *unix.Ucred
-	var credErr error
-	if err := rc.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return err
+	uc, isUnix := c.Conn.(*net.UnixConn)
+	if !isUnix {
+		return 0, false, nil
 	}
-	if credErr != nil {
-		return fmt.Errorf("SO_PEERCRED: %w", credErr)
+	n, _, err = uc.WriteMsgUnix(p, unix.UnixRights(c.pass.fd), nil)
+	c.pass.head = nil
+	return n, true, err
+}
+
+// decoders guards xgb's process-wide tables of event and error decoders
+// (xgb.NewEventFuncs, NewErrorFuncs). xgb's extension Init functions write
+// them on every call, while the reader goroutine of every connection reads
+// them, without a lock, at each event or error: a map written while read ends
+// the process. Here a connection asks for all the extensions xscreen uses at
+// once, before its first use of any (the DAMAGE watch, the first read, the
+// input), and a decoder is added only where the table has none for that
+// number: with one X server (xinit-go's), every addition happens at the first
+// such use, before any connection has asked for an event.
+var decoders sync.Mutex
+
+// extensions are the X extensions xscreen uses.
+var extensions = []string{"DAMAGE", "XFIXES", "XTEST", "MIT-SHM"}
+
+// enableExtensions asks x's server for each of the extensions, records the
+// opcodes of those it has on x (what each xgb extension package's requests
+// read) and adds their decoders where the tables have none. An extension the
+// server lacks is left out: hasExtension then says so.
+func enableExtensions(x *xgb.Conn) error {
+	cookies := make([]xproto.QueryExtensionCookie, len(extensions))
+	for i, name := range extensions {
+		cookies[i] = xproto.QueryExtension(x, uint16(len(name)), name)
 	}
-	if cred.Pid <= 0 {
-		return errors.New("the X server is outside this PID namespace")
-	}
-	theirs, err := os.Readlink("/proc/" + strconv.Itoa(int(cred.Pid)) + "/ns/ipc")
-	if err != nil {
-		return err
-	}
-	ours, err := os.Readlink("/proc/self/ns/ipc")
-	if err != nil {
-		return err
-	}
-	if theirs != ours {
-		return fmt.Errorf("the X server's IPC namespace is %s, this process's %s", theirs, ours)
+	decoders.Lock()
+	defer decoders.Unlock()
+	for i, name := range extensions {
+		rep, err := cookies[i].Reply()
+		if err != nil {
+			return fmt.Errorf("QueryExtension %s: %w", name, err)
+		}
+		if !rep.Present {
+			continue
+		}
+		x.ExtLock.Lock()
+		x.Extensions[name] = rep.MajorOpcode
+		x.ExtLock.Unlock()
+		for n, fn := range xgb.NewExtEventFuncs[name] {
+			if _, ok := xgb.NewEventFuncs[int(rep.FirstEvent)+n]; !ok {
+				xgb.NewEventFuncs[int(rep.FirstEvent)+n] = fn
+			}
+		}
+		for n, fn := range xgb.NewExtErrorFuncs[name] {
+			if _, ok := xgb.NewErrorFuncs[int(rep.FirstError)+n]; !ok {
+				xgb.NewErrorFuncs[int(rep.FirstError)+n] = fn
+			}
+		}
 	}
 	return nil
 }
 
-// extMu serializes enableExtension's additions to xgb's process-wide tables of
-// event and error decoders.
-var extMu sync.Mutex
-
-// enableExtension does what the xgb extension packages' Init does, without
-// writing xgb's process-wide decoder tables each time: Init writes them on
-// every call, while the reader goroutine of every other connection reads them
-// at each event or error, and a map written while read ends the process. A
-// decoder is added only where the table has none for that number yet, which
-// is once per process for the X server it supervises.
-func enableExtension(c *xgb.Conn, name string) error {
-	rep, err := xproto.QueryExtension(c, uint16(len(name)), name).Reply()
-	if err != nil {
-		return fmt.Errorf("QueryExtension %s: %w", name, err)
-	}
-	if !rep.Present {
-		return fmt.Errorf("the X server has no %s extension", name)
-	}
-	c.ExtLock.Lock()
-	c.Extensions[name] = rep.MajorOpcode
-	c.ExtLock.Unlock()
-	extMu.Lock()
-	defer extMu.Unlock()
-	for n, fn := range xgb.NewExtEventFuncs[name] {
-		if _, ok := xgb.NewEventFuncs[int(rep.FirstEvent)+n]; !ok {
-			xgb.NewEventFuncs[int(rep.FirstEvent)+n] = fn
-		}
-	}
-	for n, fn := range xgb.NewExtErrorFuncs[name] {
-		if _, ok := xgb.NewErrorFuncs[int(rep.FirstError)+n]; !ok {
-			xgb.NewErrorFuncs[int(rep.FirstError)+n] = fn
-		}
-	}
-	return nil
+// hasExtension says whether x's server has the extension (enableExtensions
+// ran on x).
+func hasExtension(x *xgb.Conn, name string) bool {
+	x.ExtLock.RLock()
+	defer x.ExtLock.RUnlock()
+	_, ok := x.Extensions[name]
+	return ok
 }

@@ -23,15 +23,22 @@ const cookieName = "MIT-MAGIC-COOKIE-1"
 
 // cookieConn presents the cookie in the X connection setup: whatever
 // authorization xgb put in its setup request (normally none) is replaced.
+// It also sends a file descriptor with the request armed for it (passFD).
 type cookieConn struct {
 	net.Conn
 	cookie []byte
 	once   sync.Once
+	pass   fdPass
 }
 
 func (c *cookieConn) Write(p []byte) (int, error) {
 	first := false
 	c.once.Do(func() { first = true })
+	if !first {
+		if n, ok, err := c.writeWithFD(p); ok {
+			return n, err
+		}
+	}
 	if !first || c.cookie == nil {
 		return c.Conn.Write(p)
 	}

@@ -115,6 +115,7 @@ var quietXGB sync.Once
 type Conn struct {
 	display Display
 	nc      net.Conn
+	cc      *cookieConn // nc, as xgb writes to it
 	x       *xgb.Conn
 	root    xproto.Drawable
 	format  Format
@@ -150,7 +151,8 @@ func dial(ctx context.Context, d Display, path string, timeout time.Duration) (*
 	}
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	// The cookie is in hand: xgb would look for one only in $XAUTHORITY.
-	x, err := xgb.NewConnNet(&cookieConn{Conn: nc, cookie: d.Cookie})
+	cc := &cookieConn{Conn: nc, cookie: d.Cookie}
+	x, err := xgb.NewConnNet(cc)
 	if !stop() {
 		// The deadline passed: the socket is closed, whatever xgb returned.
 		if x != nil {
@@ -170,7 +172,7 @@ func dial(ctx context.Context, d Display, path string, timeout time.Duration) (*
 			f.BitsPerPixel = int(pf.BitsPerPixel)
 		}
 	}
-	return &Conn{display: d, nc: nc, x: x, root: xproto.Drawable(s.Root), format: f, timeout: timeout}, nil
+	return &Conn{display: d, nc: nc, cc: cc, x: x, root: xproto.Drawable(s.Root), format: f, timeout: timeout}, nil
 }
 
 // Format is screen 0's size and pixel layout, as the connection setup gave it.
@@ -256,7 +258,7 @@ func (c *Conn) read(f Format, fn func(y int, data []byte)) error {
 			h := uint16(min(rows, f.Height-next))
 			if c.shm != nil {
 				queue = append(queue, asked{shm: shm.GetImage(c.x, c.root, 0, int16(next), uint16(f.Width), h,
-					0xffffffff, xproto.ImageFormatZPixmap, c.shm.segs[strip%readAhead], 0)})
+					0xffffffff, xproto.ImageFormatZPixmap, c.shm.seg, uint32((strip%readAhead)*c.shm.size))})
 			} else {
 				queue = append(queue, asked{image: xproto.GetImage(c.x, xproto.ImageFormatZPixmap, c.root,
 					0, int16(next), uint16(f.Width), h, 0xffffffff)})
@@ -274,7 +276,7 @@ func (c *Conn) read(f Format, fn func(y int, data []byte)) error {
 			if int(rep.Size) < n*stride {
 				return fmt.Errorf("display %s: MIT-SHM GetImage: %d bytes for %d rows of %d", c.display, rep.Size, n, stride)
 			}
-			data = c.shm.mem[(y/rows)%readAhead]
+			data = c.shm.strip(y / rows)
 		} else {
 			rep, err := a.image.Reply()
 			if err != nil {
@@ -306,6 +308,9 @@ func Capture(ctx context.Context, d Display, timeout time.Duration) (*image.RGBA
 		return nil, err
 	}
 	defer c.Close()
+	// Evidence comes through the socket: any client may write into a
+	// segment it names (shmStrips).
+	c.shmTried, c.shmWhy = true, "a screenshot reads through the socket"
 	f := c.Format()
 	if err := f.check(); err != nil {
 		return nil, err

@@ -284,9 +284,11 @@ func paintBands(t *testing.T, d Display) {
 	}
 }
 
-// TestSHMSegmentsGoWithTheConn: the segments live only as long as the Conn
-// (the X server lets go of its side when the connection closes), and a Conn
-// made and closed many times leaves none behind.
+// TestSHMSegmentsGoWithTheConn: a Conn's shared memory lives only as long as
+// the Conn on both sides (the X server lets go of its own when the connection
+// closes), a Conn made and closed many times leaves none behind, and none of it
+// is a System V segment, whose id any user reads in /proc/sysvipc/shm and any
+// client of an X server that holds it may then attach through the server.
 func TestSHMSegmentsGoWithTheConn(t *testing.T) {
 	d := Display{Num: testutil.XvfbScreen(t, "640x480x24")}
 	// One client stays: Xvfb resets when its last client goes, and refuses
@@ -296,7 +298,8 @@ func TestSHMSegmentsGoWithTheConn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer hold.Close()
-	before := ourSegments(t)
+	server := strconv.Itoa(serverPID(t, hold))
+	sysv := ourSegments(t)
 	for range 20 {
 		c, err := Dial(context.Background(), d, 10*time.Second)
 		if err != nil {
@@ -308,12 +311,28 @@ func TestSHMSegmentsGoWithTheConn(t *testing.T) {
 		if on, why := c.SHM(); !on {
 			t.Fatalf("MIT-SHM not in use: %s", why)
 		}
-		if n := ourSegments(t); n < before+readAhead {
-			t.Fatalf("%d segments of %d bytes while a Conn reads, %d before; want %d more", n, stripBytes, before, readAhead)
+		if ours, theirs := memfdMaps(t, "self"), memfdMaps(t, server); ours != 1 || theirs < 1 {
+			t.Fatalf("while a Conn reads: %d mappings here, %d in the X server; want 1 and at least 1", ours, theirs)
+		}
+		if n := ourSegments(t); n != sysv {
+			t.Fatalf("%d System V segments of %d bytes while a Conn reads, %d before; want none made", n, stripBytes, sysv)
 		}
 		c.Close()
+		if n := memfdMaps(t, "self"); n != 0 {
+			t.Fatalf("%d mappings here after Close", n)
+		}
 	}
-	testutil.Eventually(t, 10*time.Second, "the segments to go", func() bool { return ourSegments(t) <= before })
+	testutil.Eventually(t, 10*time.Second, "the X server to let go", func() bool { return memfdMaps(t, server) == 0 })
+}
+
+// memfdMaps counts the mappings of a Conn's shared memory in process pid.
+func memfdMaps(t *testing.T, pid string) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + pid + "/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "/memfd:xinit-go-screen")
 }
 
 // ourSegments counts the System V segments of stripBytes that this process's
@@ -359,10 +378,10 @@ func TestSegmentDetachedByAnotherClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer app.Close()
-	if err := enableExtension(app, "MIT-SHM"); err != nil {
+	if err := enableExtensions(app); err != nil {
 		t.Fatal(err)
 	}
-	if err := shm.DetachChecked(app, c.shm.segs[0]).Check(); err != nil {
+	if err := shm.DetachChecked(app, c.shm.seg).Check(); err != nil {
 		t.Fatalf("another client's ShmDetach of our segment: %v", err)
 	}
 	start := time.Now()
