@@ -207,3 +207,64 @@ func TestDamageCountsEachRequestOnABusyServer(t *testing.T) {
 	dm.Close()
 	<-done
 }
+
+// TestDamageBackToEachRequestAfterAFlood: after a flood of tiny requests the
+// count reports per emptying for FloodHold, then each request again.
+func TestDamageBackToEachRequestAfterAFlood(t *testing.T) {
+	display := testutil.XvfbScreen(t, "1920x1080x24")
+	dm, err := WatchDamage(context.Background(), Display{Num: display}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dm.Close()
+	var reports atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			if _, err := dm.Next(); err != nil {
+				return
+			}
+			reports.Add(1)
+		}
+	}()
+	app, err := xgb.NewConnDisplay(fmt.Sprintf(":%d", display))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	s := xproto.Setup(app).DefaultScreen(app)
+	gc, err := xproto.NewGcontextId(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := xproto.Drawable(s.Root)
+	if err := xproto.CreateGCChecked(app, gc, root, xproto.GcForeground, []uint32{0xffffff}).Check(); err != nil {
+		t.Fatal(err)
+	}
+	for i, end := 0, time.Now().Add(300*time.Millisecond); time.Now().Before(end); i++ {
+		xproto.PolyPoint(app, xproto.CoordModeOrigin, root, gc, []xproto.Point{{X: int16(i % 64)}})
+		if i%100 == 0 {
+			_, _ = xproto.GetInputFocus(app).Reply()
+		}
+	}
+	_, _ = xproto.GetInputFocus(app).Reply()
+	time.Sleep(FloodHold + 200*time.Millisecond)
+	before := reports.Load()
+	const copies = 100
+	for i := range copies {
+		xproto.CopyArea(app, root, root, gc, 0, int16(i%2), 0, int16(1-i%2), s.WidthInPixels, s.HeightInPixels-1)
+		if _, err := xproto.GetInputFocus(app).Reply(); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			time.Sleep(50 * time.Millisecond) // the first report brings the change of level
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := reports.Load() - before; n > copies || n < copies*90/100 {
+		t.Errorf("%d reports for %d full-screen copies after a flood; want each reported again (at least 90 %%)", n, copies)
+	}
+	dm.Close()
+	<-done
+}
