@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Frames seen, on an NVIDIA machine, through xinit-go as PID 1 under Xvfb at
 # 1920x1080:
-#   1. the rate /status reports (screen.updates_per_second, sampled every second)
-#      against glxgears' own count (NVIDIA's GLX, full screen);
+#   1. the updates /status counted (updates_total, read every 50 ms) inside each
+#      of glxgears' own 5 s windows (NVIDIA's GLX, full screen);
 #   2. the updates /status counted against the frames vkcube presented through
 #      the Vulkan layer (the layer's own count, XINIT_VK_PRESENT_STATS=1);
 #   3. the slow-screen rule (XINIT_SLOW_FPS=5, XINIT_SLOW_FOR=5s) failing an app
