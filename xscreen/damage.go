@@ -23,9 +23,10 @@ import (
 // request, so a request is reported even when the server is busy all the time
 // (an app whose copies keep it so: vkcube through the Vulkan layer at 1,190
 // frames a second on an H200). The reports that arrive together, one burst of
-// the server's work, are one Drawn. Each report is one event, so a client that
-// floods the server with tiny requests would cost one event a request: past
-// RawMost reports in a RawWindow, the Damage asks instead for one event when
+// the server's work, are one Drawn. Each rectangle of a report is one event, so
+// a client that floods the server with tiny requests (or draws around many
+// small windows) would cost one event a rectangle: past RawMost events in a
+// RawWindow, the Damage asks instead for one event when
 // the screen goes from undamaged to damaged (DamageReportLevelNonEmpty) and,
 // at each, empties the damage into a region of its own, at least DamageQuiet
 // after it last did, and fetches that region's bounding box: one report then
@@ -41,7 +42,7 @@ type Damage struct {
 	damage damage.Damage // the damage object; a new one when the level changes
 
 	raw      bool          // reports each request; false: per emptying (a flood)
-	skip     damage.Damage // a new damage object whose first report (the whole window) is no drawing
+	skip     damage.Damage // a new raw damage object whose first report (the whole window) is no drawing
 	window   time.Time     // the current RawWindow's start
 	inWindow int           // reports in it
 	rawAgain time.Time     // when a flood's per-emptying reports end
@@ -52,13 +53,16 @@ type Damage struct {
 // per emptying: drawing in that time is part of the same report.
 const DamageQuiet = time.Millisecond
 
-// RawMost reports in RawWindow make a flood; FloodHold is how long the Damage
+// RawMost events in RawWindow make a flood; FloodHold is how long the Damage
 // then reports per emptying.
 const (
 	RawWindow = 100 * time.Millisecond
 	RawMost   = 400
 	FloodHold = 2 * time.Second
 )
+
+// mergeMost bounds the events one Drawn gathers from those already queued.
+const mergeMost = 64
 
 // Drawn is one report of drawing.
 type Drawn struct {
@@ -162,7 +166,7 @@ func (dm *Damage) Next() (Drawn, error) {
 			continue // the damage object before a change of level
 		}
 		if dm.raw {
-			area, err := dm.request(n)
+			area, events, err := dm.request(n)
 			if err != nil {
 				return Drawn{}, err
 			}
@@ -170,11 +174,12 @@ func (dm *Damage) Next() (Drawn, error) {
 				dm.skip = 0
 				continue
 			}
-			reports := 1
 			// The reports already here came in the same burst of the server's
 			// work (a client's requests served together: an X app's
-			// background and content, a frame copied in bands): one report.
-			for {
+			// background and content, a frame copied in bands): one report,
+			// of at most mergeMost events, so a stream of them cannot hold
+			// Next.
+			for gathered := events; gathered < mergeMost; {
 				ev, perr := dm.c.x.PollForEvent()
 				if ev == nil && perr == nil {
 					break
@@ -187,13 +192,14 @@ func (dm *Damage) Next() (Drawn, error) {
 				if !ok || m.Damage != n.Damage {
 					continue
 				}
-				more, err := dm.request(m)
+				more, k, err := dm.request(m)
 				if err != nil {
 					dm.pending = err
 					break
 				}
 				area = area.Union(more)
-				reports++
+				gathered += k
+				events += k
 			}
 			now := time.Now()
 			if now.Sub(dm.window) >= RawWindow {
@@ -201,19 +207,17 @@ func (dm *Damage) Next() (Drawn, error) {
 				// Now and then: the server's region of a raw damage only grows.
 				damage.Subtract(dm.c.x, n.Damage, 0, 0)
 			}
-			if dm.inWindow += reports; dm.inWindow > RawMost {
+			// Events, not requests, make a flood: a request's damage may be
+			// many rectangles (drawing around a thousand small windows).
+			if dm.inWindow += events; dm.inWindow > RawMost {
 				dm.rawAgain = now.Add(FloodHold)
 				dm.relevel(damage.ReportLevelNonEmpty)
 			}
 			return Drawn{Area: area}, nil
 		}
-		if n.Damage == dm.skip {
-			// The new object's whole window: empty it, and wait for drawing.
-			dm.skip = 0
-			damage.Subtract(dm.c.x, n.Damage, 0, 0)
-			dm.emptied = time.Now()
-			continue
-		}
+		// Per emptying: the new object's first report (it starts out holding
+		// the whole window) is an ordinary one, so drawing served between its
+		// creation and this report is in it, not lost.
 		// At most one report a DamageQuiet: drawing until then is in this
 		// one. Then move the damage into the region (emptying it: the next
 		// drawing sends the next event) and read where it was.
@@ -232,18 +236,20 @@ func (dm *Damage) Next() (Drawn, error) {
 	}
 }
 
-// request is the area of one drawing request's report that begins with n:
-// its rectangles come as events, all but the last with the "more" bit.
-func (dm *Damage) request(n damage.NotifyEvent) (image.Rectangle, error) {
-	area := rect(n.Area)
+// request is the area of one drawing request's report that begins with n,
+// and the events it took: its rectangles come as events, all but the last
+// with the "more" bit.
+func (dm *Damage) request(n damage.NotifyEvent) (image.Rectangle, int, error) {
+	area, events := rect(n.Area), 1
 	for n.Level&0x80 != 0 {
 		var err error
 		if n, err = dm.event(); err != nil {
-			return area, err
+			return area, events, err
 		}
 		area = area.Union(rect(n.Area))
+		events++
 	}
-	return area, nil
+	return area, events, nil
 }
 
 // event waits for the next event about a damage object, or the connection's
@@ -266,21 +272,27 @@ func (dm *Damage) event() (damage.NotifyEvent, error) {
 }
 
 // relevel replaces the damage object with one at level: the new one first, so
-// no drawing goes unreported between them; its first report, the whole
-// window, is skipped. Errors come back through Next, as the server's errors of
-// unchecked requests.
+// no drawing goes unreported between them. A new raw object's first report,
+// the whole window, is skipped; a new per-emptying object's is an ordinary
+// report (it holds the drawing since its creation). Errors come back through
+// Next, as the server's errors of unchecked requests.
 func (dm *Damage) relevel(level byte) {
 	id, err := damage.NewDamageId(dm.c.x)
 	if err != nil {
 		return // no id left: stay at this level
 	}
 	damage.Create(dm.c.x, id, dm.c.root, level)
-	old := dm.current()
+	// Under mu: a Verify never names the old object after its Destroy.
 	dm.mu.Lock()
+	old := dm.damage
 	dm.damage = id
-	dm.mu.Unlock()
 	damage.Destroy(dm.c.x, old)
-	dm.raw, dm.skip = level == damage.ReportLevelRawRectangles, id
+	dm.mu.Unlock()
+	dm.raw = level == damage.ReportLevelRawRectangles
+	dm.skip = 0
+	if dm.raw {
+		dm.skip = id // its first report is the whole window, sent at its creation
+	}
 	dm.window, dm.inWindow = time.Time{}, 0
 }
 
@@ -300,7 +312,9 @@ func rect(r xproto.Rectangle) image.Rectangle {
 // from any goroutine; it empties the damage, which costs at most one more
 // event, never a drawing unseen.
 func (dm *Damage) Verify() {
-	damage.Subtract(dm.c.x, dm.current(), 0, 0)
+	dm.mu.Lock()
+	defer dm.mu.Unlock()
+	damage.Subtract(dm.c.x, dm.damage, 0, 0)
 }
 
 // Format is screen 0's size and pixel layout.
