@@ -98,24 +98,10 @@ func blackScreen(t *testing.T, screen string) Display {
 func TestAnotherClientWritesIntoOurSegments(t *testing.T) {
 	const w, h = 640, 480
 	d := blackScreen(t, fmt.Sprintf("%dx%dx24", w, h))
-	c, err := Dial(context.Background(), d, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Read(context.Background(), func(int, []byte) {}); err != nil {
-		t.Fatal(err)
-	}
-	if on, why := c.SHM(); !on {
-		t.Fatalf("MIT-SHM not in use: %s", why)
-	}
+	c := readingSHM(t, d)
 	segs := []shm.Seg{c.shm.seg}
 
-	app, err := xgb.NewConnDisplay(d.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
+	app := appConn(t, d)
 	if err := enableExtensions(app); err != nil {
 		t.Fatal(err)
 	}
@@ -554,22 +540,8 @@ func TestKilledServerLeavesNoSegment(t *testing.T) {
 // progress then fails at once, not at its deadline, and not as a stall.
 func TestAnotherClientKillsTheConn(t *testing.T) {
 	d := blackScreen(t, "1024x768x24")
-	c, err := Dial(context.Background(), d, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Read(context.Background(), func(int, []byte) {}); err != nil {
-		t.Fatal(err)
-	}
-	if on, why := c.SHM(); !on {
-		t.Fatalf("MIT-SHM not in use: %s", why)
-	}
-	app, err := xgb.NewConnDisplay(d.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
+	c := readingSHM(t, d)
+	app := appConn(t, d)
 	seg := uint32(c.shm.seg)
 	n := 0
 	took, err := within(t, 10*time.Second, func() error {

@@ -162,7 +162,8 @@ func (dm *Damage) Next() (Drawn, error) {
 		if err != nil {
 			return Drawn{}, err
 		}
-		if n.Damage != dm.current() {
+		// Only this goroutine changes dm.damage (relevel): no lock to read it.
+		if n.Damage != dm.damage {
 			continue // the damage object before a change of level
 		}
 		if dm.raw {
@@ -215,12 +216,11 @@ func (dm *Damage) Next() (Drawn, error) {
 			}
 			return Drawn{Area: area}, nil
 		}
-		// Per emptying: the new object's first report (it starts out holding
-		// the whole window) is an ordinary one, so drawing served between its
-		// creation and this report is in it, not lost.
-		// At most one report a DamageQuiet: drawing until then is in this
-		// one. Then move the damage into the region (emptying it: the next
-		// drawing sends the next event) and read where it was.
+		// Per emptying, at most one report a DamageQuiet: drawing until then
+		// is in this one. Then move the damage into the region (emptying it:
+		// the next drawing sends the next event) and read where it was. A new
+		// object's first report (it starts out holding the whole window) is an
+		// ordinary one, so drawing served since its creation is in it.
 		time.Sleep(time.Until(dm.emptied.Add(DamageQuiet)))
 		damage.Subtract(dm.c.x, n.Damage, 0, dm.parts)
 		dm.emptied = time.Now()
@@ -231,8 +231,7 @@ func (dm *Damage) Next() (Drawn, error) {
 		if dm.emptied.After(dm.rawAgain) {
 			dm.relevel(damage.ReportLevelRawRectangles)
 		}
-		e := r.Extents
-		return Drawn{Area: image.Rect(int(e.X), int(e.Y), int(e.X)+int(e.Width), int(e.Y)+int(e.Height))}, nil
+		return Drawn{Area: rect(r.Extents)}, nil
 	}
 }
 
@@ -294,12 +293,6 @@ func (dm *Damage) relevel(level byte) {
 		dm.skip = id // its first report is the whole window, sent at its creation
 	}
 	dm.window, dm.inWindow = time.Time{}, 0
-}
-
-func (dm *Damage) current() damage.Damage {
-	dm.mu.Lock()
-	defer dm.mu.Unlock()
-	return dm.damage
 }
 
 func rect(r xproto.Rectangle) image.Rectangle {

@@ -1,8 +1,6 @@
 package xscreen
 
 import (
-	"context"
-	"fmt"
 	"image"
 	"syscall"
 	"testing"
@@ -14,33 +12,6 @@ import (
 	"github.com/xinit-go/xinit-go/internal/testutil"
 )
 
-// painter is an app's connection to display, with a GC on the root window.
-func painter(t *testing.T, display int) (*xgb.Conn, xproto.Drawable, xproto.Gcontext, *xproto.ScreenInfo) {
-	t.Helper()
-	app, err := xgb.NewConnDisplay(fmt.Sprintf(":%d", display))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(app.Close)
-	s := xproto.Setup(app).DefaultScreen(app)
-	gc, err := xproto.NewGcontextId(app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := xproto.Drawable(s.Root)
-	if err := xproto.CreateGCChecked(app, gc, root, xproto.GcForeground, []uint32{0xffffff}).Check(); err != nil {
-		t.Fatal(err)
-	}
-	return app, root, gc, s
-}
-
-func roundTrip(t *testing.T, c *xgb.Conn) {
-	t.Helper()
-	if _, err := xproto.GetInputFocus(c).Reply(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestDamageDrawingDuringTheChangeOfLevelIsReported: drawing that the server
 // serves after the Damage asked for per-emptying reports, but before the
 // Damage read the new object's first report, is reported: the last frame of
@@ -48,11 +19,7 @@ func roundTrip(t *testing.T, c *xgb.Conn) {
 // next drawing.
 func TestDamageDrawingDuringTheChangeOfLevelIsReported(t *testing.T) {
 	display := testutil.Xvfb(t)
-	dm, err := WatchDamage(context.Background(), Display{Num: display}, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dm.Close()
+	dm := watch(t, display)
 	app, root, gc, _ := painter(t, display)
 	// A flood: more than RawMost requests, all queued before the first Next.
 	for i := range RawMost + 100 {
@@ -172,11 +139,7 @@ func manyChildren(t *testing.T, app *xgb.Conn, s *xproto.ScreenInfo, rows, cols 
 // RawMost a RawWindow, still end in per-emptying reports.
 func TestDamageRequestsOfManyRectanglesAreAFlood(t *testing.T) {
 	display := testutil.XvfbScreen(t, "1920x1080x24")
-	dm, err := WatchDamage(context.Background(), Display{Num: display}, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dm.Close()
+	dm := watch(t, display)
 	app, root, gc, s := painter(t, display)
 	const rows, cols = 25, 45
 	const rects = rows*(cols+1) + rows + 1
@@ -207,11 +170,7 @@ func TestDamageRequestsOfManyRectanglesAreAFlood(t *testing.T) {
 // and the flood rule can act.
 func TestDamageReportsDuringAFlood(t *testing.T) {
 	display := testutil.Xvfb(t)
-	dm, err := WatchDamage(context.Background(), Display{Num: display}, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dm.Close()
+	dm := watch(t, display)
 	app, root, gc, _ := painter(t, display)
 	requests := 0
 	n, gap, used, _ := countFor(t, dm, 3*time.Second, func(end time.Time) {
@@ -235,11 +194,7 @@ func TestDamageReportsDuringAFlood(t *testing.T) {
 // keep arriving.
 func TestDamageRequestsOfManyRectanglesDoNotHoldNext(t *testing.T) {
 	display := testutil.XvfbScreen(t, "1920x1080x24")
-	dm, err := WatchDamage(context.Background(), Display{Num: display}, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dm.Close()
+	dm := watch(t, display)
 	app, root, gc, s := painter(t, display)
 	manyChildren(t, app, s, 25, 45)
 	requests := 0
@@ -263,11 +218,7 @@ func TestDamageRequestsOfManyRectanglesDoNotHoldNext(t *testing.T) {
 // the count goes on.
 func TestDamageStalledServerDuringAChangeOfLevel(t *testing.T) {
 	display := testutil.Xvfb(t)
-	dm, err := WatchDamage(context.Background(), Display{Num: display}, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dm.Close()
+	dm := watch(t, display)
 	pid := serverPID(t, dm.c)
 	stopped := false
 	defer func() {

@@ -158,66 +158,65 @@ func TestDamageFloodCostsOneEventAMillisecond(t *testing.T) {
 // allowed; emptying after each report counted about half.
 func TestDamageCountsEachRequestOnABusyServer(t *testing.T) {
 	display := testutil.XvfbScreen(t, "1920x1080x24")
-	dm, err := WatchDamage(context.Background(), Display{Num: display}, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dm.Close()
-	var reports atomic.Int64
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			if _, err := dm.Next(); err != nil {
-				return
-			}
-			reports.Add(1)
-		}
-	}()
-	app, err := xgb.NewConnDisplay(fmt.Sprintf(":%d", display))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	s := xproto.Setup(app).DefaultScreen(app)
-	gc, err := xproto.NewGcontextId(app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := xproto.CreateGCChecked(app, gc, xproto.Drawable(s.Root), 0, nil).Check(); err != nil {
-		t.Fatal(err)
-	}
+	_, stop := reportCounter(watch(t, display))
+	app, root, gc, s := painter(t, display)
 	const copies = 300
-	root := xproto.Drawable(s.Root)
 	start := time.Now()
 	for i := range copies {
-		// The whole screen onto itself, a row up or down: every pixel moves.
-		xproto.CopyArea(app, root, root, gc, 0, int16(i%2), 0, int16(1-i%2), s.WidthInPixels, s.HeightInPixels-1)
-		if _, err := xproto.GetInputFocus(app).Reply(); err != nil {
-			t.Fatal(err)
-		}
+		copyScreen(t, app, root, gc, s, i)
 	}
 	took := time.Since(start)
 	time.Sleep(200 * time.Millisecond)
-	n := reports.Load()
+	n := stop()
 	t.Logf("%d copies in %v (%.0f a second), %d reports", copies, took, copies/took.Seconds(), n)
 	if n > copies || n < copies*95/100 {
 		t.Errorf("%d reports for %d full-screen copies; want each reported (at least 95 %%)", n, copies)
 	}
-	dm.Close()
-	<-done
 }
 
 // TestDamageBackToEachRequestAfterAFlood: after a flood of tiny requests the
 // count reports per emptying for FloodHold, then each request again.
 func TestDamageBackToEachRequestAfterAFlood(t *testing.T) {
 	display := testutil.XvfbScreen(t, "1920x1080x24")
+	reports, stop := reportCounter(watch(t, display))
+	app, root, gc, s := painter(t, display)
+	for i, end := 0, time.Now().Add(300*time.Millisecond); time.Now().Before(end); i++ {
+		xproto.PolyPoint(app, xproto.CoordModeOrigin, root, gc, []xproto.Point{{X: int16(i % 64)}})
+		if i%100 == 0 {
+			roundTrip(t, app)
+		}
+	}
+	roundTrip(t, app)
+	time.Sleep(FloodHold + 200*time.Millisecond)
+	before := reports.Load()
+	const copies = 100
+	for i := range copies {
+		copyScreen(t, app, root, gc, s, i)
+		if i == 0 {
+			time.Sleep(50 * time.Millisecond) // the first report brings the change of level
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := stop() - before; n > copies || n < copies*90/100 {
+		t.Errorf("%d reports for %d full-screen copies after a flood; want each reported again (at least 90 %%)", n, copies)
+	}
+}
+
+// watch is a Damage on display, closed at the test's end.
+func watch(t *testing.T, display int) *Damage {
+	t.Helper()
 	dm, err := WatchDamage(context.Background(), Display{Num: display}, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dm.Close()
-	var reports atomic.Int64
+	t.Cleanup(dm.Close)
+	return dm
+}
+
+// reportCounter counts dm's reports in another goroutine until stop, which
+// closes dm and returns the count.
+func reportCounter(dm *Damage) (reports *atomic.Int64, stop func() int64) {
+	reports = new(atomic.Int64)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -228,11 +227,17 @@ func TestDamageBackToEachRequestAfterAFlood(t *testing.T) {
 			reports.Add(1)
 		}
 	}()
-	app, err := xgb.NewConnDisplay(fmt.Sprintf(":%d", display))
-	if err != nil {
-		t.Fatal(err)
+	return reports, func() int64 {
+		dm.Close()
+		<-done
+		return reports.Load()
 	}
-	defer app.Close()
+}
+
+// painter is an app's connection to display, with a GC on the root window.
+func painter(t *testing.T, display int) (*xgb.Conn, xproto.Drawable, xproto.Gcontext, *xproto.ScreenInfo) {
+	t.Helper()
+	app := appConn(t, Display{Num: display})
 	s := xproto.Setup(app).DefaultScreen(app)
 	gc, err := xproto.NewGcontextId(app)
 	if err != nil {
@@ -242,29 +247,20 @@ func TestDamageBackToEachRequestAfterAFlood(t *testing.T) {
 	if err := xproto.CreateGCChecked(app, gc, root, xproto.GcForeground, []uint32{0xffffff}).Check(); err != nil {
 		t.Fatal(err)
 	}
-	for i, end := 0, time.Now().Add(300*time.Millisecond); time.Now().Before(end); i++ {
-		xproto.PolyPoint(app, xproto.CoordModeOrigin, root, gc, []xproto.Point{{X: int16(i % 64)}})
-		if i%100 == 0 {
-			_, _ = xproto.GetInputFocus(app).Reply()
-		}
+	return app, root, gc, s
+}
+
+func roundTrip(t *testing.T, c *xgb.Conn) {
+	t.Helper()
+	if _, err := xproto.GetInputFocus(c).Reply(); err != nil {
+		t.Fatal(err)
 	}
-	_, _ = xproto.GetInputFocus(app).Reply()
-	time.Sleep(FloodHold + 200*time.Millisecond)
-	before := reports.Load()
-	const copies = 100
-	for i := range copies {
-		xproto.CopyArea(app, root, root, gc, 0, int16(i%2), 0, int16(1-i%2), s.WidthInPixels, s.HeightInPixels-1)
-		if _, err := xproto.GetInputFocus(app).Reply(); err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			time.Sleep(50 * time.Millisecond) // the first report brings the change of level
-		}
-	}
-	time.Sleep(200 * time.Millisecond)
-	if n := reports.Load() - before; n > copies || n < copies*90/100 {
-		t.Errorf("%d reports for %d full-screen copies after a flood; want each reported again (at least 90 %%)", n, copies)
-	}
-	dm.Close()
-	<-done
+}
+
+// copyScreen copies the whole screen onto itself, a row up or down (by i):
+// every pixel moves, in one request; it returns when the server is done.
+func copyScreen(t *testing.T, app *xgb.Conn, root xproto.Drawable, gc xproto.Gcontext, s *xproto.ScreenInfo, i int) {
+	t.Helper()
+	xproto.CopyArea(app, root, root, gc, 0, int16(i%2), 0, int16(1-i%2), s.WidthInPixels, s.HeightInPixels-1)
+	roundTrip(t, app)
 }

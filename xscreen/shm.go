@@ -32,20 +32,19 @@ import (
 // own pixels into a read it races; it could draw them on the screen as well.
 // Screenshots, the evidence of the failure bundle, read through the socket.
 type shmStrips struct {
-	seg  shm.Seg
-	mem  []byte
-	size int // one strip's bytes
+	seg shm.Seg
+	mem []byte // readAhead strips of stripBytes
 }
+
+// offset is where strip k lands in the memory.
+func offset(k int) int { return (k % readAhead) * stripBytes }
 
 // strip is strip k's memory.
-func (s *shmStrips) strip(k int) []byte {
-	off := (k % readAhead) * s.size
-	return s.mem[off : off+s.size]
-}
+func (s *shmStrips) strip(k int) []byte { return s.mem[offset(k) : offset(k)+stripBytes] }
 
-// useSHM sets up c's shared memory for strips of size bytes, or says why not;
-// the caller then reads with GetImage. It runs under the caller's deadline.
-func (c *Conn) useSHM(size int) (*shmStrips, error) {
+// useSHM sets up c's shared memory, or says why not; the caller then reads
+// with GetImage. It runs under the caller's deadline.
+func (c *Conn) useSHM() (*shmStrips, error) {
 	if err := enableExtensions(c.x); err != nil {
 		return nil, err
 	}
@@ -67,7 +66,7 @@ func (c *Conn) useSHM(size int) (*shmStrips, error) {
 		return nil, fmt.Errorf("memfd_create: %w", err)
 	}
 	defer unix.Close(fd)
-	total := size * readAhead
+	total := stripBytes * readAhead
 	if err := unix.Ftruncate(fd, int64(total)); err != nil {
 		return nil, fmt.Errorf("memfd: %w", err)
 	}
@@ -90,7 +89,7 @@ func (c *Conn) useSHM(size int) (*shmStrips, error) {
 		_ = unix.Munmap(mem)
 		return nil, fmt.Errorf("MIT-SHM AttachFd: %w", err)
 	}
-	return &shmStrips{seg: seg, mem: mem, size: size}, nil
+	return &shmStrips{seg: seg, mem: mem}, nil
 }
 
 // attachFdRequest is how an AttachFd request on x begins: the extension's

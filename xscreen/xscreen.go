@@ -223,7 +223,7 @@ func (c *Conn) Read(ctx context.Context, fn func(y int, data []byte)) error {
 	stop := context.AfterFunc(ctx, func() { c.nc.Close() })
 	if !c.shmTried {
 		c.shmTried = true
-		if s, err := c.useSHM(stripBytes); err == nil {
+		if s, err := c.useSHM(); err == nil {
 			c.shm = s
 		} else {
 			c.shmWhy = err.Error()
@@ -242,8 +242,8 @@ func (c *Conn) Read(ctx context.Context, fn func(y int, data []byte)) error {
 }
 
 // read asks for the screen strip by strip, readAhead strips ahead of the one
-// it hands to fn; strip k goes to segment k mod readAhead, which is asked for
-// again only after fn has returned from it.
+// it hands to fn; through MIT-SHM strip k lands in slot k mod readAhead of the
+// shared memory, which is asked for again only after fn has returned from it.
 func (c *Conn) read(f Format, fn func(y int, data []byte)) error {
 	stride := f.Stride()
 	rows := max(1, stripBytes/stride)
@@ -258,7 +258,7 @@ func (c *Conn) read(f Format, fn func(y int, data []byte)) error {
 			h := uint16(min(rows, f.Height-next))
 			if c.shm != nil {
 				queue = append(queue, asked{shm: shm.GetImage(c.x, c.root, 0, int16(next), uint16(f.Width), h,
-					0xffffffff, xproto.ImageFormatZPixmap, c.shm.seg, uint32((strip%readAhead)*c.shm.size))})
+					0xffffffff, xproto.ImageFormatZPixmap, c.shm.seg, uint32(offset(strip)))})
 			} else {
 				queue = append(queue, asked{image: xproto.GetImage(c.x, xproto.ImageFormatZPixmap, c.root,
 					0, int16(next), uint16(f.Width), h, 0xffffffff)})

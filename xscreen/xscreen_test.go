@@ -362,22 +362,8 @@ func ourSegments(t *testing.T) int {
 // reads again.
 func TestSegmentDetachedByAnotherClient(t *testing.T) {
 	d := Display{Num: testutil.XvfbScreen(t, "640x480x24")}
-	c, err := Dial(context.Background(), d, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Read(context.Background(), func(int, []byte) {}); err != nil {
-		t.Fatal(err)
-	}
-	if on, why := c.SHM(); !on {
-		t.Fatalf("MIT-SHM not in use: %s", why)
-	}
-	app, err := xgb.NewConnDisplay(d.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
+	c := readingSHM(t, d)
+	app := appConn(t, d)
 	if err := enableExtensions(app); err != nil {
 		t.Fatal(err)
 	}
@@ -385,17 +371,38 @@ func TestSegmentDetachedByAnotherClient(t *testing.T) {
 		t.Fatalf("another client's ShmDetach of our segment: %v", err)
 	}
 	start := time.Now()
-	err = c.Read(context.Background(), func(int, []byte) {})
+	err := c.Read(context.Background(), func(int, []byte) {})
 	if err == nil || Stalled(err) || time.Since(start) > 4*time.Second {
 		t.Fatalf("read after the segment was detached: %v after %v; want the server's error at once", err, time.Since(start))
 	}
 	t.Logf("read after the detach: %v", err)
-	c2, err := Dial(context.Background(), d, 5*time.Second)
+	readingSHM(t, d) // a new Conn reads again
+}
+
+// readingSHM is a Conn to d that has read the screen once, through MIT-SHM.
+func readingSHM(t *testing.T, d Display) *Conn {
+	t.Helper()
+	c, err := Dial(context.Background(), d, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c2.Close()
-	if err := c2.Read(context.Background(), func(int, []byte) {}); err != nil {
-		t.Fatalf("a new Conn: %v", err)
+	t.Cleanup(c.Close)
+	if err := c.Read(context.Background(), func(int, []byte) {}); err != nil {
+		t.Fatal(err)
 	}
+	if on, why := c.SHM(); !on {
+		t.Fatalf("MIT-SHM not in use: %s", why)
+	}
+	return c
+}
+
+// appConn is another client's connection to d, the app's.
+func appConn(t *testing.T, d Display) *xgb.Conn {
+	t.Helper()
+	app, err := xgb.NewConnDisplay(d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Close)
+	return app
 }
